@@ -1,0 +1,53 @@
+// What routing decided for one inbound message: the rule(s) that fired and the actions to take.
+// storage/ writes a Decision's effects in the same transaction as the message.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+namespace switchboard {
+
+enum class Priority { low, normal, high, urgent };
+std::string_view to_string(Priority p);
+std::optional<Priority> priority_from_string(std::string_view s);
+
+struct ReplyAction {
+  std::string template_name;
+  std::string text;  // the rendered text to send on the message's channel
+};
+
+struct EnqueueAction {
+  std::string queue;
+  Priority priority = Priority::normal;
+};
+
+struct TagAction {
+  std::string tag;
+};
+
+using Action = std::variant<ReplyAction, EnqueueAction, TagAction>;
+
+struct Decision {
+  std::optional<std::string> rule;    // the first rule that matched; nullopt when none did
+  std::vector<std::string> matched;   // every rule whose actions were taken, in order
+  std::vector<Action> actions;
+};
+
+// Facts about the conversation a message joins, as storage found them before the message.
+struct ConversationView {
+  bool is_new = true;            // opened by this message
+  long inbound_count = 1;        // inbound messages in it, this one included
+  std::string state = "open";    // open | pending | resolved
+};
+
+struct CustomerView {
+  std::string id;
+  std::string display_name;
+  std::optional<std::string> language;
+  std::vector<std::string> tags;
+};
+
+}  // namespace switchboard

@@ -1,0 +1,79 @@
+// The shared vocabulary of an inbound event: what every channel adapter produces and what
+// routing and storage consume. Plain structs, no I/O types.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "routing/core/time.hpp"
+
+namespace switchboard {
+
+enum class Channel { api, webchat, email, messenger, whatsapp, sms };
+inline constexpr Channel kAllChannels[] = {Channel::api,       Channel::webchat,  Channel::email,
+                                           Channel::messenger, Channel::whatsapp, Channel::sms};
+std::string_view to_string(Channel c);
+std::optional<Channel> channel_from_string(std::string_view s);
+
+// How a customer is reached or recognised; unique per (kind, value) in the database.
+enum class IdentityKind { phone, email, messenger_psid, whatsapp_user, webchat_visitor, api };
+std::string_view to_string(IdentityKind k);
+std::optional<IdentityKind> identity_kind_from_string(std::string_view s);
+
+struct Identity {
+  IdentityKind kind = IdentityKind::api;
+  std::string value;  // normalised: E.164 phone, lower-cased e-mail, "account:address" for api
+  bool operator==(const Identity&) const = default;
+};
+
+struct Attachment {
+  std::string url;
+  std::string mime_type;
+  std::string name;
+  std::optional<std::int64_t> size;
+  bool operator==(const Attachment&) const = default;
+};
+
+struct InboundMessage {
+  Channel channel = Channel::api;
+  std::string account;      // the channel account it arrived on ("shop", a page id, a number)
+  std::string external_id;  // the platform's id; (channel, account, external_id) is unique
+  std::string sender;       // the address as the platform gave it
+  std::vector<Identity> identities;  // normalised identities of the sender, the primary first
+  std::string display_name;
+  std::string text;
+  std::vector<Attachment> attachments;
+  Timestamp sent_at{};
+  std::optional<std::string> language;
+  std::vector<std::string> thread_hints;  // e-mail Message-IDs from In-Reply-To/References
+};
+
+// A platform's report on a message we sent.
+struct DeliveryStatus {
+  Channel channel = Channel::api;
+  std::string account;
+  std::string external_id;  // the platform's id of our outbound message
+  std::string status;       // sent | delivered | read | failed
+  std::string error;        // platform error code and text, when failed
+  Timestamp at{};
+};
+
+// A copy of a message the business sent from another tool (Messenger echo): stored, never routed.
+struct Echo {
+  InboundMessage message;
+};
+
+// The customer asked not to be contacted on this channel (SMS STOP).
+struct OptOut {
+  Channel channel = Channel::sms;
+  std::string account;
+  Identity identity;
+};
+
+using InboundEvent = std::variant<InboundMessage, DeliveryStatus, Echo, OptOut>;
+
+}  // namespace switchboard

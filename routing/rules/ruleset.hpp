@@ -1,0 +1,59 @@
+// A validated, compiled rules file. Immutable once built; the daemon swaps whole RuleSets on reload.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "routing/core/decision.hpp"
+#include "routing/core/message.hpp"
+#include "routing/rules/diagnostic.hpp"
+
+namespace switchboard::routing {
+
+class CompiledRules;  // the compiled conditions and actions (rules/compiler.cpp)
+
+class RuleSet {
+ public:
+  ~RuleSet();
+  RuleSet(const RuleSet&) = delete;
+  RuleSet& operator=(const RuleSet&) = delete;
+
+  const std::string& source_name() const { return source_name_; }
+  const std::string& hash() const { return hash_; }  // given by the caller (sha256 of the file)
+  int version() const { return version_; }
+  const std::string& timezone() const { return timezone_; }
+  std::vector<std::string> rule_names() const;
+  std::vector<std::string> queue_names() const;
+  const std::map<std::string, std::string>& templates() const { return templates_; }
+  const CompiledRules& compiled() const { return *compiled_; }
+
+ private:
+  friend struct RuleSetBuilder;
+  RuleSet();
+  std::string source_name_;
+  std::string hash_;
+  int version_ = 1;
+  std::string timezone_ = "Europe/Warsaw";
+  std::map<std::string, std::string> templates_;
+  std::unique_ptr<CompiledRules> compiled_;
+};
+
+struct CompileOptions {
+  std::string source_name = "rules.yaml";  // the file name used in diagnostics
+  std::string hash;                         // recorded in the RuleSet (audit rows, /metrics)
+};
+
+struct CompileResult {
+  std::shared_ptr<const RuleSet> rules;  // null when there is at least one error
+  std::vector<Diagnostic> diagnostics;   // every error and warning, in file order
+};
+
+// Parses and validates a rules file's text; never throws.
+CompileResult compile_rules(std::string_view yaml_text, const CompileOptions& options);
+
+}  // namespace switchboard::routing
