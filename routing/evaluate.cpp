@@ -1,1 +1,57 @@
-// placeholder: being written
+// evaluate() and explain(): walk the compiled rules in file order and collect the actions of
+// the rules that fire.
+#include "routing/evaluate.hpp"
+
+#include "routing/rules/compiled.hpp"
+#include "routing/text/fold.hpp"
+
+namespace switchboard::routing {
+
+const std::string& EvalContext::folded_text() {
+  if (!folded_) folded_ = fold(input_.message.text);
+  return *folded_;
+}
+
+const std::vector<std::string>& EvalContext::words() {
+  if (!words_) words_ = split_words(folded_text());
+  return *words_;
+}
+
+namespace {
+
+// The one loop behind evaluate() and explain(); `holds(rule)` says whether a rule's 'when' holds.
+template <class Holds>
+Decision run(const RuleSet& rules, EvalContext& ctx, Holds&& holds) {
+  Decision decision;
+  for (const CompiledRule& rule : rules.compiled().rules) {
+    if (!holds(rule)) continue;
+    if (!decision.rule) decision.rule = rule.name;
+    decision.matched.push_back(rule.name);
+    for (const auto& action : rule.then) decision.actions.push_back(action->produce(ctx));
+    if (!rule.keep_going) break;
+  }
+  return decision;
+}
+
+}  // namespace
+
+Decision evaluate(const RuleSet& rules, const EvaluationInput& input) {
+  EvalContext ctx(input);
+  return run(rules, ctx, [&](const CompiledRule& rule) { return rule.when == nullptr || rule.when->test(ctx); });
+}
+
+Explanation explain(const RuleSet& rules, const EvaluationInput& input) {
+  EvalContext ctx(input);
+  Explanation explanation;
+  explanation.decision = run(rules, ctx, [&](const CompiledRule& rule) {
+    auto& [name, conditions] = explanation.rules_checked.emplace_back(rule.name, std::vector<ConditionTrace>{});
+    if (rule.when == nullptr) {
+      conditions.push_back(ConditionTrace{"always", true, 0});
+      return true;
+    }
+    return rule.when->trace(ctx, 0, conditions);
+  });
+  return explanation;
+}
+
+}  // namespace switchboard::routing

@@ -1,0 +1,116 @@
+// The rules compiler's shared state: diagnostics, declarations and typed value readers.
+#include "routing/rules/compile_context.hpp"
+
+#include <algorithm>
+
+#include "routing/rules/suggest.hpp"
+
+namespace switchboard::routing {
+
+void CompileContext::add(Diagnostic::Severity severity, int line, int column, std::string message) {
+  if (severity == Diagnostic::Severity::error) ++error_count_;
+  diagnostics_.push_back(Diagnostic{severity, {}, line, column, std::move(message)});
+}
+
+void CompileContext::unknown_key(const YamlNode& key, std::span<const std::string_view> allowed) {
+  error(key, "unknown key '" + key.text + "'" + did_you_mean(key.text, allowed));
+}
+
+bool CompileContext::check_keys(const YamlNode& mapping, std::span<const std::string_view> allowed) {
+  bool all_known = true;
+  for (const auto& entry : mapping.entries) {
+    if (std::find(allowed.begin(), allowed.end(), entry.key.text) != allowed.end()) continue;
+    unknown_key(entry.key, allowed);
+    all_known = false;
+  }
+  return all_known;
+}
+
+std::optional<std::string> CompileContext::text_of(const YamlNode& node, std::string_view message_if_not) {
+  if (node.is_scalar()) return node.text;
+  error(node, std::string(message_if_not));
+  return std::nullopt;
+}
+
+std::optional<bool> CompileContext::bool_of(const YamlNode& node, std::string_view key) {
+  if (node.is_scalar() && node.plain) {
+    const std::string& t = node.text;
+    if (t == "true" || t == "True" || t == "TRUE") return true;
+    if (t == "false" || t == "False" || t == "FALSE") return false;
+  }
+  error(node, "'" + std::string(key) + "' must be true or false");
+  return std::nullopt;
+}
+
+CompileContext::Declared* CompileContext::find(std::vector<Declared>& declared, std::string_view name) {
+  auto it = std::find_if(declared.begin(), declared.end(), [&](const Declared& d) { return d.name == name; });
+  return it != declared.end() ? &*it : nullptr;
+}
+
+std::vector<std::string_view> CompileContext::names(const std::vector<Declared>& declared) {
+  std::vector<std::string_view> out;
+  for (const auto& d : declared) out.push_back(d.name);
+  return out;
+}
+
+void CompileContext::declare_queue(const YamlNode& name) {
+  queues_.push_back(Declared{name.text, name.line, name.column, {}, false});
+}
+
+void CompileContext::declare_template(const YamlNode& name, std::string text) {
+  templates_.push_back(Declared{name.text, name.line, name.column, std::move(text), false});
+}
+
+bool CompileContext::use_queue(const YamlNode& at, const std::string& name) {
+  if (Declared* queue = find(queues_, name)) {
+    queue->used = true;
+    return true;
+  }
+  error(at, "undefined queue '" + name + "'" + did_you_mean(name, names(queues_)));
+  return false;
+}
+
+const std::string* CompileContext::use_template(const YamlNode& at, const std::string& name) {
+  if (Declared* declared = find(templates_, name)) {
+    declared->used = true;
+    return &declared->text;
+  }
+  error(at, "undefined template '" + name + "'" + did_you_mean(name, names(templates_)));
+  return nullptr;
+}
+
+void CompileContext::warn_unused() {
+  for (const auto& q : queues_)
+    if (!q.used) add(Diagnostic::Severity::warning, q.line, q.column, "queue '" + q.name + "' is never used");
+  for (const auto& t : templates_)
+    if (!t.used) add(Diagnostic::Severity::warning, t.line, t.column, "template '" + t.name + "' is never used");
+}
+
+std::vector<std::string> CompileContext::queue_names() const {
+  std::vector<std::string> out;
+  for (const auto& q : queues_) out.push_back(q.name);
+  return out;
+}
+
+std::map<std::string, std::string> CompileContext::templates() const {
+  std::map<std::string, std::string> out;
+  for (const auto& t : templates_) out.emplace(t.name, t.text);
+  return out;
+}
+
+std::string unknown_name(std::string_view what, std::string_view name, std::span<const std::string_view> known) {
+  std::string out = "unknown " + std::string(what) + " '" + std::string(name) + "'";
+  std::string suggestion = did_you_mean(name, known);
+  return out + (suggestion.empty() ? " (expected " + quoted_list(known) + ")" : suggestion);
+}
+
+std::string quoted_list(std::span<const std::string_view> names, std::string_view last_separator) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (i > 0) out += i + 1 == names.size() ? std::string(last_separator) : std::string(", ");
+    out += "'" + std::string(names[i]) + "'";
+  }
+  return out;
+}
+
+}  // namespace switchboard::routing

@@ -1,0 +1,453 @@
+// The condition kinds of rules v1 (all, any, not, channel, text, first_message): how each is
+// compiled from YAML, tested against a message and shown by explain. A new kind is one class
+// (or one more case of an existing one), one compile function and one entry in kConditionKinds.
+#include <re2/re2.h>
+#include <unicode/utf8.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
+#include "routing/core/message.hpp"
+#include "routing/rules/compile_context.hpp"
+#include "routing/text/fold.hpp"
+
+namespace switchboard::routing {
+
+bool ConditionNode::trace(EvalContext& ctx, int depth, std::vector<ConditionTrace>& out) const {
+  const bool value = test(ctx);
+  out.push_back(ConditionTrace{describe(), value, depth});
+  return value;
+}
+
+namespace {
+
+using Parts = std::vector<std::unique_ptr<ConditionNode>>;
+
+// all / any / not: one class, since they differ only in how the parts' values combine.
+class LogicCondition final : public ConditionNode {
+ public:
+  enum class Op { all, any, negate };
+  LogicCondition(Op op, Parts parts) : op_(op), parts_(std::move(parts)) {}
+
+  bool test(EvalContext& ctx) const override {
+    switch (op_) {
+      case Op::all: return std::all_of(parts_.begin(), parts_.end(), [&](const auto& p) { return p->test(ctx); });
+      case Op::any: return std::any_of(parts_.begin(), parts_.end(), [&](const auto& p) { return p->test(ctx); });
+      case Op::negate: return !parts_.front()->test(ctx);
+    }
+    return false;
+  }
+
+  std::string describe() const override {
+    switch (op_) {
+      case Op::all: return "all";
+      case Op::any: return "any";
+      case Op::negate: return "not";
+    }
+    return {};
+  }
+
+  bool trace(EvalContext& ctx, int depth, std::vector<ConditionTrace>& out) const override {
+    const std::size_t self = out.size();
+    out.push_back(ConditionTrace{describe(), false, depth});
+    bool all = true;
+    bool any = false;
+    for (const auto& part : parts_) {
+      const bool value = part->trace(ctx, depth + 1, out);  // every part, for a complete trace
+      all = all && value;
+      any = any || value;
+    }
+    const bool value = op_ == Op::all ? all : op_ == Op::any ? any : !any;
+    out[self].value = value;
+    return value;
+  }
+
+ private:
+  Op op_;
+  Parts parts_;
+};
+
+class ChannelCondition final : public ConditionNode {
+ public:
+  ChannelCondition(std::vector<Channel> channels, bool written_as_list)
+      : channels_(std::move(channels)), written_as_list_(written_as_list) {}
+
+  bool test(EvalContext& ctx) const override {
+    return std::find(channels_.begin(), channels_.end(), ctx.input().message.channel) != channels_.end();
+  }
+
+  std::string describe() const override {
+    std::string out = written_as_list_ ? "channel [" : "channel ";
+    for (std::size_t i = 0; i < channels_.size(); ++i) out += (i > 0 ? ", " : "") + std::string(to_string(channels_[i]));
+    return written_as_list_ ? out + "]" : out;
+  }
+
+ private:
+  std::vector<Channel> channels_;
+  bool written_as_list_;
+};
+
+// An entry of contains_any: folded words to find in sequence; with `prefix` the last word only
+// has to begin the message's word ("awari*").
+struct Phrase {
+  std::string written;
+  std::vector<std::string> words;
+  bool prefix = false;
+
+  bool matches_at(const std::vector<std::string>& text, std::size_t start) const {
+    if (start + words.size() > text.size()) return false;
+    for (std::size_t i = 0; i < words.size(); ++i) {
+      const bool last = i + 1 == words.size();
+      const std::string& got = text[start + i];
+      if ((last && prefix) ? !got.starts_with(words[i]) : got != words[i]) return false;
+    }
+    return true;
+  }
+};
+
+// How explain shows an entry: bare when YAML would read it back unquoted, else double-quoted.
+std::string show_entry(std::string_view entry) {
+  const bool bare = !entry.empty() && entry.find_first_of(" ,[]{}\"'#:\\&!|>%@`") == std::string_view::npos;
+  if (bare) return std::string(entry);
+  std::string out = "\"";
+  for (char c : entry) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+class ContainsAnyCondition final : public ConditionNode {
+ public:
+  explicit ContainsAnyCondition(std::vector<Phrase> phrases) : phrases_(std::move(phrases)) {}
+
+  bool test(EvalContext& ctx) const override {
+    const std::vector<std::string>& words = ctx.words();
+    for (const Phrase& phrase : phrases_)
+      for (std::size_t start = 0; start < words.size(); ++start)
+        if (phrase.matches_at(words, start)) return true;
+    return false;
+  }
+
+  std::string describe() const override {
+    std::string out = "text contains_any [";
+    for (std::size_t i = 0; i < phrases_.size(); ++i) out += (i > 0 ? ", " : "") + show_entry(phrases_[i].written);
+    return out + "]";
+  }
+
+ private:
+  std::vector<Phrase> phrases_;
+};
+
+class MatchesCondition final : public ConditionNode {
+ public:
+  MatchesCondition(std::unique_ptr<re2::RE2> re, bool on_folded) : re_(std::move(re)), on_folded_(on_folded) {}
+
+  bool test(EvalContext& ctx) const override {
+    const std::string& text = on_folded_ ? ctx.folded_text() : ctx.input().message.text;
+    return re2::RE2::PartialMatch(text, *re_);
+  }
+
+  std::string describe() const override {
+    // Single-quoted YAML style has no escapes, so the pattern reads exactly as written.
+    std::string out = "text matches '";
+    for (char c : re_->pattern()) out += c == '\'' ? std::string("''") : std::string(1, c);
+    return out + (on_folded_ ? "' fold" : "'");
+  }
+
+ private:
+  std::unique_ptr<re2::RE2> re_;
+  bool on_folded_;
+};
+
+class FirstMessageCondition final : public ConditionNode {
+ public:
+  explicit FirstMessageCondition(bool expected) : expected_(expected) {}
+  bool test(EvalContext& ctx) const override { return ctx.input().conversation.is_new == expected_; }
+  std::string describe() const override { return expected_ ? "first_message true" : "first_message false"; }
+
+ private:
+  bool expected_;
+};
+
+// ---- compiling ----
+
+using CompileFn = std::unique_ptr<ConditionNode> (*)(CompileContext&, const YamlEntry&);
+
+std::unique_ptr<ConditionNode> compile_parts(CompileContext& ctx, const YamlEntry& entry, LogicCondition::Op op) {
+  const YamlNode& value = entry.value;
+  if (!value.is_sequence() || value.items.empty()) {
+    ctx.error(value, "'" + entry.key.text + "' must be a non-empty list of conditions");
+    return nullptr;
+  }
+  Parts parts;
+  bool ok = true;
+  for (const YamlNode& item : value.items) {
+    auto part = compile_condition(ctx, item);
+    ok = ok && part != nullptr;
+    if (part) parts.push_back(std::move(part));
+  }
+  return ok ? std::make_unique<LogicCondition>(op, std::move(parts)) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_all(CompileContext& ctx, const YamlEntry& entry) {
+  return compile_parts(ctx, entry, LogicCondition::Op::all);
+}
+
+std::unique_ptr<ConditionNode> compile_any(CompileContext& ctx, const YamlEntry& entry) {
+  return compile_parts(ctx, entry, LogicCondition::Op::any);
+}
+
+std::unique_ptr<ConditionNode> compile_not(CompileContext& ctx, const YamlEntry& entry) {
+  auto part = compile_condition(ctx, entry.value);
+  if (!part) return nullptr;
+  Parts parts;
+  parts.push_back(std::move(part));
+  return std::make_unique<LogicCondition>(LogicCondition::Op::negate, std::move(parts));
+}
+
+std::unique_ptr<ConditionNode> compile_channel(CompileContext& ctx, const YamlEntry& entry) {
+  static constexpr std::string_view kWrongType = "'channel' must be a channel name or a list of channel names";
+  const YamlNode& value = entry.value;
+  std::vector<const YamlNode*> names;
+  if (value.is_scalar()) {
+    names.push_back(&value);
+  } else if (value.is_sequence() && !value.items.empty()) {
+    for (const YamlNode& item : value.items) names.push_back(&item);
+  } else {
+    ctx.error(value, std::string(kWrongType));
+    return nullptr;
+  }
+  std::vector<std::string_view> known;
+  for (Channel c : kAllChannels) known.push_back(to_string(c));
+  std::vector<Channel> channels;
+  bool ok = true;
+  for (const YamlNode* name : names) {
+    if (!name->is_scalar()) {
+      ctx.error(*name, std::string(kWrongType));
+      ok = false;
+    } else if (auto channel = channel_from_string(name->text); !channel) {
+      ctx.error(*name, unknown_name("channel", name->text, known));
+      ok = false;
+    } else if (std::find(channels.begin(), channels.end(), *channel) == channels.end()) {
+      channels.push_back(*channel);
+    }
+  }
+  return ok ? std::make_unique<ChannelCondition>(std::move(channels), value.is_sequence()) : nullptr;
+}
+
+std::optional<Phrase> compile_phrase(CompileContext& ctx, const YamlNode& item) {
+  if (!item.is_scalar()) {
+    ctx.error(item, "'contains_any' entries must be words or phrases");
+    return std::nullopt;
+  }
+  Phrase phrase;
+  phrase.written = item.text;
+  std::string_view stem = item.text;
+  phrase.prefix = stem.ends_with('*');
+  if (phrase.prefix) stem.remove_suffix(1);
+  phrase.words = folded_words(stem);
+  if (phrase.words.empty()) {
+    ctx.error(item, "entry '" + item.text + "' has no letters or digits");
+    return std::nullopt;
+  }
+  // Folding would silently turn a '*' elsewhere into a word break; "awaria *" would be ambiguous.
+  if (stem.find('*') != std::string_view::npos || (phrase.prefix && !ends_with_word_char(stem))) {
+    ctx.error(item, "misplaced '*' in '" + item.text + "': it may only end the entry, right after a letter or digit");
+    return std::nullopt;
+  }
+  return phrase;
+}
+
+std::unique_ptr<ConditionNode> compile_contains_any(CompileContext& ctx, const YamlNode& value) {
+  if (!value.is_sequence() || value.items.empty()) {
+    ctx.error(value, "'contains_any' must be a non-empty list of words or phrases");
+    return nullptr;
+  }
+  std::vector<Phrase> phrases;
+  bool ok = true;
+  for (const YamlNode& item : value.items) {
+    auto phrase = compile_phrase(ctx, item);
+    ok = ok && phrase.has_value();
+    if (phrase) phrases.push_back(std::move(*phrase));
+  }
+  return ok ? std::make_unique<ContainsAnyCondition>(std::move(phrases)) : nullptr;
+}
+
+// RE2's \b knows only ASCII word characters, so next to 'ż' it does not do what it seems to.
+void warn_ascii_word_boundary(CompileContext& ctx, const YamlNode& at, std::string_view pattern) {
+  const auto* bytes = reinterpret_cast<const uint8_t*>(pattern.data());
+  const auto length = static_cast<int32_t>(pattern.size());
+  for (int32_t i = 0; i + 1 < length; ++i) {
+    if (bytes[i] != '\\') continue;
+    if (bytes[i + 1] != 'b') {
+      ++i;  // skip the escaped character ("\\b" is a backslash and a 'b')
+      continue;
+    }
+    UChar32 neighbour = -1;
+    std::string letter;
+    if (i + 2 < length && bytes[i + 2] >= 0x80) {
+      int32_t next = i + 2;
+      U8_NEXT(bytes, next, length, neighbour);
+      letter = pattern.substr(static_cast<std::size_t>(i + 2), static_cast<std::size_t>(next - i - 2));
+    } else if (i > 0 && bytes[i - 1] >= 0x80) {
+      int32_t previous = i;
+      U8_PREV(bytes, 0, previous, neighbour);
+      letter = pattern.substr(static_cast<std::size_t>(previous), static_cast<std::size_t>(i - previous));
+    }
+    if (neighbour < 0) continue;
+    ctx.warning(at, "'\\b' in RE2 knows only ASCII letters, so it does not treat '" + letter +
+                        "' as part of a word (use contains_any to match words)");
+    return;
+  }
+}
+
+// With fold: true the text is lower-case without diacritics: a literal 'Ż' in the pattern can
+// never match it. Escapes (\D, \p{Lu}, \x{141}) are skipped; under (?i) ASCII capitals are fine.
+void warn_unfolded_letters(CompileContext& ctx, const YamlNode& at, std::string_view pattern) {
+  const bool case_insensitive = pattern.find("(?i") != std::string_view::npos;
+  const auto* bytes = reinterpret_cast<const uint8_t*>(pattern.data());
+  const auto length = static_cast<int32_t>(pattern.size());
+  for (int32_t i = 0; i < length;) {
+    const int32_t start = i;
+    UChar32 c = 0;
+    U8_NEXT(bytes, i, length, c);
+    if (c == '\\') {
+      if (i < length) U8_NEXT(bytes, i, length, c);  // the escaped character
+      if (i < length && bytes[i] == '{') {
+        while (i < length && bytes[i] != '}') ++i;
+      }
+      continue;
+    }
+    if (c < 0 || (case_insensitive && c < 0x80)) continue;
+    const std::string letter(pattern.substr(static_cast<std::size_t>(start), static_cast<std::size_t>(i - start)));
+    const std::string folded = fold(letter);
+    if (folded == letter) continue;
+    ctx.warning(at, "with 'fold: true' the text is lower-case and without diacritics, so '" + letter +
+                        "' in the pattern never matches (write '" + folded + "')");
+    return;
+  }
+}
+
+std::unique_ptr<ConditionNode> compile_matches(CompileContext& ctx, const YamlNode& value, const YamlEntry* fold) {
+  bool ok = true;
+  bool on_folded = false;
+  if (fold != nullptr) {
+    auto flag = ctx.bool_of(fold->value, "fold");
+    ok = flag.has_value();
+    on_folded = flag.value_or(false);
+  }
+  if (!value.is_scalar() || value.text.empty()) {
+    ctx.error(value, "'matches' must be a non-empty regular expression");
+    return nullptr;
+  }
+  re2::RE2::Options options;
+  options.set_log_errors(false);
+  options.set_encoding(re2::RE2::Options::EncodingUTF8);
+  auto re = std::make_unique<re2::RE2>(value.text, options);
+  if (!re->ok()) {
+    ctx.error(value, "invalid regular expression: " + re->error());
+    return nullptr;
+  }
+  warn_ascii_word_boundary(ctx, value, value.text);
+  if (on_folded) warn_unfolded_letters(ctx, value, value.text);
+  return ok ? std::make_unique<MatchesCondition>(std::move(re), on_folded) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_text(CompileContext& ctx, const YamlEntry& entry) {
+  static constexpr std::string_view kTextKeys[] = {"contains_any", "matches", "fold"};
+  const YamlNode& value = entry.value;
+  if (!value.is_mapping()) {
+    ctx.error(value, "'text' must be a mapping with 'contains_any' or 'matches'");
+    return nullptr;
+  }
+  bool ok = ctx.check_keys(value, kTextKeys);
+  const YamlEntry* contains_any = value.find_entry("contains_any");
+  const YamlEntry* matches = value.find_entry("matches");
+  const YamlEntry* fold = value.find_entry("fold");
+  if (contains_any != nullptr && matches != nullptr) {
+    ctx.error(matches->key, "'text' takes 'contains_any' or 'matches', not both (combine them with 'all' or 'any')");
+    return nullptr;
+  }
+  if (contains_any == nullptr && matches == nullptr) {
+    if (ok) ctx.error(value, "'text' needs 'contains_any' or 'matches'");
+    return nullptr;
+  }
+  std::unique_ptr<ConditionNode> condition;
+  if (contains_any != nullptr) {
+    if (fold != nullptr) {
+      ctx.error(fold->key, "'fold' applies only to 'matches' ('contains_any' always folds)");
+      ok = false;
+    }
+    condition = compile_contains_any(ctx, contains_any->value);
+  } else {
+    condition = compile_matches(ctx, matches->value, fold);
+  }
+  return ok ? std::move(condition) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_first_message(CompileContext& ctx, const YamlEntry& entry) {
+  auto expected = ctx.bool_of(entry.value, "first_message");
+  return expected ? std::make_unique<FirstMessageCondition>(*expected) : nullptr;
+}
+
+struct ConditionKind {
+  std::string_view key;
+  CompileFn compile;
+};
+
+// Every condition key of the grammar; the order is the one diagnostics list them in.
+constexpr ConditionKind kConditionKinds[] = {
+    {"all", compile_all},
+    {"any", compile_any},
+    {"not", compile_not},
+    {"channel", compile_channel},
+    {"text", compile_text},
+    {"first_message", compile_first_message},
+};
+
+const std::vector<std::string_view>& condition_keys() {
+  static const std::vector<std::string_view> keys = [] {
+    std::vector<std::string_view> out;
+    for (const auto& kind : kConditionKinds) out.push_back(kind.key);
+    return out;
+  }();
+  return keys;
+}
+
+}  // namespace
+
+std::unique_ptr<ConditionNode> compile_condition(CompileContext& ctx, const YamlNode& node) {
+  if (!node.is_mapping()) {
+    ctx.error(node, "a condition must be a mapping such as '{ channel: sms }'");
+    return nullptr;
+  }
+  if (node.entries.empty()) {
+    ctx.error(node, "empty condition: expected one of " + quoted_list(condition_keys()));
+    return nullptr;
+  }
+  const ConditionKind* chosen = nullptr;
+  const YamlEntry* chosen_entry = nullptr;
+  bool ok = true;
+  for (const YamlEntry& entry : node.entries) {
+    auto kind = std::find_if(std::begin(kConditionKinds), std::end(kConditionKinds),
+                             [&](const ConditionKind& k) { return k.key == entry.key.text; });
+    if (kind == std::end(kConditionKinds)) {
+      ctx.unknown_key(entry.key, condition_keys());
+      ok = false;
+    } else if (chosen != nullptr) {
+      ctx.error(entry.key, "a condition has one key, found '" + chosen_entry->key.text + "' and '" +
+                               entry.key.text + "' (combine conditions with 'all' or 'any')");
+      ok = false;
+    } else {
+      chosen = &*kind;
+      chosen_entry = &entry;
+    }
+  }
+  if (chosen == nullptr) return nullptr;
+  auto condition = chosen->compile(ctx, *chosen_entry);
+  return ok ? std::move(condition) : nullptr;
+}
+
+}  // namespace switchboard::routing
