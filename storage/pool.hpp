@@ -8,13 +8,20 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "routing/core/result.hpp"
 
+// libpqxx 6 names its connection type with an alias of a class template ("class connection;"
+// would clash with <pqxx/pqxx>): forward-declare it exactly as <pqxx/connection.hxx> does.
 namespace pqxx {
-class connection;
-}
+class connect_direct;
+template <typename ConnectPolicy>
+class basic_connection_base;
+using connection = basic_connection_base<connect_direct>;
+}  // namespace pqxx
 
 namespace switchboard::storage {
 
@@ -32,7 +39,8 @@ class Pool {
   Pool(const Pool&) = delete;
   Pool& operator=(const Pool&) = delete;
 
-  // A connection on loan; returned to the pool when the Lease is destroyed.
+  // A connection on loan; returned to the pool when the Lease is destroyed, which must happen
+  // before the Pool is destroyed.
   class Lease {
    public:
     Lease(Lease&&) noexcept;
@@ -41,6 +49,9 @@ class Pool {
     pqxx::connection& conn();
     // The connection failed: close it instead of returning it (the next acquire reconnects).
     void mark_broken();
+    // True the first time it is asked for `tag` on this connection, false afterwards: callers
+    // prepare their statements once per connection (a reconnected one starts afresh).
+    bool first_use(std::string_view tag);
 
    private:
     friend class Pool;
@@ -48,6 +59,7 @@ class Pool {
     Pool* pool_ = nullptr;
     std::unique_ptr<pqxx::connection> conn_;
     bool broken_ = false;
+    std::vector<std::string>* uses_ = nullptr;  // the tags first_use() has seen on conn_
   };
 
   // unavailable when no connection can be opened or none frees up within acquire_timeout.
@@ -64,6 +76,8 @@ class Pool {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<pqxx::connection>> idle_;
   std::size_t open_ = 0;  // connections idle or on loan
+  // first_use() tags per open connection; an entry lives exactly as long as its connection.
+  std::unordered_map<const pqxx::connection*, std::vector<std::string>> uses_;
 };
 
 // "postgresql://u:secret@h/db" -> "postgresql://u:***@h/db"; "password=x" -> "password=***".
