@@ -1,1 +1,246 @@
-// placeholder: being written
+#include "channels/api/adapter.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <boost/json.hpp>
+
+#include "channels/identity.hpp"
+
+namespace switchboard::channels::api {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string sha256(std::string_view data) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+
+Error invalid(std::string code, std::string message) {
+  return make_error(ErrorKind::invalid, std::move(code), std::move(message));
+}
+
+bool has_nul(std::string_view s) { return s.find('\0') != std::string_view::npos; }
+
+// A string member: nullptr when absent or null; an error text when of another type.
+Result<const json::string*> optional_string(const json::object& o, std::string_view key, std::string_view path) {
+  const json::value* v = o.if_contains(key);
+  if (!v || v->is_null()) return static_cast<const json::string*>(nullptr);
+  if (!v->is_string()) return invalid("invalid_field", "'" + std::string(path) + "' must be a string");
+  const json::string& s = v->get_string();
+  if (has_nul(std::string_view(s.data(), s.size())))
+    return invalid("invalid_field", "'" + std::string(path) + "' contains a NUL character");
+  return &s;
+}
+
+std::string to_std(const json::string* s) { return s ? std::string(s->data(), s->size()) : std::string(); }
+
+bool valid_language(std::string_view s) {
+  if (s.empty() || s.size() > 35) return false;
+  return std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+}  // namespace
+
+bool valid_utf8(std::string_view text) {
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    unsigned c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int len;
+    unsigned cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (end - p < len) return false;
+    for (int i = 1; i < len; ++i) {
+      if ((p[i] & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return false;
+    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    p += len;
+  }
+  return true;
+}
+
+namespace {
+
+Result<json::value> parse_body(std::string_view body) {
+  if (!valid_utf8(body)) return invalid("invalid_utf8", "request body is not valid UTF-8");
+  json::error_code ec;
+  json::value root = json::parse(body, ec);
+  if (ec) return invalid("invalid_json", "request body is not valid JSON: " + ec.message());
+  if (!root.is_object()) return invalid("invalid_json", "request body must be a JSON object");
+  return root;
+}
+
+Result<InboundMessage> message_from(const json::object& o, std::string_view account, Timestamp now,
+                                    std::string_view default_region) {
+  InboundMessage m;
+  m.channel = Channel::api;
+  m.account = std::string(account);
+
+  auto external_id = optional_string(o, "external_id", "external_id");
+  if (!external_id) return external_id.error();
+  if (!*external_id) return invalid("missing_field", "'external_id' is required");
+  m.external_id = to_std(*external_id);
+  if (m.external_id.empty() || m.external_id.size() > 255)
+    return invalid("invalid_field", "'external_id' must be 1 to 255 bytes");
+
+  const json::value* from = o.if_contains("from");
+  if (!from || from->is_null()) return invalid("missing_field", "'from' is required");
+  if (!from->is_object()) return invalid("invalid_field", "'from' must be an object");
+  auto address = optional_string(from->get_object(), "address", "from.address");
+  if (!address) return address.error();
+  if (!*address) return invalid("missing_field", "'from.address' is required");
+  m.sender = to_std(*address);
+  if (m.sender.empty() || m.sender.size() > 320)
+    return invalid("invalid_field", "'from.address' must be 1 to 320 bytes");
+  auto name = optional_string(from->get_object(), "name", "from.name");
+  if (!name) return name.error();
+  m.display_name = to_std(*name);
+
+  auto text = optional_string(o, "text", "text");
+  if (!text) return text.error();
+  if (!*text) return invalid("missing_field", "'text' is required");
+  m.text = to_std(*text);
+
+  if (const json::value* a = o.if_contains("attachments"); a && !a->is_null()) {
+    if (!a->is_array()) return invalid("invalid_field", "'attachments' must be an array");
+    for (std::size_t i = 0; i < a->get_array().size(); ++i) {
+      const json::value& item = a->get_array()[i];
+      std::string path = "attachments[" + std::to_string(i) + "]";
+      if (!item.is_object()) return invalid("invalid_field", "'" + path + "' must be an object");
+      const json::object& ao = item.get_object();
+      Attachment att;
+      auto url = optional_string(ao, "url", path + ".url");
+      if (!url) return url.error();
+      if (!*url || (*url)->empty()) return invalid("missing_field", "'" + path + ".url' is required");
+      att.url = to_std(*url);
+      auto mime = optional_string(ao, "mime_type", path + ".mime_type");
+      if (!mime) return mime.error();
+      att.mime_type = to_std(*mime);
+      auto aname = optional_string(ao, "name", path + ".name");
+      if (!aname) return aname.error();
+      att.name = to_std(*aname);
+      if (const json::value* size = ao.if_contains("size"); size && !size->is_null()) {
+        if (size->is_int64() && size->get_int64() >= 0) {
+          att.size = size->get_int64();
+        } else if (size->is_uint64()) {
+          return invalid("invalid_field", "'" + path + ".size' is too large");
+        } else {
+          return invalid("invalid_field", "'" + path + ".size' must be a non-negative integer");
+        }
+      }
+      m.attachments.push_back(std::move(att));
+    }
+  }
+  if (m.text.empty() && m.attachments.empty())
+    return invalid("invalid_field", "'text' may be empty only when attachments are present");
+
+  auto sent_at = optional_string(o, "sent_at", "sent_at");
+  if (!sent_at) return sent_at.error();
+  if (*sent_at) {
+    auto t = parse_rfc3339(to_std(*sent_at));
+    if (!t) return invalid("invalid_field", "'sent_at' must be an RFC 3339 time with an offset");
+    m.sent_at = *t;
+  } else {
+    m.sent_at = now;
+  }
+
+  auto language = optional_string(o, "language", "language");
+  if (!language) return language.error();
+  if (*language) {
+    std::string lang = to_std(*language);
+    if (!valid_language(lang)) return invalid("invalid_field", "'language' must be a language tag such as 'pl'");
+    m.language = std::move(lang);
+  }
+
+  m.identities.push_back(identity_for_address(m.sender, m.account, default_region));
+  return m;
+}
+
+}  // namespace
+
+Result<InboundMessage> parse_inbound_json(std::string_view body, std::string_view account, Timestamp now,
+                                          std::string_view default_region) {
+  auto root = parse_body(body);
+  if (!root) return root.error();
+  return message_from(root->get_object(), account, now, default_region);
+}
+
+ApiAdapter::ApiAdapter(Options options, const Clock& clock) : options_(std::move(options)), clock_(clock) {
+  for (const auto& account : options_.accounts)
+    for (const auto& token : account.tokens) credentials_.push_back({account.name, sha256(token)});
+}
+
+Posture ApiAdapter::posture() const {
+  return Posture{options_.max_body_bytes, "bearer token per account (SHA-256 digests, constant-time compare)"};
+}
+
+Result<std::vector<InboundEvent>> ApiAdapter::parse_webhook(const HttpRequest& request) {
+  const std::string* auth = request.header("Authorization");
+  constexpr std::string_view kBearer = "Bearer ";
+  if (!auth || auth->size() <= kBearer.size() ||
+      !std::equal(kBearer.begin(), kBearer.end(), auth->begin(),
+                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
+                                              std::tolower(static_cast<unsigned char>(b)); }))
+    return make_error(ErrorKind::unauthorized, "missing_token", "an 'Authorization: Bearer <token>' header is required");
+  std::string digest = sha256(std::string_view(*auth).substr(kBearer.size()));
+
+  // Every credential is compared, so the time taken does not tell which one (or whether one) matched.
+  std::vector<std::string> accounts;
+  for (const auto& c : credentials_)
+    if (CRYPTO_memcmp(c.digest.data(), digest.data(), digest.size()) == 0) accounts.push_back(c.account);
+  if (accounts.empty()) return make_error(ErrorKind::unauthorized, "unknown_token", "the bearer token is not valid");
+
+  auto root = parse_body(request.body);
+  if (!root) return root.error();
+  const json::object& o = root->get_object();
+
+  // The account named in the body decides; it must be one the token belongs to.
+  std::string account;
+  if (const json::value* a = o.if_contains("account"); a && !a->is_null()) {
+    if (!a->is_string()) return invalid("invalid_field", "'account' must be a string");
+    account = std::string(a->get_string().data(), a->get_string().size());
+    if (std::find(accounts.begin(), accounts.end(), account) == accounts.end())
+      return make_error(ErrorKind::forbidden, "account_forbidden",
+                        "the token is not valid for account '" + account + "'");
+  }
+  if (account.empty()) {
+    if (accounts.size() > 1)
+      return invalid("missing_field", "'account' is required: the token belongs to several accounts");
+    account = accounts.front();
+  }
+
+  auto message = message_from(o, account, clock_.now(), options_.default_region);
+  if (!message) return message.error();
+  return std::vector<InboundEvent>{std::move(*message)};
+}
+
+Result<Delivery> ApiAdapter::send(const OutboundMessage&) {
+  return make_error(ErrorKind::unavailable, "not_built",
+                    "outbound delivery of the api channel (signed callbacks) is not built yet");
+}
+
+}  // namespace switchboard::channels::api

@@ -1,0 +1,15 @@
+// The adapters this build ships, added to a Registry explicitly (no static self-registration).
+#pragma once
+
+#include "channels/api/adapter.hpp"
+#include "channels/registry.hpp"
+
+namespace switchboard::channels {
+
+struct BuiltinOptions {
+  api::Options api;
+};
+
+Status register_builtin(Registry& registry, const BuiltinOptions& options, const Clock& clock);
+
+}  // namespace switchboard::channels
