@@ -26,6 +26,7 @@ struct ServerOptions {
   std::size_t max_header_bytes = 16 * 1024;
   // The largest body accepted for a path; a larger one gets 413 and the connection closes.
   std::function<std::size_t(std::string_view path)> body_limit;
+  std::size_t default_body_limit = 1024 * 1024;  // used while body_limit is empty
 };
 
 using Handler = std::function<HttpResponse(const HttpRequest&)>;
@@ -44,8 +45,13 @@ class Server {
   // Serves until stop(); blocks the calling thread.
   void run();
   // Stops accepting, lets requests in flight finish (up to grace), then closes every
-  // connection and makes run() return. Safe to call from any thread or a signal watcher.
+  // connection and makes run() return. Safe to call from any thread or a signal watcher,
+  // and more than once (later calls do nothing). It does not wait: run() returns when done.
+  // Called before run(), it makes run() return at once.
   void stop(std::chrono::milliseconds grace = std::chrono::milliseconds{10000});
+
+  // Requests whose handler is running or whose response is being written.
+  std::size_t in_flight() const;
 
  private:
   struct Impl;
