@@ -1,1 +1,317 @@
-// placeholder: being written
+#include "daemon/app.hpp"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include "channels/builtin.hpp"
+#include "daemon/http/server.hpp"
+#include "routing/core/log.hpp"
+#include "storage/conversations.hpp"
+#include "storage/migrate.hpp"
+
+namespace switchboard::daemon {
+
+namespace json = boost::json;
+
+namespace {
+
+std::string sha256_raw(std::string_view data) {
+  unsigned char out[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
+  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+
+std::string hex(std::string_view raw) {
+  static const char* kDigits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : raw) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+json::value message_json(const storage::MessageRecord& m) {
+  json::object o;
+  o["id"] = m.id;
+  o["conversation_id"] = m.conversation_id;
+  o["direction"] = m.direction;
+  o["channel"] = m.channel;
+  o["account"] = m.account;
+  o["external_id"] = m.external_id ? json::value(*m.external_id) : json::value(nullptr);
+  o["sender"] = m.sender;
+  o["text"] = m.body;
+  json::error_code ec;
+  json::value attachments = json::parse(m.attachments_json, ec);
+  o["attachments"] = ec ? json::value(json::array()) : attachments;
+  o["created_at"] = m.created_at;
+  if (m.delivery_state) o["delivery_state"] = *m.delivery_state;
+  return o;
+}
+
+json::value conversation_json(const storage::ConversationRecord& c) {
+  json::object o;
+  o["id"] = c.id;
+  o["customer_id"] = c.customer_id;
+  o["state"] = c.state;
+  o["queue"] = c.queue ? json::value(*c.queue) : json::value(nullptr);
+  o["priority"] = c.priority;
+  json::array tags;
+  for (const auto& t : c.tags) tags.emplace_back(t);
+  o["tags"] = std::move(tags);
+  o["opened_at"] = c.opened_at;
+  return o;
+}
+
+}  // namespace
+
+std::shared_ptr<const routing::RuleSet> load_rules(const std::string& path, std::vector<Diagnostic>& diagnostics,
+                                                   bool& unreadable) {
+  unreadable = false;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    unreadable = true;
+    return nullptr;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  routing::CompileOptions options;
+  options.source_name = path;
+  options.hash = hex(sha256_raw(text));
+  auto result = routing::compile_rules(text, options);
+  diagnostics = std::move(result.diagnostics);
+  return result.rules;
+}
+
+App::App(Config config, std::shared_ptr<const routing::RuleSet> rules)
+    : config_(std::move(config)),
+      rules_(std::move(rules)),
+      pool_(storage::PoolOptions{.url = config_.database_url,
+                                 .size = config_.pool_size,
+                                 .acquire_timeout = std::chrono::milliseconds{5000},
+                                 .connect_timeout = config_.connect_timeout}),
+      pipeline_(pool_, clock_) {
+  channels::BuiltinOptions builtin;
+  builtin.api.max_body_bytes = config_.api_body_limit;
+  builtin.api.default_region = config_.default_region;
+  for (const auto& a : config_.api_accounts) builtin.api.accounts.push_back({a.name, a.tokens});
+  (void)channels::register_builtin(registry_, builtin, clock_);
+  for (const auto& t : config_.admin_tokens) admin_digests_.push_back(sha256_raw(t));
+
+  http::ServerOptions options;
+  options.address = config_.listen_address;
+  options.port = config_.listen_port;
+  options.io_threads = config_.io_threads;
+  options.worker_threads = config_.workers;
+  options.header_timeout = config_.header_timeout;
+  options.body_timeout = config_.body_timeout;
+  options.idle_timeout = config_.idle_timeout;
+  std::size_t api_limit = config_.api_body_limit, webhook_limit = config_.webhook_body_limit;
+  options.body_limit = [api_limit, webhook_limit](std::string_view path) {
+    return path.rfind("/webhooks/", 0) == 0 ? webhook_limit : api_limit;
+  };
+  server_ = std::make_unique<http::Server>(options, [this](const HttpRequest& r) { return handle(r); });
+}
+
+App::~App() {
+  stopping_ = true;
+  if (migrator_.joinable()) migrator_.join();
+}
+
+Status App::start() {
+  auto listened = server_->listen();
+  if (!listened) return listened.error();
+  log::info("database_configured", {{"url", storage::redact_database_url(config_.database_url)},
+                                    {"pool_size", std::to_string(config_.pool_size)}});
+  migrator_ = std::thread([this] { migrate_until_ready(); });
+  return Ok{};
+}
+
+void App::migrate_until_ready() {
+  // The daemon comes up even while PostgreSQL is down: it answers 503 and /readyz says why,
+  // and the schema is brought up to date as soon as the database can be reached.
+  auto delay = std::chrono::milliseconds{250};
+  while (!stopping_) {
+    auto applied = storage::migrate(pool_);
+    if (applied) {
+      for (int v : *applied) log::info("migration_applied", {{"version", std::to_string(v)}});
+      schema_ready_ = true;
+      log::info("schema_ready", {{"version", std::to_string(storage::latest_schema_version())}});
+      return;
+    }
+    log::warn("migration_failed", {{"code", applied.error().code}, {"reason", applied.error().message}});
+    if (applied.error().kind == ErrorKind::config) delay = std::chrono::milliseconds{30000};
+    for (auto waited = std::chrono::milliseconds{0}; waited < delay && !stopping_; waited += std::chrono::milliseconds{50})
+      std::this_thread::sleep_for(std::chrono::milliseconds{50});
+    delay = std::min(delay * 2, std::chrono::milliseconds{5000});
+  }
+}
+
+void App::run() { server_->run(); }
+
+void App::stop() {
+  stopping_ = true;
+  server_->stop();
+}
+
+std::uint16_t App::port() const { return server_->port(); }
+
+std::shared_ptr<const routing::RuleSet> App::rules() const {
+  std::lock_guard lock(rules_mu_);
+  return rules_;
+}
+
+bool App::reload_rules() {
+  std::vector<Diagnostic> diagnostics;
+  bool unreadable = false;
+  auto fresh = load_rules(config_.rules_path, diagnostics, unreadable);
+  if (unreadable) {
+    log::error("rules_reload_failed", {{"path", config_.rules_path}, {"reason", "cannot read the rules file"}});
+    return false;
+  }
+  for (const auto& d : diagnostics)
+    log::emit(d.severity == Diagnostic::Severity::error ? log::Level::error : log::Level::warn, "rules_diagnostic",
+              {{"diagnostic", d.format()}});
+  if (!fresh) {
+    log::error("rules_reload_failed", {{"path", config_.rules_path}, {"reason", "errors; the previous rules stay active"}});
+    return false;
+  }
+  std::string hash = fresh->hash();
+  {
+    std::lock_guard lock(rules_mu_);
+    rules_ = std::move(fresh);
+  }
+  log::info("rules_reloaded", {{"path", config_.rules_path}, {"hash", hash}});
+  return true;
+}
+
+HttpResponse App::handle(const HttpRequest& request) {
+  const std::string& path = request.path;
+  auto method_not_allowed = [](std::string allow) {
+    HttpResponse r = error_response(405, "method_not_allowed", "method not allowed");
+    r.set_header("Allow", std::move(allow));
+    return r;
+  };
+  if (path == "/healthz") return request.method == "GET" ? healthz() : method_not_allowed("GET");
+  if (path == "/readyz") return request.method == "GET" ? readyz() : method_not_allowed("GET");
+  if (path == "/api/v1/inbound") return request.method == "POST" ? inbound(request) : method_not_allowed("POST");
+  constexpr std::string_view kConversations = "/api/v1/conversations/";
+  if (path.rfind(kConversations, 0) == 0) {
+    std::string rest = path.substr(kConversations.size());
+    bool messages = false;
+    if (auto slash = rest.find('/'); slash != std::string::npos) {
+      if (rest.substr(slash) != "/messages") return error_response(404, "not_found", "no such resource");
+      rest = rest.substr(0, slash);
+      messages = true;
+    }
+    if (request.method != "GET") return method_not_allowed("GET");
+    return conversation(request, rest, messages);
+  }
+  return error_response(404, "not_found", "no such resource");
+}
+
+HttpResponse App::healthz() const { return json_response(200, R"({"status":"ok"})"); }
+
+HttpResponse App::readyz() {
+  json::object database;
+  bool ready = false;
+  auto state = storage::schema_state(pool_);
+  if (!state) {
+    database["state"] = "down";
+    database["error"] = state.error().message;
+  } else {
+    database["schema_version"] = state->current;
+    database["schema_expected"] = state->latest;
+    ready = schema_ready_ && state->current == state->latest;
+    database["state"] = ready ? "up" : "migrating";
+  }
+  json::object checks;
+  checks["database"] = std::move(database);
+  auto r = rules();
+  json::object rules_check;
+  rules_check["state"] = "loaded";
+  rules_check["hash"] = r->hash();
+  checks["rules"] = std::move(rules_check);
+  json::object body;
+  body["status"] = ready ? "ready" : "not_ready";
+  body["checks"] = std::move(checks);
+  return json_response(ready ? 200 : 503, json::serialize(body));
+}
+
+HttpResponse App::inbound(const HttpRequest& request) {
+  auto reject = [&](const Error& e) {
+    HttpResponse r = error_response(e);
+    log::emit(r.status >= 500 ? log::Level::error : log::Level::warn, "inbound_rejected",
+              {{"channel", "api"}, {"status", std::to_string(r.status)}, {"reason", e.code},
+               {"detail", e.message}, {"req", request.request_id}});
+    return r;
+  };
+  auto adapter = registry_.find("api");
+  if (!adapter) return reject(adapter.error());
+  auto events = (*adapter)->parse_webhook(request);
+  if (!events) return reject(events.error());
+  if (!schema_ready_)
+    return reject(make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
+
+  auto active = rules();
+  storage::Router router{active->hash(), [&active](const routing::EvaluationInput& in) {
+                           return routing::evaluate(*active, in);
+                         }};
+  json::object body;
+  for (const auto& event : *events) {
+    const auto* message = std::get_if<InboundMessage>(&event);
+    if (!message) continue;
+    auto outcome = pipeline_.ingest(*message, router);
+    if (!outcome) return reject(outcome.error());
+    log::info("inbound_stored", {{"channel", "api"}, {"account", message->account},
+                                 {"message", outcome->message_id}, {"conversation", outcome->conversation_id},
+                                 {"duplicate", outcome->duplicate ? "true" : "false"},
+                                 {"rule", outcome->decision.rule.value_or("")}, {"req", request.request_id}});
+    body["message_id"] = outcome->message_id;
+    body["conversation_id"] = outcome->conversation_id;
+    body["customer_id"] = outcome->customer_id;
+    body["duplicate"] = outcome->duplicate;
+  }
+  return json_response(200, json::serialize(body));
+}
+
+Status App::require_admin(const HttpRequest& request) const {
+  const std::string* auth = request.header("Authorization");
+  if (!auth || auth->size() <= 7 || auth->compare(0, 7, "Bearer ") != 0)
+    return make_error(ErrorKind::unauthorized, "missing_token", "an 'Authorization: Bearer <token>' header is required");
+  std::string digest = sha256_raw(std::string_view(*auth).substr(7));
+  bool ok = false;
+  for (const auto& d : admin_digests_) ok |= CRYPTO_memcmp(d.data(), digest.data(), digest.size()) == 0;
+  if (!ok) return make_error(ErrorKind::unauthorized, "unknown_token", "the bearer token is not a valid admin token");
+  return Ok{};
+}
+
+HttpResponse App::conversation(const HttpRequest& request, const std::string& id, bool messages) {
+  auto reject = [&](const Error& e) {
+    HttpResponse r = error_response(e);
+    log::emit(r.status >= 500 ? log::Level::error : log::Level::warn, "api_rejected",
+              {{"path", request.path}, {"status", std::to_string(r.status)}, {"reason", e.code},
+               {"detail", e.message}, {"req", request.request_id}});
+    return r;
+  };
+  if (auto auth = require_admin(request); !auth) return reject(auth.error());
+  auto conv = storage::get_conversation(pool_, id);
+  if (!conv) return reject(conv.error());
+  if (!messages) return json_response(200, json::serialize(conversation_json(*conv)));
+  auto list = storage::list_messages(pool_, id);
+  if (!list) return reject(list.error());
+  json::array items;
+  for (const auto& m : *list) items.push_back(message_json(m));
+  json::object body;
+  body["conversation"] = conversation_json(*conv);
+  body["messages"] = std::move(items);
+  return json_response(200, json::serialize(body));
+}
+
+}  // namespace switchboard::daemon

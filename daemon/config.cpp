@@ -1,1 +1,326 @@
-// placeholder: being written
+#include "daemon/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+
+#include "daemon/secrets.hpp"
+#include "routing/core/time.hpp"
+#include "routing/rules/suggest.hpp"
+
+namespace switchboard::daemon {
+
+namespace {
+
+// Walks the YAML tree, collecting every problem instead of stopping at the first.
+class Reader {
+ public:
+  Reader(std::string file, std::vector<Diagnostic>& out) : file_(std::move(file)), out_(out) {}
+
+  void error(const YAML::Mark& mark, std::string message) {
+    Diagnostic d;
+    d.severity = Diagnostic::Severity::error;
+    d.file = file_;
+    d.line = mark.line >= 0 ? mark.line + 1 : 0;
+    d.column = mark.column >= 0 ? mark.column + 1 : 0;
+    d.message = std::move(message);
+    out_.push_back(std::move(d));
+  }
+  void error(const YAML::Node& node, std::string message) { error(node.Mark(), std::move(message)); }
+
+  // A mapping whose keys must all be in `allowed`; reports unknown and duplicate keys.
+  bool mapping(const YAML::Node& node, const std::string& what, const std::vector<std::string>& allowed) {
+    if (!node.IsMap()) {
+      error(node, "'" + what + "' must be a mapping");
+      return false;
+    }
+    std::set<std::string> seen;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      std::string key = it->first.Scalar();
+      if (!seen.insert(key).second) error(it->first, "duplicate key '" + key + "'");
+      if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+        error(it->first, unknown_key(key, allowed));
+    }
+    return true;
+  }
+
+  std::optional<std::string> string(const YAML::Node& node, const std::string& what) {
+    if (!node.IsScalar()) {
+      error(node, "'" + what + "' must be a string");
+      return std::nullopt;
+    }
+    return node.Scalar();
+  }
+
+  std::optional<long long> integer(const YAML::Node& node, const std::string& what, long long min, long long max) {
+    long long v = 0;
+    if (!node.IsScalar() || !YAML::convert<long long>::decode(node, v)) {
+      error(node, "'" + what + "' must be an integer");
+      return std::nullopt;
+    }
+    if (v < min || v > max) {
+      error(node, "'" + what + "' must be between " + std::to_string(min) + " and " + std::to_string(max));
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  std::optional<std::chrono::seconds> seconds(const YAML::Node& node, const std::string& what) {
+    auto s = string(node, what);
+    if (!s) return std::nullopt;
+    auto d = parse_duration(*s);
+    if (!d || *d < std::chrono::seconds{1}) {
+      error(node, "'" + what + "' must be a duration of at least 1s such as '30s' or '5m'");
+      return std::nullopt;
+    }
+    return std::chrono::duration_cast<std::chrono::seconds>(*d);
+  }
+
+  std::optional<std::size_t> size(const YAML::Node& node, const std::string& what) {
+    auto s = string(node, what);
+    if (!s) return std::nullopt;
+    auto v = parse_size(*s);
+    if (!v || *v == 0) {
+      error(node, "'" + what + "' must be a size such as '1MiB', '512KiB' or a number of bytes");
+      return std::nullopt;
+    }
+    return v;
+  }
+
+  // `{ secret: NAME }` -> the secret's value; a missing secret is an error naming it.
+  std::optional<std::string> secret(const YAML::Node& node, const std::string& what) {
+    if (!node.IsMap() || !node["secret"]) {
+      error(node, "'" + what + "' must name a secret: { secret: NAME } (values never go in the file)");
+      return std::nullopt;
+    }
+    if (!mapping(node, what, {"secret"})) return std::nullopt;
+    auto name = string(node["secret"], what + ".secret");
+    if (!name) return std::nullopt;
+    if (!valid_secret_name(*name)) {
+      error(node["secret"], "invalid secret name '" + *name + "' (letters, digits, '_', '-', '.')");
+      return std::nullopt;
+    }
+    auto value = read_secret(*name);
+    if (!value || value->empty()) {
+      error(node["secret"], "secret '" + *name + "' is not set (looked for $CREDENTIALS_DIRECTORY/" + *name +
+                                " and " + secret_env_name(*name) + ")");
+      return std::nullopt;
+    }
+    return value;
+  }
+
+  // One `{secret: X}` or a list of them (two values during rotation).
+  std::vector<std::string> secrets(const YAML::Node& node, const std::string& what) {
+    std::vector<std::string> out;
+    if (node.IsSequence()) {
+      if (node.size() == 0) error(node, "'" + what + "' must name at least one secret");
+      for (std::size_t i = 0; i < node.size(); ++i)
+        if (auto v = secret(node[i], what + "[" + std::to_string(i) + "]")) out.push_back(*v);
+    } else if (auto v = secret(node, what)) {
+      out.push_back(*v);
+    }
+    return out;
+  }
+
+ private:
+  static std::string unknown_key(const std::string& key, const std::vector<std::string>& allowed) {
+    std::vector<std::string_view> names(allowed.begin(), allowed.end());
+    if (auto best = routing::nearest(key, names)) return "unknown key '" + key + "' (did you mean '" + *best + "'?)";
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return "unknown key '" + key + "' (expected one of: " + list + ")";
+  }
+
+  std::string file_;
+  std::vector<Diagnostic>& out_;
+};
+
+std::string resolve(const std::string& base_dir, const std::string& p) {
+  namespace fs = std::filesystem;
+  fs::path path(p);
+  if (path.is_absolute() || base_dir.empty()) return path.lexically_normal().string();
+  return (fs::path(base_dir) / path).lexically_normal().string();
+}
+
+bool split_listen(const std::string& text, std::string& host, std::uint16_t& port) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string p = text.substr(colon + 1);
+  if (p.empty() || p.size() > 5 || !std::all_of(p.begin(), p.end(), ::isdigit)) return false;
+  long v = std::stol(p);
+  if (v > 65535) return false;
+  port = static_cast<std::uint16_t>(v);
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::size_t> parse_size(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) ++i;
+  if (i == 0 || i > 12) return std::nullopt;
+  std::size_t n = std::stoull(text.substr(0, i));
+  std::string unit = text.substr(i);
+  while (!unit.empty() && unit.front() == ' ') unit.erase(0, 1);
+  static const std::pair<const char*, std::size_t> kUnits[] = {
+      {"", 1},          {"B", 1},           {"KiB", 1024},      {"MiB", 1024 * 1024}, {"GiB", 1024ull * 1024 * 1024},
+      {"KB", 1000},     {"kB", 1000},       {"MB", 1000 * 1000}, {"GB", 1000ull * 1000 * 1000}};
+  for (const auto& [name, mult] : kUnits)
+    if (unit == name) return n * mult;
+  return std::nullopt;
+}
+
+ConfigResult parse_config(const std::string& text, const std::string& file_name, const std::string& base_dir) {
+  ConfigResult result;
+  Reader r(file_name, result.diagnostics);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    r.error(e.mark, "invalid YAML: " + e.msg);
+    return result;
+  }
+  Config c;
+  c.path = file_name;
+  if (!r.mapping(root, "config", {"listen", "public_url", "database", "rules", "state_dir", "http", "limits",
+                                  "admin", "channels", "default_region"}))
+    return result;
+
+  if (root["listen"]) {
+    if (auto s = r.string(root["listen"], "listen"))
+      if (!split_listen(*s, c.listen_address, c.listen_port))
+        r.error(root["listen"], "'listen' must be HOST:PORT such as '127.0.0.1:8080'");
+  }
+  if (root["public_url"]) {
+    if (auto s = r.string(root["public_url"], "public_url")) {
+      if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0)
+        r.error(root["public_url"], "'public_url' must start with http:// or https://");
+      c.public_url = *s;
+      while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
+    }
+  }
+  if (c.public_url.empty()) c.public_url = "http://" + c.listen_address + ":" + std::to_string(c.listen_port);
+
+  const char* env_url = std::getenv("SWITCHBOARD_DATABASE_URL");
+  if (YAML::Node db = root["database"]) {
+    if (r.mapping(db, "database", {"url", "pool_size", "connect_timeout"})) {
+      if (db["url"])
+        if (auto s = r.string(db["url"], "database.url")) c.database_url = *s;
+      if (db["pool_size"])
+        if (auto v = r.integer(db["pool_size"], "database.pool_size", 1, 512)) c.pool_size = static_cast<std::size_t>(*v);
+      if (db["connect_timeout"])
+        if (auto v = r.seconds(db["connect_timeout"], "database.connect_timeout")) c.connect_timeout = *v;
+    }
+  }
+  if (env_url && *env_url) c.database_url = env_url;
+  if (c.database_url.empty())
+    r.error(root["database"] ? root["database"].Mark() : root.Mark(),
+            "'database.url' is required (or set SWITCHBOARD_DATABASE_URL)");
+
+  if (root["rules"]) {
+    if (auto s = r.string(root["rules"], "rules")) c.rules_path = resolve(base_dir, *s);
+  } else {
+    r.error(root.Mark(), "'rules' is required: the path of the rules file");
+  }
+  if (root["state_dir"]) {
+    if (auto s = r.string(root["state_dir"], "state_dir")) c.state_dir = resolve(base_dir, *s);
+  } else {
+    c.state_dir = resolve(base_dir, "state");
+  }
+  if (root["default_region"]) {
+    if (auto s = r.string(root["default_region"], "default_region")) {
+      if (s->size() != 2 || !std::isupper(static_cast<unsigned char>((*s)[0])) ||
+          !std::isupper(static_cast<unsigned char>((*s)[1])))
+        r.error(root["default_region"], "'default_region' must be a two-letter country code such as 'PL'");
+      c.default_region = *s;
+    }
+  }
+
+  if (YAML::Node h = root["http"]) {
+    if (r.mapping(h, "http", {"io_threads", "workers", "header_timeout", "body_timeout", "idle_timeout"})) {
+      if (h["io_threads"])
+        if (auto v = r.integer(h["io_threads"], "http.io_threads", 1, 64)) c.io_threads = static_cast<std::size_t>(*v);
+      if (h["workers"])
+        if (auto v = r.integer(h["workers"], "http.workers", 1, 1024)) c.workers = static_cast<std::size_t>(*v);
+      if (h["header_timeout"])
+        if (auto v = r.seconds(h["header_timeout"], "http.header_timeout")) c.header_timeout = *v;
+      if (h["body_timeout"])
+        if (auto v = r.seconds(h["body_timeout"], "http.body_timeout")) c.body_timeout = *v;
+      if (h["idle_timeout"])
+        if (auto v = r.seconds(h["idle_timeout"], "http.idle_timeout")) c.idle_timeout = *v;
+    }
+  }
+  if (c.workers == 0) c.workers = c.pool_size;
+
+  if (YAML::Node l = root["limits"]) {
+    if (r.mapping(l, "limits", {"api_body", "webhook_body"})) {
+      if (l["api_body"])
+        if (auto v = r.size(l["api_body"], "limits.api_body")) c.api_body_limit = *v;
+      if (l["webhook_body"])
+        if (auto v = r.size(l["webhook_body"], "limits.webhook_body")) c.webhook_body_limit = *v;
+    }
+  }
+
+  if (YAML::Node a = root["admin"]) {
+    if (r.mapping(a, "admin", {"tokens"}) && a["tokens"]) c.admin_tokens = r.secrets(a["tokens"], "admin.tokens");
+  }
+
+  if (YAML::Node ch = root["channels"]) {
+    if (r.mapping(ch, "channels", {"api"})) {
+      if (YAML::Node api = ch["api"]) {
+        if (r.mapping(api, "channels.api", {"accounts"}) && api["accounts"]) {
+          YAML::Node accounts = api["accounts"];
+          if (r.mapping(accounts, "channels.api.accounts", {})) {
+            for (auto it = accounts.begin(); it != accounts.end(); ++it) {
+              std::string name = it->first.Scalar();
+              std::string what = "channels.api.accounts." + name;
+              if (name.empty() || name.size() > 64 || name.find_first_of(" :/\t") != std::string::npos) {
+                r.error(it->first, "account name '" + name + "' must be 1-64 characters without spaces, ':' or '/'");
+                continue;
+              }
+              if (!r.mapping(it->second, what, {"tokens"})) continue;
+              ApiAccountConfig acc;
+              acc.name = name;
+              if (it->second["tokens"])
+                acc.tokens = r.secrets(it->second["tokens"], what + ".tokens");
+              else
+                r.error(it->first, "'" + what + ".tokens' is required");
+              c.api_accounts.push_back(std::move(acc));
+            }
+          }
+        }
+      }
+    }
+  }
+
+  std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(), [](const Diagnostic& a, const Diagnostic& b) {
+    return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+  });
+  if (!has_errors(result.diagnostics)) result.config = std::move(c);
+  return result;
+}
+
+ConfigResult load_config(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    ConfigResult r;
+    Diagnostic d;
+    d.file = path;
+    d.message = "cannot read the config file";
+    r.diagnostics.push_back(d);
+    return r;
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), path, std::filesystem::path(path).parent_path().string());
+}
+
+}  // namespace switchboard::daemon

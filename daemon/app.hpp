@@ -1,0 +1,68 @@
+// The running daemon: wires config, rules, the database pool, the pipeline, the channel
+// adapters and the HTTP routes together. Everything here is glue; logic lives below.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "channels/http.hpp"
+#include "channels/registry.hpp"
+#include "daemon/config.hpp"
+#include "routing/core/time.hpp"
+#include "routing/rules/ruleset.hpp"
+#include "storage/pipeline.hpp"
+#include "storage/pool.hpp"
+
+namespace switchboard::http {
+class Server;
+}
+
+namespace switchboard::daemon {
+
+// Reads and compiles a rules file; diagnostics go to `diagnostics`. nullptr on any error.
+std::shared_ptr<const routing::RuleSet> load_rules(const std::string& path, std::vector<Diagnostic>& diagnostics,
+                                                   bool& unreadable);
+
+class App {
+ public:
+  App(Config config, std::shared_ptr<const routing::RuleSet> rules);
+  ~App();
+
+  // Binds the listener and starts migrating the database in the background.
+  Status start();
+  // Serves until stop(); blocks.
+  void run();
+  void stop();
+  // Re-reads the rules file; on errors the old rules stay active and the errors are logged.
+  bool reload_rules();
+
+  std::uint16_t port() const;
+  HttpResponse handle(const HttpRequest& request);
+
+ private:
+  HttpResponse healthz() const;
+  HttpResponse readyz();
+  HttpResponse inbound(const HttpRequest& request);
+  HttpResponse conversation(const HttpRequest& request, const std::string& id, bool messages);
+  Status require_admin(const HttpRequest& request) const;
+  std::shared_ptr<const routing::RuleSet> rules() const;
+  void migrate_until_ready();
+
+  Config config_;
+  SystemClock clock_;
+  mutable std::mutex rules_mu_;
+  std::shared_ptr<const routing::RuleSet> rules_;
+  storage::Pool pool_;
+  storage::Pipeline pipeline_;
+  channels::Registry registry_;
+  std::vector<std::string> admin_digests_;
+  std::unique_ptr<http::Server> server_;
+  std::atomic<bool> schema_ready_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread migrator_;
+};
+
+}  // namespace switchboard::daemon

@@ -1,0 +1,58 @@
+// switchboard.yaml: parsed, validated (every error with file:line:col), secrets resolved.
+// Secrets are named in the file (`secret: NAME`) and read from $CREDENTIALS_DIRECTORY/NAME or
+// SWITCHBOARD_SECRET_<NAME>; their values never appear in logs or error messages.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "routing/rules/diagnostic.hpp"
+
+namespace switchboard::daemon {
+
+struct ApiAccountConfig {
+  std::string name;
+  std::vector<std::string> tokens;  // secret values
+};
+
+struct Config {
+  std::string path;          // the file it came from
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8080;
+  std::string public_url;    // how platforms reach us; defaults to http://listen
+  std::string database_url;  // SWITCHBOARD_DATABASE_URL overrides the file
+  std::size_t pool_size = 8;
+  std::chrono::seconds connect_timeout{5};
+  std::string rules_path;    // absolute, or relative to the working directory
+  std::string state_dir;
+  std::size_t io_threads = 1;
+  std::size_t workers = 0;   // 0: same as pool_size
+  std::chrono::seconds header_timeout{10};
+  std::chrono::seconds body_timeout{30};
+  std::chrono::seconds idle_timeout{60};
+  std::size_t api_body_limit = 1024 * 1024;
+  std::size_t webhook_body_limit = 4 * 1024 * 1024;
+  std::vector<std::string> admin_tokens;  // secret values
+  std::string default_region = "PL";
+  std::vector<ApiAccountConfig> api_accounts;
+};
+
+struct ConfigResult {
+  std::optional<Config> config;  // set iff no error
+  std::vector<Diagnostic> diagnostics;
+};
+
+// Reads and validates a config file. `environment` lookups go through getenv.
+ConfigResult load_config(const std::string& path);
+// Same, from text (tests); relative paths resolve against `base_dir`.
+ConfigResult parse_config(const std::string& text, const std::string& file_name, const std::string& base_dir);
+
+// "1MiB", "512KiB", "4MB", "1000" -> bytes.
+std::optional<std::size_t> parse_size(const std::string& text);
+
+}  // namespace switchboard::daemon

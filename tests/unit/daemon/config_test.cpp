@@ -1,0 +1,129 @@
+// Tests for daemon/config: validation with positions, secrets, defaults.
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+
+#include "daemon/config.hpp"
+#include "daemon/secrets.hpp"
+
+using namespace switchboard;
+using namespace switchboard::daemon;
+
+namespace {
+
+std::vector<std::string> errors_of(const std::string& yaml) {
+  auto r = parse_config(yaml, "sb.yaml", "/etc/switchboard");
+  std::vector<std::string> out;
+  for (const auto& d : r.diagnostics) out.push_back(d.format());
+  return out;
+}
+
+struct EnvGuard {
+  std::string name;
+  EnvGuard(std::string n, const char* value) : name(std::move(n)) {
+    if (value)
+      ::setenv(name.c_str(), value, 1);
+    else
+      ::unsetenv(name.c_str());
+  }
+  ~EnvGuard() { ::unsetenv(name.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("config: a minimal file gets sane defaults", "[daemon][config]") {
+  EnvGuard db("SWITCHBOARD_DATABASE_URL", nullptr);
+  auto r = parse_config("database: { url: 'postgresql://u@h/db' }\nrules: rules.yaml\n", "sb.yaml", "/etc/switchboard");
+  REQUIRE(r.config);
+  CHECK(r.diagnostics.empty());
+  CHECK(r.config->listen_address == "127.0.0.1");
+  CHECK(r.config->listen_port == 8080);
+  CHECK(r.config->rules_path == "/etc/switchboard/rules.yaml");
+  CHECK(r.config->state_dir == "/etc/switchboard/state");
+  CHECK(r.config->pool_size == 8);
+  CHECK(r.config->workers == 8);
+  CHECK(r.config->api_body_limit == 1024 * 1024);
+  CHECK(r.config->webhook_body_limit == 4 * 1024 * 1024);
+  CHECK(r.config->public_url == "http://127.0.0.1:8080");
+}
+
+TEST_CASE("config: SWITCHBOARD_DATABASE_URL overrides the file", "[daemon][config]") {
+  EnvGuard db("SWITCHBOARD_DATABASE_URL", "postgresql://env@h/db");
+  auto r = parse_config("database: { url: 'postgresql://u@h/db' }\nrules: r.yaml\n", "sb.yaml", "/");
+  REQUIRE(r.config);
+  CHECK(r.config->database_url == "postgresql://env@h/db");
+  auto no_db = parse_config("rules: r.yaml\n", "sb.yaml", "/");
+  REQUIRE(no_db.config);
+  CHECK(no_db.config->database_url == "postgresql://env@h/db");
+}
+
+TEST_CASE("config: unknown keys, wrong types and missing fields are reported together", "[daemon][config]") {
+  EnvGuard db("SWITCHBOARD_DATABASE_URL", nullptr);
+  auto errors = errors_of(
+      "listen: 8080\n"
+      "databse: {}\n"
+      "rules: rules.yaml\n"
+      "http:\n"
+      "  io_threads: many\n"
+      "  idle_timeout: forever\n"
+      "limits: { api_body: 1XB }\n");
+  REQUIRE(errors == std::vector<std::string>{
+                        "sb.yaml:1:1: error: 'database.url' is required (or set SWITCHBOARD_DATABASE_URL)",
+                        "sb.yaml:1:9: error: 'listen' must be HOST:PORT such as '127.0.0.1:8080'",
+                        "sb.yaml:2:1: error: unknown key 'databse' (did you mean 'database'?)",
+                        "sb.yaml:5:15: error: 'http.io_threads' must be an integer",
+                        "sb.yaml:6:17: error: 'http.idle_timeout' must be a duration of at least 1s such as '30s' or '5m'",
+                        "sb.yaml:7:21: error: 'limits.api_body' must be a size such as '1MiB', '512KiB' or a number of bytes",
+                    });
+}
+
+TEST_CASE("config: a missing secret names the secret and where it was looked for", "[daemon][config]") {
+  EnvGuard db("SWITCHBOARD_DATABASE_URL", nullptr);
+  EnvGuard creds("CREDENTIALS_DIRECTORY", nullptr);
+  EnvGuard s("SWITCHBOARD_SECRET_SHOP_TOKEN", nullptr);
+  auto errors = errors_of(
+      "database: { url: 'postgresql://u@h/db' }\nrules: r.yaml\n"
+      "channels:\n  api:\n    accounts:\n      shop:\n        tokens: { secret: shop-token }\n");
+  REQUIRE(errors == std::vector<std::string>{
+                        "sb.yaml:7:27: error: secret 'shop-token' is not set (looked for "
+                        "$CREDENTIALS_DIRECTORY/shop-token and SWITCHBOARD_SECRET_SHOP_TOKEN)"});
+}
+
+TEST_CASE("config: secret values are read from the environment, never from the file", "[daemon][config]") {
+  EnvGuard db("SWITCHBOARD_DATABASE_URL", nullptr);
+  EnvGuard creds("CREDENTIALS_DIRECTORY", nullptr);
+  EnvGuard a("SWITCHBOARD_SECRET_SHOP_TOKEN", "value-a");
+  EnvGuard b("SWITCHBOARD_SECRET_SHOP_TOKEN_NEXT", "value-b");
+  auto r = parse_config(
+      "database: { url: 'postgresql://u@h/db' }\nrules: r.yaml\n"
+      "channels:\n  api:\n    accounts:\n      shop:\n"
+      "        tokens: [ { secret: shop-token }, { secret: shop-token-next } ]\n",
+      "sb.yaml", "/");
+  REQUIRE(r.config);
+  REQUIRE(r.config->api_accounts.size() == 1);
+  CHECK(r.config->api_accounts[0].tokens == std::vector<std::string>{"value-a", "value-b"});
+  auto literal = errors_of(
+      "database: { url: 'postgresql://u@h/db' }\nrules: r.yaml\nadmin: { tokens: 'plain-text-token' }\n");
+  REQUIRE(literal.size() == 1);
+  CHECK(literal[0] ==
+        "sb.yaml:3:18: error: 'admin.tokens' must name a secret: { secret: NAME } (values never go in the file)");
+}
+
+TEST_CASE("config: invalid YAML reports the parser's position", "[daemon][config]") {
+  auto errors = errors_of("rules: [unclosed\n");
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0].rfind("sb.yaml:2:1: error: invalid YAML: ", 0) == 0);
+}
+
+TEST_CASE("config: sizes and secret names", "[daemon][config]") {
+  CHECK(parse_size("1MiB") == 1024u * 1024u);
+  CHECK(parse_size("512KiB") == 512u * 1024u);
+  CHECK(parse_size("4MB") == 4000000u);
+  CHECK(parse_size("1000") == 1000u);
+  CHECK_FALSE(parse_size("MiB"));
+  CHECK_FALSE(parse_size("1 TiB"));
+  CHECK(secret_env_name("api-shop-token") == "SWITCHBOARD_SECRET_API_SHOP_TOKEN");
+  CHECK(valid_secret_name("admin_token"));
+  CHECK_FALSE(valid_secret_name("../etc/passwd"));
+  CHECK_FALSE(valid_secret_name(""));
+}
