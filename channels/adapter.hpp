@@ -22,11 +22,13 @@ struct OutboundMessage {
   std::string recipient;  // the customer's address on this channel
   std::string text;
   std::string payload;    // JSON stored with the outbox row
+  // Last, with `{}`: positional and designated initialisers written before it stay valid.
+  std::string message_id{};  // our id of the outbound message (the outbox row's message)
 };
 
 struct Delivery {
   std::string external_id;  // the platform's id of the sent message
-  std::string status;       // "sent" (accepted by the platform)
+  std::string status;       // "sent" (accepted by the platform) or "delivered" (by the receiver)
 };
 
 // What a webhook request is allowed to be: stated by each adapter (security posture).

@@ -1,12 +1,19 @@
+// The api channel: bearer-token inbound webhooks and HMAC-signed outbound callbacks.
 #include "channels/api/adapter.hpp"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
 
+#include "channels/http_client.hpp"
 #include "channels/identity.hpp"
+#include "channels/retry.hpp"
+#include "routing/core/log.hpp"
 
 namespace switchboard::channels::api {
 
@@ -238,9 +245,155 @@ Result<std::vector<InboundEvent>> ApiAdapter::parse_webhook(const HttpRequest& r
   return std::vector<InboundEvent>{std::move(*message)};
 }
 
-Result<Delivery> ApiAdapter::send(const OutboundMessage&) {
-  return make_error(ErrorKind::unavailable, "not_built",
-                    "outbound delivery of the api channel (signed callbacks) is not built yet");
+std::string callback_signature(std::string_view secret, std::string_view body) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int mac_len = 0;
+  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &mac_len);
+  constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "sha256=";
+  out.reserve(out.size() + 2 * mac_len);
+  for (unsigned int i = 0; i < mac_len; ++i) {
+    out.push_back(kHex[mac[i] >> 4]);
+    out.push_back(kHex[mac[i] & 0x0F]);
+  }
+  return out;
+}
+
+namespace {
+
+constexpr std::size_t kMaxCallbackSecrets = 2;
+// A receiver's delivery id longer than this is ignored rather than stored (same bound as the
+// inbound external_id).
+constexpr std::size_t kMaxExternalId = 255;
+
+bool http_url(std::string_view url) {
+  constexpr std::string_view kHttp = "http://";
+  constexpr std::string_view kHttps = "https://";
+  return (url.size() > kHttp.size() && ::strncasecmp(url.data(), kHttp.data(), kHttp.size()) == 0) ||
+         (url.size() > kHttps.size() && ::strncasecmp(url.data(), kHttps.data(), kHttps.size()) == 0);
+}
+
+// {"delivery_id", "message_id", "conversation_id", "account", "to", "text"}, plus "in_reply_to",
+// "author" and "template" copied from the outbox payload when present (and not null or "").
+Result<std::string> callback_body(const OutboundMessage& m) {
+  json::object body;
+  body["delivery_id"] = m.outbox_id;
+  body["message_id"] = m.message_id;
+  body["conversation_id"] = m.conversation_id;
+  body["account"] = m.account;
+  body["to"] = m.recipient;
+  body["text"] = m.text;
+  if (!m.payload.empty()) {
+    json::error_code ec;
+    json::value payload = json::parse(m.payload, ec);
+    if (ec || !payload.is_object())
+      return invalid("invalid_payload", "the outbox payload of delivery " + m.outbox_id + " is not a JSON object");
+    for (std::string_view key : {"in_reply_to", "author", "template"}) {
+      const json::value* v = payload.get_object().if_contains(key);
+      if (!v || v->is_null() || (v->is_string() && v->get_string().empty())) continue;
+      body[key] = *v;
+    }
+  }
+  return json::serialize(body);
+}
+
+// The receiver's id for the delivery: {"id": "..."} or {"id": 123}; anything else is no id.
+std::string receiver_id(const HttpClientResponse& response) {
+  if (response.truncated) return {};
+  json::error_code ec;
+  json::value v = json::parse(response.body, ec);
+  if (ec || !v.is_object()) return {};
+  const json::value* id = v.get_object().if_contains("id");
+  std::string out;
+  if (!id) return {};
+  if (id->is_string()) out.assign(id->get_string().data(), id->get_string().size());
+  else if (id->is_int64()) out = std::to_string(id->get_int64());
+  else if (id->is_uint64()) out = std::to_string(id->get_uint64());
+  return out.size() <= kMaxExternalId ? out : std::string();
+}
+
+bool retryable_status(int status) {
+  if (status == 408 || status == 429) return true;
+  // CONTRACT.md retries anything but 2xx; only a 4xx says the request itself is wrong.
+  return status < 400 || status >= 500;
+}
+
+}  // namespace
+
+Status validate_callback(const Account& account) {
+  const std::string where = "channels.api.accounts." + account.name;
+  auto fail = [&](std::string message) {
+    return make_error(ErrorKind::config, "invalid_callback", std::move(message), where);
+  };
+  if (account.callback_url.empty()) {
+    if (!account.callback_secrets.empty()) return fail("'callback_secrets' is set but 'callback_url' is not");
+    return Ok{};
+  }
+  if (!http_url(account.callback_url)) return fail("'callback_url' must be an http:// or https:// URL");
+  if (account.callback_secrets.empty()) return fail("'callback_url' needs 'callback_secrets' (one or two)");
+  if (account.callback_secrets.size() > kMaxCallbackSecrets)
+    return fail("'callback_secrets' takes at most two secrets (the current one and the next)");
+  for (const auto& secret : account.callback_secrets)
+    if (secret.empty()) return fail("'callback_secrets' must not contain an empty secret");
+  if (account.callback_timeout <= Duration::zero()) return fail("'callback_timeout' must be positive");
+  return Ok{};
+}
+
+Result<Delivery> ApiAdapter::send(const OutboundMessage& message) {
+  const auto it = std::find_if(options_.accounts.begin(), options_.accounts.end(),
+                               [&](const Account& a) { return a.name == message.account; });
+  if (it == options_.accounts.end() || it->callback_url.empty())
+    return send_error(SendFailure::permanent, "no_callback",
+                      "account '" + message.account + "' has no callback URL configured");
+  const Account& account = *it;
+  if (account.callback_secrets.empty() || account.callback_secrets.front().empty())
+    return send_error(SendFailure::permanent, "no_callback_secret",
+                      "account '" + message.account + "' has no callback secret configured");
+  if (!http_url(account.callback_url))
+    return send_error(SendFailure::permanent, "invalid_callback_url",
+                      "the callback URL of account '" + message.account + "' is not an http:// or https:// URL");
+
+  auto body = callback_body(message);
+  if (!body) return body.error();
+
+  HttpClientRequest request;
+  request.url = account.callback_url;
+  request.headers = {
+      {"Content-Type", "application/json"},
+      {"X-Switchboard-Signature", callback_signature(account.callback_secrets.front(), *body)},
+      {"X-Switchboard-Delivery", message.outbox_id},
+      {"User-Agent", "switchboard"},
+  };
+  request.body = std::move(*body);
+  request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(account.callback_timeout);
+  request.connect_timeout = request.timeout;
+
+  // Neither the URL (its query may hold a receiver's token), the secret nor the body is logged.
+  auto response = post(request);
+  if (!response) {
+    const Error& e = response.error();
+    log::warn("callback_failed", {{"channel", "api"}, {"account", message.account}, {"delivery", message.outbox_id},
+                                  {"reason", e.code}, {"error", e.message}});
+    if (classify(e) == SendFailure::retryable) return send_error(SendFailure::retryable, "callback_failed", e.message);
+    return send_error(SendFailure::permanent, e.code == "invalid_url" ? "invalid_callback_url" : e.code, e.message);
+  }
+
+  const int status = response->status;
+  const std::string status_text = std::to_string(status);
+  if (status >= 200 && status < 300) {
+    log::info("callback_delivered",
+              {{"channel", "api"}, {"account", message.account}, {"delivery", message.outbox_id}, {"status", status_text}});
+    return Delivery{receiver_id(*response), "delivered"};
+  }
+  const bool retry = retryable_status(status);
+  log::warn("callback_failed", {{"channel", "api"},
+                                {"account", message.account},
+                                {"delivery", message.outbox_id},
+                                {"reason", retry ? "callback_failed" : "callback_rejected"},
+                                {"status", status_text}});
+  if (retry) return send_error(SendFailure::retryable, "callback_failed", "callback answered " + status_text);
+  return send_error(SendFailure::permanent, "callback_rejected", "callback answered " + status_text);
 }
 
 }  // namespace switchboard::channels::api
