@@ -21,11 +21,11 @@ SELECT id, customer_id, state, queue, priority, tags,
 // transaction as the message it answers, so both have the same created_at.
 constexpr const char* kListMessages = R"sql(
 SELECT m.id, m.direction, m.channel, m.account, m.external_id, m.sender, m.body, m.attachments::text,
-       (extract(epoch FROM m.created_at) * 1000000)::bigint, o.state
+       (extract(epoch FROM m.created_at) * 1000000)::bigint, o.state, o.attempts, o.last_error
   FROM conversations c
   LEFT JOIN messages m ON m.conversation_id = c.id
   LEFT JOIN LATERAL (
-        SELECT state FROM outbox WHERE message_id = m.id ORDER BY id DESC LIMIT 1) AS o
+        SELECT state, attempts, last_error FROM outbox WHERE message_id = m.id ORDER BY id DESC LIMIT 1) AS o
          ON m.direction = 'out'
  WHERE c.id = $1
  ORDER BY m.created_at, m.id)sql";
@@ -96,6 +96,8 @@ Result<std::vector<MessageRecord>> list_messages(Pool& pool, const std::string& 
       m.attachments_json = row[7].c_str();
       m.created_at = rfc3339(row[8]);
       if (!row[9].is_null()) m.delivery_state = row[9].c_str();
+      if (!row[10].is_null()) m.attempts = row[10].as<int>();
+      if (!row[11].is_null()) m.last_error = row[11].c_str();
       out.push_back(std::move(m));
     }
     return out;

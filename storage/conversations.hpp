@@ -32,6 +32,8 @@ struct MessageRecord {
   std::string attachments_json;  // JSON array
   std::string created_at;        // RFC 3339, UTC
   std::optional<std::string> delivery_state;  // outbound: queued | sending | sent | delivered | failed
+  std::optional<int> attempts;                // outbound: send attempts so far
+  std::optional<std::string> last_error;      // outbound: why the last attempt failed, if one did
 };
 
 // not_found when there is no such conversation (ids that are not numbers included).

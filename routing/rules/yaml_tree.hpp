@@ -38,14 +38,16 @@ struct YamlEntry {
 };
 
 struct YamlDocument {
-  bool parsed = false;      // false after a syntax error (one diagnostic, at yaml-cpp's mark)
-  bool empty = true;        // no document, or a null one
+  bool parsed = false;  // false after a syntax error (then `problems` holds just that one)
+  bool empty = true;    // no document, or an empty one
   YamlNode root;
   std::vector<Diagnostic> problems;  // errors without file names; the caller sets them
 };
 
-// Parses one YAML document; never throws. Reports syntax errors, a second document, duplicate
-// keys, keys that are not scalars, invalid UTF-8 and alias bombs.
+// Parses a YAML stream that should hold one document. Syntax errors come back as problems, not
+// exceptions (only std::bad_alloc passes). Also reports a second document, duplicate keys, keys
+// that are not scalars, invalid UTF-8, self-referring aliases and files that nest or expand
+// (through aliases) beyond fixed limits.
 YamlDocument parse_yaml(std::string_view text);
 
 }  // namespace switchboard::routing

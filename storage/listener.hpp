@@ -1,0 +1,65 @@
+// LISTEN switchboard_outbox on a connection of its own (a pooled one would be handed to other
+// work between waits and miss notifications): the outbox workers sleep in wait() until a
+// transaction commits a row for them, a timeout passes, or shutdown interrupts them.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace pqxx {
+class connect_direct;
+template <typename ConnectPolicy>
+class basic_connection_base;
+using connection = basic_connection_base<connect_direct>;
+}  // namespace pqxx
+
+namespace switchboard::storage {
+
+struct ListenerOptions {
+  std::string url;                                    // libpq URL or keyword string
+  std::string channel = "switchboard_outbox";
+  // Opening the connection takes at most this long, or the wait's timeout if shorter (libpq
+  // waits 2 s at least); connect_timeout in the URL wins over both.
+  std::chrono::seconds connect_timeout{5};
+};
+
+class Listener {
+ public:
+  // Does not connect: the first wait() does. Throws std::system_error when the process is out of
+  // file descriptors (the interrupt needs one).
+  explicit Listener(ListenerOptions options);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  // Blocks until a notification arrives (then drains all that are pending), the timeout (24 h at
+  // most) passes, or interrupt() is called. True when the caller should look for work: a notification came, or
+  // the connection was (re)opened during this call, since notifications sent while it was down
+  // are lost. Without a connection it tries to open one; if that fails, it sleeps out the
+  // timeout (interruptibly) and returns false, and the next call tries again. Call it from one
+  // thread at a time.
+  bool wait(std::chrono::milliseconds timeout);
+
+  // Makes a wait() blocked in another thread return promptly (false unless a notification came
+  // too); when none is blocked, the next one returns at once. Safe from any thread. A connection
+  // attempt under way is not cut short.
+  void interrupt();
+
+ private:
+  struct Receiver;
+
+  bool connect(std::chrono::steady_clock::time_point deadline);
+  void disconnect();
+  // Waits for the interrupt until the deadline; true when interrupted.
+  bool sleep_until(std::chrono::steady_clock::time_point deadline);
+  bool take_interrupt();
+
+  ListenerOptions options_;
+  int wake_fd_ = -1;  // eventfd written by interrupt()
+  std::unique_ptr<pqxx::connection> conn_;
+  std::unique_ptr<Receiver> receiver_;
+  bool failing_ = false;  // the last connection attempt failed: log again only on success
+};
+
+}  // namespace switchboard::storage

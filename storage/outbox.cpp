@@ -1,0 +1,457 @@
+// The outbox: claims under leases with FOR UPDATE SKIP LOCKED, send results, agent replies.
+
+// Every worker statement is a single autocommit statement on READ COMMITTED, prepared once per
+// connection: a claim or a result costs one round trip. Under READ COMMITTED a row another
+// daemon claimed and committed meanwhile is re-checked when locked and drops out of the claim
+// (it is no longer 'queued'); one it is still claiming is locked and skipped. Two claims never
+// return the same row.
+#include "storage/outbox.hpp"
+
+#include <algorithm>
+#include <boost/json.hpp>
+#include <limits>
+#include <pqxx/pqxx>
+#include <string_view>
+
+#include "routing/core/log.hpp"
+#include "storage/sql.hpp"
+
+namespace switchboard::storage {
+
+namespace {
+
+// Deadlocks and serialization failures: the work runs again at most this often.
+constexpr int kMaxRetries = 3;
+
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
+// The due rows, oldest due first (the partial index outbox_due serves both the filter and the
+// order), then the claimed rows joined with their message for the conversation id. The UPDATE's
+// RETURNING has no order of its own: the outer SELECT restores it.
+constexpr Statement kClaim{"sb_outbox_claim", R"sql(
+WITH due AS (
+       SELECT id
+         FROM outbox
+        WHERE state = 'queued' AND next_attempt_at <= $1
+        ORDER BY next_attempt_at
+        LIMIT $2
+          FOR UPDATE SKIP LOCKED),
+     claimed AS (
+       UPDATE outbox o
+          SET state = 'sending', attempts = o.attempts + 1, lease_until = $3, updated_at = $1
+         FROM due
+        WHERE o.id = due.id
+       RETURNING o.id, o.message_id, o.channel, o.account, o.recipient, o.payload, o.attempts,
+                 o.next_attempt_at, o.lease_until)
+SELECT c.id, c.message_id, m.conversation_id, c.channel, c.account, c.recipient, c.payload::text,
+       c.attempts, (extract(epoch FROM c.lease_until) * 1000000)::bigint
+  FROM claimed c
+  JOIN messages m ON m.id = c.message_id
+ ORDER BY c.next_attempt_at, c.id)sql"};
+
+constexpr Statement kRelease{"sb_outbox_release", R"sql(
+UPDATE outbox
+   SET state = 'queued', lease_until = NULL, next_attempt_at = $1, updated_at = $1,
+       last_error = 'the sender reported no result before its lease expired'
+ WHERE state = 'sending' AND lease_until <= $1)sql"};
+
+// The result and the message's platform id in one statement. The id is only set when no other
+// message of the channel account has it: the unique key would otherwise fail the statement and
+// lose the result. A message that commits the same id meanwhile still makes this statement fail
+// (23505): mark_sent then records the result alone, passing $3 = ''.
+constexpr Statement kSent{"sb_outbox_sent", R"sql(
+WITH done AS (
+       UPDATE outbox
+          SET state = $2, lease_until = NULL, updated_at = $4
+        WHERE id = $1 AND state = 'sending'
+       RETURNING message_id),
+     named AS (
+       UPDATE messages m
+          SET external_id = $3::text
+         FROM done
+        WHERE m.id = done.message_id AND $3::text <> ''
+          AND NOT EXISTS (
+                SELECT 1
+                  FROM messages other
+                 WHERE other.channel = m.channel AND other.account = m.account
+                   AND other.external_id = $3::text AND other.id <> m.id)
+       RETURNING m.id)
+SELECT done.message_id, EXISTS (SELECT 1 FROM named) FROM done)sql"};
+
+// The mark_* statements have no `now` for updated_at: the database's clock stands in.
+constexpr Statement kRetry{"sb_outbox_retry", R"sql(
+UPDATE outbox
+   SET state = 'queued', last_error = $2, next_attempt_at = $3, lease_until = NULL, updated_at = now()
+ WHERE id = $1 AND state = 'sending')sql"};
+
+constexpr Statement kFailed{"sb_outbox_failed", R"sql(
+UPDATE outbox
+   SET state = 'failed', last_error = $2, lease_until = NULL, updated_at = now()
+ WHERE id = $1 AND state = 'sending')sql"};
+
+constexpr Statement kGet{"sb_outbox_get", R"sql(
+SELECT o.id, o.message_id, o.channel, o.account, o.recipient, o.payload::text, o.state, o.attempts,
+       o.last_error, (extract(epoch FROM o.next_attempt_at) * 1000000)::bigint,
+       (extract(epoch FROM o.lease_until) * 1000000)::bigint, m.external_id
+  FROM outbox o
+  JOIN messages m ON m.id = o.message_id
+ WHERE o.id = $1)sql"};
+
+// Where an agent's reply goes: the conversation's newest inbound message. The conversation row
+// is locked first, as the pipeline locks it first, so that the two never wait for each other in
+// opposite orders; FOR ... OF c because the lateral side may be all NULLs.
+constexpr Statement kReplyTarget{"sb_outbox_reply_target", R"sql(
+SELECT last.id, last.channel, last.account, last.sender
+  FROM conversations c
+  LEFT JOIN LATERAL (
+        SELECT id, channel, account, sender
+          FROM messages
+         WHERE conversation_id = c.id AND direction = 'in'
+         ORDER BY created_at DESC, id DESC
+         LIMIT 1) AS last ON true
+ WHERE c.id = $1
+   FOR NO KEY UPDATE OF c)sql"};
+
+// The reply, its outbox row, first_response_at and the wake-up call for the outbox workers
+// (delivered at commit).
+constexpr Statement kReplyInsert{"sb_outbox_reply_insert", R"sql(
+WITH reply AS (
+       INSERT INTO messages (conversation_id, direction, channel, account, sender, body)
+       VALUES ($1, 'out', $2, $3, $4, $5)
+       RETURNING id),
+     queued AS (
+       INSERT INTO outbox (message_id, channel, account, recipient, payload, next_attempt_at)
+       SELECT id, $2, $3, $6, $7::jsonb, $8 FROM reply
+       RETURNING id),
+     responded AS (
+       UPDATE conversations
+          SET first_response_at = coalesce(first_response_at, $8)
+        WHERE id = $1)
+SELECT reply.id, queued.id, pg_notify('switchboard_outbox', '') FROM reply, queued)sql"};
+
+constexpr Statement kStatements[] = {kClaim, kRelease, kSent, kRetry, kFailed, kGet, kReplyTarget, kReplyInsert};
+
+void prepare_statements(Pool::Lease& lease) {
+  if (!lease.first_use("outbox")) return;
+  try {
+    auto& conn = lease.conn();
+    // SKIP LOCKED claims rely on READ COMMITTED's re-check of a row claimed meanwhile; under
+    // REPEATABLE READ that row would fail the statement instead.
+    pqxx::nontransaction(conn).exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    for (const auto& s : kStatements) conn.prepare(s.name, s.sql);
+  } catch (...) {
+    // Half-prepared is unusable: drop the connection, the next one starts afresh.
+    lease.mark_broken();
+    throw;
+  }
+}
+
+// What one unit of work is, for its error messages.
+struct Work {
+  std::string what;          // "cannot claim outbox rows"
+  const char* invalid_code;  // the error code when the database refuses the data
+};
+
+// Runs op(conn, committing) on a leased connection with the statements prepared. A deadlock or
+// serialization failure runs it again, and so does a connection found dead (one that sat idle
+// through a server restart fails on first use), once. Not so once op has set `committing`: the
+// outcome of a lost commit is unknown, and running it again could store it twice. The worker
+// statements are safe to repeat (a claim whose answer was lost expires; a repeated result
+// changes nothing), so they never set it.
+template <class T, class Op>
+Result<T> run(Pool& pool, const Work& work, Op op) {
+  int retries = 0;
+  bool reconnected = false;
+  for (;;) {
+    auto lease = pool.acquire();
+    if (!lease) return lease.error();
+    bool committing = false;
+    try {
+      prepare_statements(*lease);
+      return op(lease->conn(), committing);
+    } catch (...) {
+      const auto failure = sql::classify_current_exception(lease->conn());
+      if (failure.connection_lost) lease->mark_broken();
+      switch (failure.kind) {
+        case sql::FailureKind::retry:
+          if (retries++ < kMaxRetries) {
+            log::warn("outbox_retry", {{"reason", failure.text}, {"sqlstate", failure.sqlstate}});
+            continue;
+          }
+          return make_error(ErrorKind::unavailable, "database_contention",
+                            work.what + ": gave up after " + std::to_string(kMaxRetries) + " retries: " + failure.text);
+        case sql::FailureKind::unavailable:
+          if (committing)
+            return make_error(ErrorKind::unavailable, "database_unavailable",
+                              work.what + ": the database connection failed during commit, the change may or may not "
+                                          "be stored: " + failure.text);
+          if (failure.connection_lost && !reconnected) {
+            reconnected = true;
+            continue;
+          }
+          return make_error(ErrorKind::unavailable, "database_unavailable", work.what + ": " + failure.text);
+        case sql::FailureKind::invalid:
+          return make_error(ErrorKind::invalid, work.invalid_code,
+                            work.what + ": the database refused the data: " + failure.text);
+        case sql::FailureKind::bug:
+          break;
+      }
+      return make_error(ErrorKind::bug, "database_error", work.what + ": " + failure.text);
+    }
+  }
+}
+
+// The length of the well-formed UTF-8 sequence starting at s[i], 0 when there is none: no
+// overlong forms, no surrogates, nothing above U+10FFFF (what PostgreSQL accepts as UTF8).
+std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned char low = 0x80;  // the range of the second byte, narrower after some lead bytes
+  unsigned char high = 0xBF;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3;
+    if (lead == 0xE0) low = 0xA0;   // overlong
+    if (lead == 0xED) high = 0x9F;  // surrogates
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4;
+    if (lead == 0xF0) low = 0x90;   // overlong
+    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
+  } else {
+    return 0;
+  }
+  if (s.size() - i < length) return 0;
+  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
+  for (std::size_t k = 2; k < length; ++k)
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+  return length;
+}
+
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto n = utf8_sequence(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
+// last_error as stored: see kMaxErrorBytes.
+std::string error_text(std::string_view error) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(std::min(error.size(), kMaxErrorBytes));
+  for (std::size_t i = 0; i < error.size();) {
+    const auto n = error[i] == '\0' ? 0 : utf8_sequence(error, i);
+    const auto piece = n == 0 ? kReplacement : error.substr(i, n);
+    if (out.size() + piece.size() > kMaxErrorBytes) break;
+    out += piece;
+    i += n == 0 ? 1 : n;
+  }
+  return out;
+}
+
+// A platform id the database could never store (NUL, not UTF-8) is dropped up front; one it
+// refuses for other reasons (too long for the unique index) shows as an exception.
+bool storable_external_id(const std::string& id) { return id.find('\0') == std::string::npos && is_utf8(id); }
+
+bool refused_external_id(const pqxx::sql_error& e) {
+  // By type as well: not every libpqxx 6 exception carries its sqlstate.
+  if (dynamic_cast<const pqxx::unique_violation*>(&e) || dynamic_cast<const pqxx::data_exception*>(&e)) return true;
+  const auto& state = e.sqlstate();
+  return state == "23505" || state == "54000" || state.substr(0, 2) == "22";
+}
+
+std::optional<Timestamp> optional_time(const pqxx::field& micros) {
+  if (micros.is_null()) return std::nullopt;
+  return sql::from_epoch_micros(micros.as<std::int64_t>());
+}
+
+std::optional<std::string> optional_text(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return std::string(f.c_str(), f.size());
+}
+
+// One of the mark_* statements whose only answer is how many rows changed.
+Result<bool> mark(Pool& pool, const Statement& statement, const std::string& outbox_id, const Work& work,
+                  const std::string& error, const std::optional<std::string>& next_attempt_at) {
+  if (!sql::is_canonical_id(outbox_id)) return false;
+  const auto text = error_text(error);
+  return run<bool>(pool, work, [&](pqxx::connection& conn, bool&) -> Result<bool> {
+    pqxx::nontransaction tx(conn);
+    const auto r = next_attempt_at ? tx.exec_prepared(statement.name, outbox_id, text, *next_attempt_at)
+                                   : tx.exec_prepared(statement.name, outbox_id, text);
+    return r.affected_rows() > 0;
+  });
+}
+
+}  // namespace
+
+Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duration lease, Timestamp now) {
+  if (lease <= Duration::zero())
+    return make_error(ErrorKind::invalid, "invalid_lease", "the lease must be longer than zero");
+  if (limit == 0) return std::vector<OutboxItem>{};
+  const auto at = format_rfc3339(now);
+  const auto until = format_rfc3339(now + lease);
+  const auto n = static_cast<long long>(std::min<std::size_t>(limit, std::numeric_limits<long long>::max()));
+  return run<std::vector<OutboxItem>>(
+      pool, {"cannot claim outbox rows", "invalid_outbox"},
+      [&](pqxx::connection& conn, bool&) -> Result<std::vector<OutboxItem>> {
+        pqxx::nontransaction tx(conn);
+        const auto r = tx.exec_prepared(kClaim.name, at, n, until);
+        std::vector<OutboxItem> items;
+        items.reserve(r.size());
+        for (const auto& row : r) {
+          OutboxItem item;
+          item.id = row[0].c_str();
+          item.message_id = row[1].c_str();
+          item.conversation_id = row[2].c_str();
+          item.channel = row[3].c_str();
+          item.account = row[4].c_str();
+          item.recipient = optional_text(row[5]);
+          item.payload = row[6].c_str();
+          item.attempts = row[7].as<int>();
+          item.lease_until = sql::from_epoch_micros(row[8].as<std::int64_t>());
+          items.push_back(std::move(item));
+        }
+        return items;
+      });
+}
+
+Result<std::size_t> release_expired(Pool& pool, Timestamp now) {
+  const auto at = format_rfc3339(now);
+  return run<std::size_t>(pool, {"cannot release expired outbox leases", "invalid_outbox"},
+                          [&](pqxx::connection& conn, bool&) -> Result<std::size_t> {
+                            pqxx::nontransaction tx(conn);
+                            return static_cast<std::size_t>(tx.exec_prepared(kRelease.name, at).affected_rows());
+                          });
+}
+
+Result<bool> mark_sent(Pool& pool, const std::string& outbox_id, const std::string& state,
+                       const std::string& external_id, Timestamp now) {
+  if (state != "sent" && state != "delivered")
+    return make_error(ErrorKind::invalid, "invalid_outbox_state",
+                      "a send result is 'sent' or 'delivered', not '" + state + "'");
+  if (!sql::is_canonical_id(outbox_id)) return false;
+  const auto at = format_rfc3339(now);
+  std::string id_to_store = external_id;
+  if (!storable_external_id(external_id)) {
+    log::warn("outbox_external_id_refused", {{"outbox_id", outbox_id}, {"reason", "nul_or_not_utf8"}});
+    id_to_store.clear();
+  }
+  return run<bool>(pool, {"cannot record the result of outbox row " + outbox_id, "invalid_outbox"},
+                   [&](pqxx::connection& conn, bool&) -> Result<bool> {
+                     const auto record = [&](const std::string& external) {
+                       pqxx::nontransaction tx(conn);
+                       return tx.exec_prepared(kSent.name, outbox_id, state, external, at);
+                     };
+                     pqxx::result r;
+                     bool naming = !id_to_store.empty();
+                     try {
+                       r = record(id_to_store);
+                     } catch (const pqxx::sql_error& e) {
+                       if (!naming || !refused_external_id(e)) throw;
+                       // The statement failed whole: record the result without the id.
+                       log::warn("outbox_external_id_refused",
+                                 {{"outbox_id", outbox_id}, {"reason", sql::first_line(e.what())}});
+                       naming = false;
+                       r = record("");
+                     }
+                     if (r.empty()) return false;
+                     if (naming && !r[0][1].as<bool>())
+                       log::warn("outbox_external_id_clash",
+                                 {{"outbox_id", outbox_id}, {"message_id", r[0][0].c_str()}});
+                     return true;
+                   });
+}
+
+Result<bool> mark_retry(Pool& pool, const std::string& outbox_id, const std::string& error, Timestamp next_attempt_at) {
+  return mark(pool, kRetry, outbox_id, {"cannot reschedule outbox row " + outbox_id, "invalid_outbox"}, error,
+              format_rfc3339(next_attempt_at));
+}
+
+Result<bool> mark_failed(Pool& pool, const std::string& outbox_id, const std::string& error) {
+  return mark(pool, kFailed, outbox_id, {"cannot mark outbox row " + outbox_id + " failed", "invalid_outbox"}, error,
+              std::nullopt);
+}
+
+Result<OutboxRecord> get_outbox(Pool& pool, const std::string& outbox_id) {
+  const auto not_found = [&] {
+    return make_error(ErrorKind::not_found, "outbox_not_found", "no outbox row with id '" + outbox_id + "'");
+  };
+  if (!sql::is_canonical_id(outbox_id)) return not_found();
+  return run<OutboxRecord>(pool, {"cannot read outbox row " + outbox_id, "invalid_outbox"},
+                           [&](pqxx::connection& conn, bool&) -> Result<OutboxRecord> {
+                             pqxx::nontransaction tx(conn);
+                             const auto r = tx.exec_prepared(kGet.name, outbox_id);
+                             if (r.empty()) return not_found();
+                             const auto& row = r[0];
+                             OutboxRecord o;
+                             o.id = row[0].c_str();
+                             o.message_id = row[1].c_str();
+                             o.channel = row[2].c_str();
+                             o.account = row[3].c_str();
+                             o.recipient = optional_text(row[4]);
+                             o.payload = row[5].c_str();
+                             o.state = row[6].c_str();
+                             o.attempts = row[7].as<int>();
+                             o.last_error = optional_text(row[8]);
+                             o.next_attempt_at = sql::from_epoch_micros(row[9].as<std::int64_t>());
+                             o.lease_until = optional_time(row[10]);
+                             o.external_id = optional_text(row[11]);
+                             return o;
+                           });
+}
+
+Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversation_id, const std::string& text,
+                                      const std::string& author, Timestamp now) {
+  if (text.empty()) return make_error(ErrorKind::invalid, "invalid_text", "the reply text is empty");
+  // libpq would cut a parameter at a NUL without a word: the stored reply would differ from the
+  // one the agent wrote.
+  for (const std::string* field : {&text, &author})
+    if (field->find('\0') != std::string::npos)
+      return make_error(ErrorKind::invalid, "invalid_text", "the reply contains a NUL character");
+  if (!is_utf8(text) || !is_utf8(author))
+    return make_error(ErrorKind::invalid, "invalid_text", "the reply is not valid UTF-8");
+  const auto not_found = [&] {
+    return make_error(ErrorKind::not_found, "conversation_not_found", "no conversation with id '" + conversation_id + "'");
+  };
+  if (!sql::is_canonical_id(conversation_id)) return not_found();
+  const auto at = format_rfc3339(now);
+  return run<QueuedReply>(
+      pool, {"cannot queue the reply to conversation " + conversation_id, "invalid_reply"},
+      [&](pqxx::connection& conn, bool& committing) -> Result<QueuedReply> {
+        pqxx::work tx(conn, "agent_reply");
+        const auto target = tx.exec_prepared(kReplyTarget.name, conversation_id);
+        if (target.empty()) return not_found();
+        const auto& last = target[0];
+        if (last[0].is_null())
+          return make_error(ErrorKind::conflict, "no_inbound_channel",
+                            "the conversation has no inbound message to reply to");
+        QueuedReply out;
+        const std::string in_reply_to = last[0].c_str();
+        out.channel = last[1].c_str();
+        out.account = last[2].c_str();
+        out.recipient = last[3].c_str();
+        boost::json::object payload;
+        payload["text"] = text;
+        payload["conversation_id"] = conversation_id;
+        payload["author"] = author;
+        payload["in_reply_to"] = in_reply_to;
+        const auto r = tx.exec_prepared(kReplyInsert.name, conversation_id, out.channel, out.account, author, text,
+                                        out.recipient, boost::json::serialize(payload), at);
+        out.message_id = r[0][0].c_str();
+        out.outbox_id = r[0][1].c_str();
+        committing = true;
+        tx.commit();
+        return out;
+      });
+}
+
+}  // namespace switchboard::storage

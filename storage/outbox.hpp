@@ -1,0 +1,95 @@
+// The outbox seen by its workers and by agents: claiming due rows under a lease (safe with many
+// daemons on one database), recording each send's result, and queueing an agent's reply.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "routing/core/result.hpp"
+#include "routing/core/time.hpp"
+#include "storage/pool.hpp"
+
+namespace switchboard::storage {
+
+// A row claimed for sending: everything the sender needs, so that it reads nothing else.
+struct OutboxItem {
+  std::string id;  // the outbox id: receivers de-duplicate on it (X-Switchboard-Delivery)
+  std::string message_id;
+  std::string conversation_id;
+  std::string channel;
+  std::string account;
+  std::optional<std::string> recipient;  // the customer's address on that channel
+  std::string payload;                   // a JSON object, as text
+  int attempts = 0;                      // including this one
+  Timestamp lease_until{};               // report a result before then, or the row is sent again
+};
+
+// Claims up to `limit` due rows ('queued', next_attempt_at <= now), oldest due first, in one
+// statement: each becomes 'sending' with attempts + 1 and a lease until now + lease. Rows other
+// daemons are claiming at the same moment are skipped, never shared. Errors: invalid (lease not
+// positive), unavailable, bug.
+Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duration lease, Timestamp now);
+
+// Rows still 'sending' whose lease has expired (their sender died or hung) go back to 'queued',
+// due at `now`, last_error saying why. Returns how many.
+Result<std::size_t> release_expired(Pool& pool, Timestamp now);
+
+// last_error keeps at most this many bytes of an `error` below, cut between characters; bytes
+// that are not UTF-8, and NUL, become U+FFFD (error texts quote whatever a remote server sent).
+inline constexpr std::size_t kMaxErrorBytes = 1000;
+
+// The result of a send. Each acts only on a row in state 'sending' and returns whether it changed
+// one: false for an unknown id and for a late result on a row whose lease was released (the row
+// was or will be sent again, and moving it backwards would lose that); also, rarely, when the
+// connection broke just after the change committed and the automatic retry found it done.
+//
+// state is "sent" (the platform accepted it) or "delivered" (the recipient has it); anything
+// else is invalid. A non-empty external_id becomes the outbound message's platform id. Should
+// another message of the channel account hold that id already, the result is still recorded and
+// the message keeps no id (logged as outbox_external_id_clash).
+Result<bool> mark_sent(Pool& pool, const std::string& outbox_id, const std::string& state,
+                       const std::string& external_id, Timestamp now);
+// Back to 'queued', due at next_attempt_at.
+Result<bool> mark_retry(Pool& pool, const std::string& outbox_id, const std::string& error, Timestamp next_attempt_at);
+// 'failed' for good.
+Result<bool> mark_failed(Pool& pool, const std::string& outbox_id, const std::string& error);
+
+struct OutboxRecord {
+  std::string id;
+  std::string message_id;
+  std::string channel;
+  std::string account;
+  std::optional<std::string> recipient;
+  std::string payload;  // JSON object, as text
+  std::string state;    // queued | sending | sent | delivered | failed
+  int attempts = 0;
+  std::optional<std::string> last_error;
+  Timestamp next_attempt_at{};
+  std::optional<Timestamp> lease_until;    // while 'sending'
+  std::optional<std::string> external_id;  // of its message, once the platform named it
+};
+
+// not_found "outbox_not_found" for an unknown (or malformed) id.
+Result<OutboxRecord> get_outbox(Pool& pool, const std::string& outbox_id);
+
+struct QueuedReply {
+  std::string message_id;
+  std::string outbox_id;
+  std::string channel;  // where it goes: the channel and account of the customer's last message
+  std::string account;
+  std::string recipient;
+};
+
+// An agent's reply, in one transaction: the outbound message (sender = author), its outbox row
+// (payload {"text", "conversation_id", "author", "in_reply_to"}, due at now), first_response_at
+// set unless it was, and NOTIFY switchboard_outbox at commit. It goes back the way the customer
+// last wrote: the channel, account and sender address of the conversation's newest inbound
+// message. Errors: not_found "conversation_not_found"; conflict "no_inbound_channel" (nothing
+// to reply to); invalid "invalid_text" (empty, NUL or not UTF-8) or "invalid_reply" (refused by
+// the database); unavailable (nothing stored, unless the message says it may be); bug.
+Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversation_id, const std::string& text,
+                                      const std::string& author, Timestamp now);
+
+}  // namespace switchboard::storage
