@@ -13,6 +13,8 @@
 #include "routing/core/log.hpp"
 #include "storage/conversations.hpp"
 #include "storage/migrate.hpp"
+#include "storage/outbox.hpp"
+#include "channels/api/adapter.hpp"
 
 namespace switchboard::daemon {
 
@@ -51,6 +53,8 @@ json::value message_json(const storage::MessageRecord& m) {
   o["attachments"] = ec ? json::value(json::array()) : attachments;
   o["created_at"] = m.created_at;
   if (m.delivery_state) o["delivery_state"] = *m.delivery_state;
+  if (m.attempts) o["attempts"] = *m.attempts;
+  if (m.last_error) o["last_error"] = *m.last_error;
   return o;
 }
 
@@ -100,7 +104,15 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules)
   channels::BuiltinOptions builtin;
   builtin.api.max_body_bytes = config_.api_body_limit;
   builtin.api.default_region = config_.default_region;
-  for (const auto& a : config_.api_accounts) builtin.api.accounts.push_back({a.name, a.tokens});
+  for (const auto& a : config_.api_accounts) {
+    channels::api::Account account;
+    account.name = a.name;
+    account.tokens = a.tokens;
+    account.callback_url = a.callback_url;
+    account.callback_secrets = a.callback_secrets;
+    account.callback_timeout = a.callback_timeout;
+    builtin.api.accounts.push_back(std::move(account));
+  }
   (void)channels::register_builtin(registry_, builtin, clock_);
   for (const auto& t : config_.admin_tokens) admin_digests_.push_back(sha256_raw(t));
 
@@ -117,6 +129,18 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules)
     return path.rfind("/webhooks/", 0) == 0 ? webhook_limit : api_limit;
   };
   server_ = std::make_unique<http::Server>(options, [this](const HttpRequest& r) { return handle(r); });
+
+  if (config_.outbox.workers > 0) {
+    OutboxWorkerOptions o;
+    o.threads = config_.outbox.workers;
+    o.batch = config_.outbox.batch;
+    o.sweep_interval = config_.outbox.sweep_interval;
+    o.lease = config_.outbox.lease;
+    o.retry = channels::RetryPolicy{.base = config_.outbox.retry_base,
+                                    .cap = config_.outbox.retry_cap,
+                                    .max_attempts = config_.outbox.max_attempts};
+    outbox_ = std::make_unique<OutboxWorker>(pool_, config_.database_url, registry_, clock_, o);
+  }
 }
 
 App::~App() {
@@ -141,8 +165,11 @@ void App::migrate_until_ready() {
     auto applied = storage::migrate(pool_);
     if (applied) {
       for (int v : *applied) log::info("migration_applied", {{"version", std::to_string(v)}});
-      schema_ready_ = true;
       log::info("schema_ready", {{"version", std::to_string(storage::latest_schema_version())}});
+      // Sending starts only on a current schema, and not at all once a stop has begun.
+      std::lock_guard lock(lifecycle_mu_);
+      if (!stopping_ && outbox_) outbox_->start();
+      schema_ready_ = true;
       return;
     }
     log::warn("migration_failed", {{"code", applied.error().code}, {"reason", applied.error().message}});
@@ -153,10 +180,22 @@ void App::migrate_until_ready() {
   }
 }
 
-void App::run() { server_->run(); }
+void App::run() {
+  server_->run();
+  // The HTTP side is done (requests in flight answered); now let sends in progress finish.
+  {
+    std::lock_guard lock(lifecycle_mu_);
+    stopping_ = true;
+  }
+  if (migrator_.joinable()) migrator_.join();
+  if (outbox_) outbox_->stop();
+}
 
 void App::stop() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(lifecycle_mu_);
+    stopping_ = true;
+  }
   server_->stop();
 }
 
@@ -210,7 +249,8 @@ HttpResponse App::handle(const HttpRequest& request) {
       rest = rest.substr(0, slash);
       messages = true;
     }
-    if (request.method != "GET") return method_not_allowed("GET");
+    if (messages && request.method == "POST") return agent_reply(request, rest);
+    if (request.method != "GET") return method_not_allowed(messages ? "GET, POST" : "GET");
     return conversation(request, rest, messages);
   }
   return error_response(404, "not_found", "no such resource");
@@ -312,6 +352,46 @@ HttpResponse App::conversation(const HttpRequest& request, const std::string& id
   body["conversation"] = conversation_json(*conv);
   body["messages"] = std::move(items);
   return json_response(200, json::serialize(body));
+}
+
+HttpResponse App::agent_reply(const HttpRequest& request, const std::string& id) {
+  auto reject = [&](const Error& e) {
+    HttpResponse r = error_response(e);
+    log::emit(r.status >= 500 ? log::Level::error : log::Level::warn, "api_rejected",
+              {{"path", request.path}, {"status", std::to_string(r.status)}, {"reason", e.code},
+               {"detail", e.message}, {"req", request.request_id}});
+    return r;
+  };
+  if (auto auth = require_admin(request); !auth) return reject(auth.error());
+  if (!channels::api::valid_utf8(request.body))
+    return reject(make_error(ErrorKind::invalid, "invalid_utf8", "request body is not valid UTF-8"));
+  json::error_code ec;
+  json::value root = json::parse(request.body, ec);
+  if (ec || !root.is_object())
+    return reject(make_error(ErrorKind::invalid, "invalid_json", "request body must be a JSON object"));
+  const json::value* text = root.get_object().if_contains("text");
+  if (!text || !text->is_string() || text->get_string().empty())
+    return reject(make_error(ErrorKind::invalid, "missing_field", "'text' is required and must be a non-empty string"));
+  std::string body(text->get_string());
+  if (body.find('\0') != std::string::npos)
+    return reject(make_error(ErrorKind::invalid, "invalid_field", "'text' contains a NUL character"));
+  std::string author = "agent";
+  if (const json::value* a = root.get_object().if_contains("author"); a && a->is_string() && !a->get_string().empty())
+    author = std::string(a->get_string());
+  if (!schema_ready_)
+    return reject(make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
+  auto queued = storage::queue_agent_reply(pool_, id, body, author, clock_.now());
+  if (!queued) return reject(queued.error());
+  log::info("agent_reply_queued", {{"conversation", id}, {"message", queued->message_id},
+                                   {"outbox", queued->outbox_id}, {"channel", queued->channel},
+                                   {"req", request.request_id}});
+  json::object out;
+  out["message_id"] = queued->message_id;
+  out["conversation_id"] = id;
+  out["outbox_id"] = queued->outbox_id;
+  out["channel"] = queued->channel;
+  out["delivery_state"] = "queued";
+  return json_response(201, json::serialize(out));
 }
 
 }  // namespace switchboard::daemon

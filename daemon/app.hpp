@@ -10,6 +10,7 @@
 
 #include "channels/http.hpp"
 #include "channels/registry.hpp"
+#include "daemon/outbox_worker.hpp"
 #include "daemon/config.hpp"
 #include "routing/core/time.hpp"
 #include "routing/rules/ruleset.hpp"
@@ -47,6 +48,7 @@ class App {
   HttpResponse readyz();
   HttpResponse inbound(const HttpRequest& request);
   HttpResponse conversation(const HttpRequest& request, const std::string& id, bool messages);
+  HttpResponse agent_reply(const HttpRequest& request, const std::string& id);
   Status require_admin(const HttpRequest& request) const;
   std::shared_ptr<const routing::RuleSet> rules() const;
   void migrate_until_ready();
@@ -60,7 +62,9 @@ class App {
   channels::Registry registry_;
   std::vector<std::string> admin_digests_;
   std::unique_ptr<http::Server> server_;
+  std::unique_ptr<OutboxWorker> outbox_;
   std::atomic<bool> schema_ready_{false};
+  std::mutex lifecycle_mu_;  // orders outbox start (after migrating) against stop
   std::atomic<bool> stopping_{false};
   std::thread migrator_;
 };

@@ -71,6 +71,19 @@ class Reader {
     return v;
   }
 
+  // Any duration ("250ms", "5s", "1h30m"), at least `min`.
+  std::optional<std::chrono::milliseconds> millis(const YAML::Node& node, const std::string& what,
+                                                  std::chrono::milliseconds min = std::chrono::milliseconds{1}) {
+    auto s = string(node, what);
+    if (!s) return std::nullopt;
+    auto d = parse_duration(*s);
+    if (!d || *d < min) {
+      error(node, "'" + what + "' must be a duration such as '500ms', '30s' or '5m'");
+      return std::nullopt;
+    }
+    return std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  }
+
   std::optional<std::chrono::seconds> seconds(const YAML::Node& node, const std::string& what) {
     auto s = string(node, what);
     if (!s) return std::nullopt;
@@ -191,7 +204,7 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   Config c;
   c.path = file_name;
   if (!r.mapping(root, "config", {"listen", "public_url", "database", "rules", "state_dir", "http", "limits",
-                                  "admin", "channels", "default_region"}))
+                                  "admin", "channels", "default_region", "outbox", "shutdown_timeout"}))
     return result;
 
   if (root["listen"]) {
@@ -286,13 +299,33 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
                 r.error(it->first, "account name '" + name + "' must be 1-64 characters without spaces, ':' or '/'");
                 continue;
               }
-              if (!r.mapping(it->second, what, {"tokens"})) continue;
+              if (!r.mapping(it->second, what, {"tokens", "callback"})) continue;
               ApiAccountConfig acc;
               acc.name = name;
               if (it->second["tokens"])
                 acc.tokens = r.secrets(it->second["tokens"], what + ".tokens");
               else
                 r.error(it->first, "'" + what + ".tokens' is required");
+              if (YAML::Node cb = it->second["callback"]) {
+                std::string cw = what + ".callback";
+                if (r.mapping(cb, cw, {"url", "secrets", "timeout"})) {
+                  if (cb["url"]) {
+                    if (auto u = r.string(cb["url"], cw + ".url")) {
+                      if (u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0)
+                        r.error(cb["url"], "'" + cw + ".url' must start with http:// or https://");
+                      acc.callback_url = *u;
+                    }
+                  } else {
+                    r.error(cb, "'" + cw + ".url' is required");
+                  }
+                  if (cb["secrets"])
+                    acc.callback_secrets = r.secrets(cb["secrets"], cw + ".secrets");
+                  else
+                    r.error(cb, "'" + cw + ".secrets' is required: callbacks are always signed");
+                  if (cb["timeout"])
+                    if (auto v = r.millis(cb["timeout"], cw + ".timeout")) acc.callback_timeout = *v;
+                }
+              }
               c.api_accounts.push_back(std::move(acc));
             }
           }
@@ -300,6 +333,34 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
       }
     }
   }
+
+  if (YAML::Node ob = root["outbox"]) {
+    if (r.mapping(ob, "outbox", {"workers", "batch", "sweep_interval", "lease", "retry"})) {
+      if (ob["workers"])
+        if (auto v = r.integer(ob["workers"], "outbox.workers", 0, 64)) c.outbox.workers = static_cast<std::size_t>(*v);
+      if (ob["batch"])
+        if (auto v = r.integer(ob["batch"], "outbox.batch", 1, 1000)) c.outbox.batch = static_cast<std::size_t>(*v);
+      if (ob["sweep_interval"])
+        if (auto v = r.millis(ob["sweep_interval"], "outbox.sweep_interval")) c.outbox.sweep_interval = *v;
+      if (ob["lease"])
+        if (auto v = r.millis(ob["lease"], "outbox.lease", std::chrono::seconds{1})) c.outbox.lease = *v;
+      if (YAML::Node rt = ob["retry"]) {
+        if (r.mapping(rt, "outbox.retry", {"base", "cap", "max_attempts"})) {
+          if (rt["base"])
+            if (auto v = r.millis(rt["base"], "outbox.retry.base")) c.outbox.retry_base = *v;
+          if (rt["cap"])
+            if (auto v = r.millis(rt["cap"], "outbox.retry.cap")) c.outbox.retry_cap = *v;
+          if (rt["max_attempts"])
+            if (auto v = r.integer(rt["max_attempts"], "outbox.retry.max_attempts", 1, 100))
+              c.outbox.max_attempts = static_cast<int>(*v);
+          if (c.outbox.retry_cap < c.outbox.retry_base)
+            r.error(rt, "'outbox.retry.cap' must not be less than 'outbox.retry.base'");
+        }
+      }
+    }
+  }
+  if (root["shutdown_timeout"])
+    if (auto v = r.millis(root["shutdown_timeout"], "shutdown_timeout", std::chrono::seconds{1})) c.shutdown_timeout = *v;
 
   std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(), [](const Diagnostic& a, const Diagnostic& b) {
     return std::tie(a.line, a.column) < std::tie(b.line, b.column);

@@ -18,6 +18,20 @@ namespace switchboard::daemon {
 struct ApiAccountConfig {
   std::string name;
   std::vector<std::string> tokens;  // secret values
+  std::string callback_url;         // where replies are POSTed; empty: none
+  std::vector<std::string> callback_secrets;  // signing secrets (the first signs)
+  std::chrono::milliseconds callback_timeout{10000};
+};
+
+// Sending from the outbox: how many senders, how often to look without a NOTIFY, retries.
+struct OutboxConfig {
+  std::size_t workers = 2;
+  std::size_t batch = 16;
+  std::chrono::milliseconds sweep_interval{1000};
+  std::chrono::milliseconds lease{300000};  // a claimed row returns to the queue after this
+  std::chrono::milliseconds retry_base{5000};
+  std::chrono::milliseconds retry_cap{600000};
+  int max_attempts = 8;
 };
 
 struct Config {
@@ -40,6 +54,8 @@ struct Config {
   std::vector<std::string> admin_tokens;  // secret values
   std::string default_region = "PL";
   std::vector<ApiAccountConfig> api_accounts;
+  OutboxConfig outbox;
+  std::chrono::milliseconds shutdown_timeout{30000};  // after SIGTERM, then exit regardless
 };
 
 struct ConfigResult {

@@ -46,9 +46,12 @@ DaemonProcess::DaemonProcess(DaemonOptions options) : dir_(make_scratch_dir()) {
       "state_dir: state\n"
       "admin:\n  tokens: { secret: admin-token }\n"
       "channels:\n  api:\n    accounts:\n"
-      "      shop:\n        tokens: { secret: shop-token }\n"
-      "      other:\n        tokens: [ { secret: other-token } ]\n" +
-      options.extra_config;
+      "      shop:\n        tokens: { secret: shop-token }\n" +
+      (options.callback_url.empty()
+           ? std::string()
+           : "        callback: { url: '" + options.callback_url + "', secrets: { secret: callback-secret }, timeout: " +
+                 options.callback_timeout + " }\n") +
+      "      other:\n        tokens: [ { secret: other-token } ]\n" + options.extra_config;
   write_file(dir_ + "/switchboard.yaml", config);
 
   pid_ = fork();
@@ -60,6 +63,7 @@ DaemonProcess::DaemonProcess(DaemonOptions options) : dir_(make_scratch_dir()) {
     setenv("SWITCHBOARD_SECRET_ADMIN_TOKEN", kAdminToken, 1);
     setenv("SWITCHBOARD_SECRET_SHOP_TOKEN", kShopToken, 1);
     setenv("SWITCHBOARD_SECRET_OTHER_TOKEN", kOtherToken, 1);
+    setenv("SWITCHBOARD_SECRET_CALLBACK_SECRET", kCallbackSecret, 1);
     unsetenv("SWITCHBOARD_DATABASE_URL");
     unsetenv("CREDENTIALS_DIRECTORY");
     for (const auto& [k, v] : options.env) setenv(k.c_str(), v.c_str(), 1);

@@ -14,6 +14,8 @@ struct DaemonOptions {
   std::string database_url;
   std::string rules_yaml;         // written to rules.yaml
   std::string extra_config;       // appended to the generated switchboard.yaml
+  std::string callback_url;       // the 'shop' account's callback, signed with kCallbackSecret
+  std::string callback_timeout = "2s";
   std::map<std::string, std::string> env;  // extra environment (secrets)
   bool database_url_unreachable = false;  // do not wait for the schema to be ready
 };
@@ -38,6 +40,7 @@ class DaemonProcess {
   static constexpr const char* kAdminToken = "test-admin-token";
   static constexpr const char* kShopToken = "test-shop-token";
   static constexpr const char* kOtherToken = "test-other-token";
+  static constexpr const char* kCallbackSecret = "test-callback-secret";
 
  private:
   std::string dir_;

@@ -29,6 +29,7 @@ DaemonOptions options_for(const TestDatabase& db) {
   DaemonOptions o;
   o.database_url = db.url();
   o.rules_yaml = example_rules();
+  o.extra_config = "outbox: { workers: 0 }\n";  // replies stay queued: these tests look at the inbound side
   return o;
 }
 
