@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "daemon/app.hpp"
+#include "daemon/commands.hpp"
 #include "daemon/config.hpp"
 #include "daemon/stderr_log.hpp"
 #include "routing/core/log.hpp"
@@ -38,9 +39,14 @@ const char* kMainHelp =
     "  serve --config FILE        run the daemon (HTTP API and webhooks)\n"
     "  migrate --config FILE      apply database migrations and print the versions applied\n"
     "  check-rules FILE           validate a rules file; every problem as FILE:LINE:COL: error: ...\n"
+    "  explain --rules FILE --message JSON [--at TIME] [--customer JSON] [--json]\n"
+    "                             which rule fires for a message, why, and what it would do\n"
     "  version                    print the version and git commit\n"
     "\n"
-    "Not built yet (see README, Status): explain, replay, customer export|erase, report.\n"
+    "  replay --config FILE --rules FILE --since TIME [--until TIME] [--json]\n"
+    "                             where candidate rules would route stored messages differently\n"
+    "\n"
+    "Not built yet (see README, Status): customer export|erase, report.\n"
     "Run 'switchboard COMMAND --help' for a command's options.\n";
 
 const char* kServeHelp =
@@ -79,41 +85,6 @@ bool wants_help(const std::vector<std::string>& args) {
   return false;
 }
 
-// Parses "--name VALUE" / "--name=VALUE" options; anything unexpected is a usage error.
-std::optional<std::map<std::string, std::string>> parse_options(const std::vector<std::string>& args,
-                                                                const std::vector<std::string>& known,
-                                                                std::vector<std::string>& positional,
-                                                                std::string& error) {
-  std::map<std::string, std::string> out;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0) {
-      positional.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2), value;
-    bool has_value = false;
-    if (auto eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      error = "unknown option '--" + name + "'";
-      return std::nullopt;
-    }
-    if (!has_value) {
-      if (i + 1 >= args.size()) {
-        error = "option '--" + name + "' needs a value";
-        return std::nullopt;
-      }
-      value = args[++i];
-    }
-    out[name] = value;
-  }
-  return out;
-}
-
 void print_diagnostics(const std::vector<Diagnostic>& diagnostics) {
   for (const auto& d : diagnostics) std::cerr << d.format() << "\n";
 }
@@ -149,15 +120,14 @@ int cmd_migrate(const std::vector<std::string>& args) {
     std::cout << kMigrateHelp;
     return kExitOk;
   }
-  std::vector<std::string> positional;
+  ParsedArgs parsed;
   std::string error;
-  auto options = parse_options(args, {"config"}, positional, error);
-  if (!options || !positional.empty() || !options->count("config")) {
+  if (!parse_args(args, {"config"}, {}, parsed, error) || !parsed.positional.empty() || !parsed.has("config")) {
     std::cerr << "switchboard migrate: " << (error.empty() ? "--config FILE is required" : error) << "\n"
               << kMigrateHelp;
     return kExitUsage;
   }
-  auto config = config_or_report(options->at("config"));
+  auto config = config_or_report(*parsed.get("config"));
   if (!config) return kExitUsage;
   storage::Pool pool(storage::PoolOptions{.url = config->database_url, .size = 1,
                                           .acquire_timeout = std::chrono::milliseconds{5000},
@@ -181,18 +151,18 @@ int cmd_serve(const std::vector<std::string>& args) {
     std::cout << kServeHelp;
     return kExitOk;
   }
-  std::vector<std::string> positional;
+  ParsedArgs parsed;
   std::string error;
-  auto options = parse_options(args, {"config", "log-level"}, positional, error);
-  if (!options || !positional.empty() || !options->count("config")) {
+  if (!parse_args(args, {"config", "log-level"}, {}, parsed, error) || !parsed.positional.empty() ||
+      !parsed.has("config")) {
     std::cerr << "switchboard serve: " << (error.empty() ? "--config FILE is required" : error) << "\n" << kServeHelp;
     return kExitUsage;
   }
   log::Level level = log::Level::info;
-  if (options->count("log-level")) {
+  if (const std::string* requested = parsed.get("log-level")) {
     static const std::map<std::string, log::Level> kLevels = {
         {"debug", log::Level::debug}, {"info", log::Level::info}, {"warn", log::Level::warn}, {"error", log::Level::error}};
-    auto it = kLevels.find(options->at("log-level"));
+    auto it = kLevels.find(*requested);
     if (it == kLevels.end()) {
       std::cerr << "switchboard serve: --log-level must be debug, info, warn or error\n";
       return kExitUsage;
@@ -202,9 +172,9 @@ int cmd_serve(const std::vector<std::string>& args) {
   static StderrSink sink(level);
   log::set_sink(&sink);
 
-  auto config = config_or_report(options->at("config"));
+  auto config = config_or_report(*parsed.get("config"));
   if (!config) {
-    log::error("config_invalid", {{"path", options->at("config")}});
+    log::error("config_invalid", {{"path", *parsed.get("config")}});
     return kExitUsage;
   }
   std::vector<Diagnostic> diagnostics;
@@ -294,7 +264,9 @@ int run_cli(int argc, char** argv, const BuildInfo& build) {
     std::cout << "switchboard " << build.version << " (commit " << build.commit << ")\n";
     return kExitOk;
   }
-  if (command == "explain" || command == "replay" || command == "customer" || command == "report") {
+  if (command == "explain") return cmd_explain(rest);
+  if (command == "replay") return cmd_replay(rest);
+  if (command == "customer" || command == "report") {
     std::cerr << "switchboard: '" << command << "' is not built yet in this version (see README, Status)\n";
     return kExitUsage;
   }

@@ -1,0 +1,265 @@
+// switchboard explain: which rule fires for a message, why, and what it would do, without a
+// database, so ops can try Saturday 23:00 or Easter Monday before it happens.
+#include <boost/json.hpp>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "channels/api/adapter.hpp"
+#include "daemon/app.hpp"
+#include "daemon/commands.hpp"
+#include "routing/evaluate.hpp"
+
+namespace switchboard::daemon {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRules = 1;
+constexpr int kExitUsage = 2;
+
+const char* kHelp =
+    "usage: switchboard explain --rules FILE --message JSON|@FILE [--at TIME] [--customer JSON|@FILE] [--json]\n"
+    "\n"
+    "Shows which rule fires for a message, every condition with its value, and the actions with\n"
+    "their rendered templates. Touches no database.\n"
+    "  --message   the inbound API JSON plus \"channel\" (default api); external_id is optional\n"
+    "  --at        RFC 3339 time (2027-03-29T10:00:00+02:00); default: now\n"
+    "  --customer  {\"name\": \"..\", \"language\": \"pl\", \"tags\": [..], \"first_message\": true}\n"
+    "  --json      {\"rule\": NAME or null, \"conditions\": [...], \"actions\": [...]}\n"
+    "exit: 0 (also when no rule matches); 1 errors in the rules file; 2 bad usage or input.\n";
+
+json::object action_json(const Action& action) {
+  json::object o;
+  std::visit(
+      [&](const auto& a) {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, ReplyAction>) {
+          o["type"] = "reply";
+          o["template"] = a.template_name;
+          o["text"] = a.text;
+        } else if constexpr (std::is_same_v<T, EnqueueAction>) {
+          o["type"] = "enqueue";
+          o["queue"] = a.queue;
+          o["priority"] = to_string(a.priority);
+        } else if constexpr (std::is_same_v<T, TagAction>) {
+          o["type"] = "tag";
+          o["tag"] = a.tag;
+        }
+      },
+      action);
+  return o;
+}
+
+std::string action_text(const Action& action) {
+  return std::visit(
+      [](const auto& a) -> std::string {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, ReplyAction>) return "reply " + a.template_name + ": \"" + a.text + "\"";
+        if constexpr (std::is_same_v<T, EnqueueAction>)
+          return "enqueue " + a.queue + " (priority " + std::string(to_string(a.priority)) + ")";
+        if constexpr (std::is_same_v<T, TagAction>) return "tag " + a.tag;
+        return "";
+      },
+      action);
+}
+
+}  // namespace
+
+int cmd_explain(const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  std::string error;
+  for (const auto& a : args)
+    if (a == "--help" || a == "-h") {
+      std::cout << kHelp;
+      return kExitOk;
+    }
+  if (!parse_args(args, {"rules", "message", "at", "customer"}, {"json"}, parsed, error) ||
+      !parsed.positional.empty() || !parsed.has("rules") || !parsed.has("message")) {
+    std::cerr << "switchboard explain: " << (error.empty() ? "--rules and --message are required" : error) << "\n"
+              << kHelp;
+    return kExitUsage;
+  }
+
+  std::vector<Diagnostic> diagnostics;
+  bool unreadable = false;
+  auto rules = load_rules(*parsed.get("rules"), diagnostics, unreadable);
+  if (unreadable) {
+    std::cerr << *parsed.get("rules") << ": error: cannot read the rules file\n";
+    return kExitUsage;
+  }
+  for (const auto& d : diagnostics) std::cerr << d.format() << "\n";
+  if (!rules) return kExitRules;
+
+  Timestamp at = SystemClock().now();
+  if (const std::string* t = parsed.get("at")) {
+    auto parsed_at = parse_rfc3339(*t);
+    if (!parsed_at) {
+      std::cerr << "switchboard explain: --at must be an RFC 3339 time such as 2027-03-29T10:00:00+02:00\n";
+      return kExitUsage;
+    }
+    at = *parsed_at;
+  }
+
+  std::string message_text;
+  if (!read_argument(*parsed.get("message"), message_text)) {
+    std::cerr << "switchboard explain: cannot read " << parsed.get("message")->substr(1) << "\n";
+    return kExitUsage;
+  }
+  json::error_code ec;
+  json::value message_json = json::parse(message_text, ec);
+  if (ec || !message_json.is_object()) {
+    std::cerr << "switchboard explain: --message must be a JSON object\n";
+    return kExitUsage;
+  }
+  json::object& mo = message_json.get_object();
+  Channel channel = Channel::api;
+  if (const json::value* c = mo.if_contains("channel")) {
+    auto parsed_channel = c->is_string() ? channel_from_string(std::string(c->get_string())) : std::nullopt;
+    if (!parsed_channel) {
+      std::cerr << "switchboard explain: 'channel' must be one of api, webchat, email, messenger, whatsapp, sms\n";
+      return kExitUsage;
+    }
+    channel = *parsed_channel;
+  }
+  if (!mo.contains("external_id")) mo["external_id"] = "explain";
+  std::string account = "explain";
+  if (const json::value* a = mo.if_contains("account"); a && a->is_string()) account = std::string(a->get_string());
+  auto message = channels::api::parse_inbound_json(json::serialize(mo), account, at);
+  if (!message) {
+    std::cerr << "switchboard explain: --message: " << message.error().message << "\n";
+    return kExitUsage;
+  }
+  message->channel = channel;
+
+  CustomerView customer;
+  customer.id = "explain";
+  customer.display_name = message->display_name;
+  customer.language = message->language;
+  ConversationView conversation;
+  if (const std::string* c = parsed.get("customer")) {
+    std::string text;
+    if (!read_argument(*c, text)) {
+      std::cerr << "switchboard explain: cannot read " << c->substr(1) << "\n";
+      return kExitUsage;
+    }
+    json::value cv = json::parse(text, ec);
+    if (ec || !cv.is_object()) {
+      std::cerr << "switchboard explain: --customer must be a JSON object\n";
+      return kExitUsage;
+    }
+    const json::object& co = cv.get_object();
+    if (const json::value* v = co.if_contains("name"); v && v->is_string()) customer.display_name = v->get_string();
+    if (const json::value* v = co.if_contains("language"); v && v->is_string())
+      customer.language = std::string(v->get_string());
+    if (const json::value* v = co.if_contains("tags"); v && v->is_array())
+      for (const auto& t : v->get_array())
+        if (t.is_string()) customer.tags.emplace_back(t.get_string());
+    if (const json::value* v = co.if_contains("first_message"); v && v->is_bool()) {
+      conversation.is_new = v->get_bool();
+      conversation.inbound_count = conversation.is_new ? 1 : 2;
+    }
+  }
+
+  routing::EvaluationInput input{*message, conversation, customer, at};
+  routing::Explanation explanation = routing::explain(*rules, input);
+  const Decision& decision = explanation.decision;
+
+  if (parsed.has("json")) {
+    json::object out;
+    out["rule"] = decision.rule ? json::value(*decision.rule) : json::value(nullptr);
+    json::array matched;
+    for (const auto& m : decision.matched) matched.emplace_back(m);
+    out["matched"] = std::move(matched);
+    json::array conditions;
+    for (const auto& [rule, traces] : explanation.rules_checked)
+      for (const auto& t : traces)
+        conditions.push_back(json::object{{"rule", rule}, {"condition", t.description}, {"value", t.value},
+                                          {"depth", t.depth}});
+    out["conditions"] = std::move(conditions);
+    json::array actions;
+    for (const auto& a : decision.actions) actions.push_back(action_json(a));
+    out["actions"] = std::move(actions);
+    out["at"] = format_rfc3339(at);
+    std::cout << json::serialize(out) << "\n";
+    return kExitOk;
+  }
+
+  std::cout << "message: channel " << to_string(channel) << ", at " << format_rfc3339(at) << "\n";
+  for (const auto& [rule, traces] : explanation.rules_checked) {
+    bool fired = std::find(decision.matched.begin(), decision.matched.end(), rule) != decision.matched.end();
+    std::cout << "rule '" << rule << "': " << (fired ? "fires" : "does not match") << "\n";
+    for (const auto& t : traces)
+      std::cout << "  " << std::string(static_cast<std::size_t>(t.depth) * 2, ' ') << (t.value ? "[yes] " : "[no]  ")
+                << t.description << "\n";
+  }
+  if (!decision.rule) {
+    std::cout << "no rule matches: nothing would be done\n";
+    return kExitOk;
+  }
+  std::cout << "decision: rule '" << *decision.rule << "'\n";
+  for (const auto& a : decision.actions) std::cout << "  " << action_text(a) << "\n";
+  return kExitOk;
+}
+
+const std::string* ParsedArgs::get(const std::string& name) const {
+  for (const auto& [k, v] : options)
+    if (k == name) return &v;
+  return nullptr;
+}
+
+bool parse_args(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
+                const std::vector<std::string>& flags, ParsedArgs& out, std::string& error) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0) {
+      out.positional.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2), value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (std::find(flags.begin(), flags.end(), name) != flags.end()) {
+      if (has_value) {
+        error = "option '--" + name + "' takes no value";
+        return false;
+      }
+      out.options.emplace_back(name, "");
+      continue;
+    }
+    if (std::find(with_value.begin(), with_value.end(), name) == with_value.end()) {
+      error = "unknown option '--" + name + "'";
+      return false;
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        error = "option '--" + name + "' needs a value";
+        return false;
+      }
+      value = args[++i];
+    }
+    out.options.emplace_back(name, value);
+  }
+  return true;
+}
+
+bool read_argument(const std::string& value, std::string& out) {
+  if (value.empty() || value[0] != '@') {
+    out = value;
+    return true;
+  }
+  std::ifstream in(value.substr(1), std::ios::binary);
+  if (!in) return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+}  // namespace switchboard::daemon
