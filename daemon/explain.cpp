@@ -33,37 +33,16 @@ const char* kHelp =
 
 json::object action_json(const Action& action) {
   json::object o;
-  std::visit(
-      [&](const auto& a) {
-        using T = std::decay_t<decltype(a)>;
-        if constexpr (std::is_same_v<T, ReplyAction>) {
-          o["type"] = "reply";
-          o["template"] = a.template_name;
-          o["text"] = a.text;
-        } else if constexpr (std::is_same_v<T, EnqueueAction>) {
-          o["type"] = "enqueue";
-          o["queue"] = a.queue;
-          o["priority"] = to_string(a.priority);
-        } else if constexpr (std::is_same_v<T, TagAction>) {
-          o["type"] = "tag";
-          o["tag"] = a.tag;
-        }
-      },
-      action);
+  for (const auto& [key, value] : action_fields(action)) o[key] = value;
   return o;
 }
 
 std::string action_text(const Action& action) {
-  return std::visit(
-      [](const auto& a) -> std::string {
-        using T = std::decay_t<decltype(a)>;
-        if constexpr (std::is_same_v<T, ReplyAction>) return "reply " + a.template_name + ": \"" + a.text + "\"";
-        if constexpr (std::is_same_v<T, EnqueueAction>)
-          return "enqueue " + a.queue + " (priority " + std::string(to_string(a.priority)) + ")";
-        if constexpr (std::is_same_v<T, TagAction>) return "tag " + a.tag;
-        return "";
-      },
-      action);
+  auto fields = action_fields(action);
+  std::string out = fields.front().second;
+  for (std::size_t i = 1; i < fields.size(); ++i)
+    out += " " + fields[i].first + "=" + (fields[i].first == "text" ? "\"" + fields[i].second + "\"" : fields[i].second);
+  return out;
 }
 
 }  // namespace

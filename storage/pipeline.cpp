@@ -218,22 +218,9 @@ boost::json::value decision_json(const Decision& d) {
   boost::json::array actions;
   for (const auto& action : d.actions) {
     boost::json::object a;
-    std::visit(
-        [&](const auto& act) {
-          using T = std::decay_t<decltype(act)>;
-          if constexpr (std::is_same_v<T, ReplyAction>) {
-            a["type"] = "reply";
-            a["template"] = act.template_name;
-          } else if constexpr (std::is_same_v<T, EnqueueAction>) {
-            a["type"] = "enqueue";
-            a["queue"] = act.queue;
-            a["priority"] = std::string(to_string(act.priority));
-          } else {
-            a["type"] = "tag";
-            a["tag"] = act.tag;
-          }
-        },
-        action);
+    // The rendered text is in the outbound message itself; the audit row records the choice.
+    for (const auto& [key, value] : action_fields(action))
+      if (key != "text") a[key] = value;
     actions.push_back(std::move(a));
   }
   o["actions"] = std::move(actions);
@@ -341,6 +328,7 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   if (inserted.empty()) return std::nullopt;
   out.message_id = inserted[0][0].c_str();
 
+  conversation.id = out.conversation_id;
   const routing::EvaluationInput input{m, conversation, customer, in.now_value};
   out.decision = router.decide ? router.decide(input) : Decision{};
 

@@ -1,6 +1,8 @@
 #include "routing/core/decision.hpp"
 
 #include <iterator>
+#include <type_traits>
+#include <variant>
 
 namespace switchboard {
 
@@ -14,6 +16,22 @@ std::optional<Priority> priority_from_string(std::string_view s) {
   for (int i = 0; i < static_cast<int>(std::size(kPriorityNames)); ++i)
     if (kPriorityNames[i] == s) return static_cast<Priority>(i);
   return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> action_fields(const Action& action) {
+  return std::visit(
+      [](const auto& a) -> std::vector<std::pair<std::string, std::string>> {
+        using T = std::decay_t<decltype(a)>;
+        if constexpr (std::is_same_v<T, ReplyAction>) {
+          return {{"type", "reply"}, {"template", a.template_name}, {"text", a.text}};
+        } else if constexpr (std::is_same_v<T, EnqueueAction>) {
+          return {{"type", "enqueue"}, {"queue", a.queue}, {"priority", std::string(to_string(a.priority))}};
+        } else {
+          static_assert(std::is_same_v<T, TagAction>, "every action kind needs its fields here");
+          return {{"type", "tag"}, {"tag", a.tag}};
+        }
+      },
+      action);
 }
 
 }  // namespace switchboard

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -30,6 +31,10 @@ struct TagAction {
 
 using Action = std::variant<ReplyAction, EnqueueAction, TagAction>;
 
+// An action as named fields, in a stable order, for JSON and text renderings (audit rows, explain):
+// {"type", "reply"}, {"template", "after_hours"}, {"text", "..."}.
+std::vector<std::pair<std::string, std::string>> action_fields(const Action& action);
+
 struct Decision {
   std::optional<std::string> rule;    // the first rule that matched; nullopt when none did
   std::vector<std::string> matched;   // every rule whose actions were taken, in order
@@ -38,9 +43,11 @@ struct Decision {
 
 // Facts about the conversation a message joins, as storage found them before the message.
 struct ConversationView {
+  std::string id;                // "" when not stored (explain)
   bool is_new = true;            // opened by this message
   long inbound_count = 1;        // inbound messages in it, this one included
   std::string state = "open";    // open | pending | resolved
+  std::optional<std::string> queue;
 };
 
 struct CustomerView {

@@ -41,8 +41,9 @@ TEST_CASE("explain: shows the rule that fires, its conditions and rendered actio
   CHECK(out.find("message: channel sms, at 2027-03-29T21:00:00.000000Z") != std::string::npos);
   CHECK(out.find("rule 'outage': fires") != std::string::npos);
   CHECK(out.find("[yes] text contains_any [awari*, \"nie działa\", outage, urgent]") != std::string::npos);
-  CHECK(out.find("reply outage_ack: \"Przyjęliśmy zgłoszenie awarii") != std::string::npos);
-  CHECK(out.find("enqueue urgent (priority urgent)") != std::string::npos);
+  CHECK(out.find("reply template=outage_ack text=\"Przyjęliśmy zgłoszenie awarii") != std::string::npos);
+  CHECK(out.find("enqueue queue=urgent priority=urgent") != std::string::npos);
+  CHECK(out.find("tag tag=outage") != std::string::npos);
 }
 
 TEST_CASE("explain: --json names the rule, every condition checked and the actions", "[cli][explain]") {
