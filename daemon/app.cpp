@@ -93,8 +93,10 @@ std::shared_ptr<const routing::RuleSet> load_rules(const std::string& path, std:
   return result.rules;
 }
 
-App::App(Config config, std::shared_ptr<const routing::RuleSet> rules)
+App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std::string& version,
+         const std::string& commit)
     : config_(std::move(config)),
+      metrics_(version, commit),
       rules_(std::move(rules)),
       pool_(storage::PoolOptions{.url = config_.database_url,
                                  .size = config_.pool_size,
@@ -139,8 +141,10 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules)
     o.retry = channels::RetryPolicy{.base = config_.outbox.retry_base,
                                     .cap = config_.outbox.retry_cap,
                                     .max_attempts = config_.outbox.max_attempts};
+    o.on_result = [this](std::string_view channel, std::string_view result) { metrics_.outbox_send(channel, result); };
     outbox_ = std::make_unique<OutboxWorker>(pool_, config_.database_url, registry_, clock_, o);
   }
+  metrics_.rules_loaded(rules_->hash());
 }
 
 App::~App() {
@@ -218,6 +222,7 @@ bool App::reload_rules() {
     log::emit(d.severity == Diagnostic::Severity::error ? log::Level::error : log::Level::warn, "rules_diagnostic",
               {{"diagnostic", d.format()}});
   if (!fresh) {
+    metrics_.rules_reload_failed();
     log::error("rules_reload_failed", {{"path", config_.rules_path}, {"reason", "errors; the previous rules stay active"}});
     return false;
   }
@@ -226,11 +231,18 @@ bool App::reload_rules() {
     std::lock_guard lock(rules_mu_);
     rules_ = std::move(fresh);
   }
+  metrics_.rules_loaded(hash);
   log::info("rules_reloaded", {{"path", config_.rules_path}, {"hash", hash}});
   return true;
 }
 
 HttpResponse App::handle(const HttpRequest& request) {
+  HttpResponse response = route(request);
+  metrics_.http_response(response.status);
+  return response;
+}
+
+HttpResponse App::route(const HttpRequest& request) {
   const std::string& path = request.path;
   auto method_not_allowed = [](std::string allow) {
     HttpResponse r = error_response(405, "method_not_allowed", "method not allowed");
@@ -239,6 +251,7 @@ HttpResponse App::handle(const HttpRequest& request) {
   };
   if (path == "/healthz") return request.method == "GET" ? healthz() : method_not_allowed("GET");
   if (path == "/readyz") return request.method == "GET" ? readyz() : method_not_allowed("GET");
+  if (path == "/metrics") return request.method == "GET" ? metrics() : method_not_allowed("GET");
   if (path == "/api/v1/inbound") return request.method == "POST" ? inbound(request) : method_not_allowed("POST");
   constexpr std::string_view kConversations = "/api/v1/conversations/";
   if (path.rfind(kConversations, 0) == 0) {
@@ -284,8 +297,27 @@ HttpResponse App::readyz() {
   return json_response(ready ? 200 : 503, json::serialize(body));
 }
 
+HttpResponse App::metrics() {
+  Metrics::Snapshot snapshot;
+  snapshot.database_up = storage::schema_state(pool_).ok();
+  if (snapshot.database_up) {
+    if (auto backlog = storage::outbox_backlog(pool_)) {
+      snapshot.outbox_queued = backlog->queued;
+      snapshot.outbox_sending = backlog->sending;
+    }
+  }
+  snapshot.http_in_flight = static_cast<long>(server_->in_flight());
+  snapshot.outbox_in_flight = outbox_ ? static_cast<long>(outbox_->in_flight()) : 0;
+  HttpResponse r;
+  r.status = 200;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.render(snapshot);
+  return r;
+}
+
 HttpResponse App::inbound(const HttpRequest& request) {
   auto reject = [&](const Error& e) {
+    metrics_.inbound("api", "rejected");
     HttpResponse r = error_response(e);
     log::emit(r.status >= 500 ? log::Level::error : log::Level::warn, "inbound_rejected",
               {{"channel", "api"}, {"status", std::to_string(r.status)}, {"reason", e.code},
@@ -309,6 +341,7 @@ HttpResponse App::inbound(const HttpRequest& request) {
     if (!message) continue;
     auto outcome = pipeline_.ingest(*message, router);
     if (!outcome) return reject(outcome.error());
+    metrics_.inbound("api", outcome->duplicate ? "duplicate" : "stored");
     log::info("inbound_stored", {{"channel", "api"}, {"account", message->account},
                                  {"message", outcome->message_id}, {"conversation", outcome->conversation_id},
                                  {"duplicate", outcome->duplicate ? "true" : "false"},

@@ -10,6 +10,7 @@
 
 #include "channels/http.hpp"
 #include "channels/registry.hpp"
+#include "daemon/metrics.hpp"
 #include "daemon/outbox_worker.hpp"
 #include "daemon/config.hpp"
 #include "routing/core/time.hpp"
@@ -29,7 +30,8 @@ std::shared_ptr<const routing::RuleSet> load_rules(const std::string& path, std:
 
 class App {
  public:
-  App(Config config, std::shared_ptr<const routing::RuleSet> rules);
+  App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std::string& version = "dev",
+      const std::string& commit = "unknown");
   ~App();
 
   // Binds the listener and starts migrating the database in the background.
@@ -46,6 +48,8 @@ class App {
  private:
   HttpResponse healthz() const;
   HttpResponse readyz();
+  HttpResponse metrics();
+  HttpResponse route(const HttpRequest& request);
   HttpResponse inbound(const HttpRequest& request);
   HttpResponse conversation(const HttpRequest& request, const std::string& id, bool messages);
   HttpResponse agent_reply(const HttpRequest& request, const std::string& id);
@@ -55,6 +59,7 @@ class App {
 
   Config config_;
   SystemClock clock_;
+  Metrics metrics_;
   mutable std::mutex rules_mu_;
   std::shared_ptr<const routing::RuleSet> rules_;
   storage::Pool pool_;

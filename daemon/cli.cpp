@@ -146,7 +146,7 @@ int cmd_migrate(const std::vector<std::string>& args) {
   return kExitOk;
 }
 
-int cmd_serve(const std::vector<std::string>& args) {
+int cmd_serve(const std::vector<std::string>& args, const BuildInfo& build) {
   if (wants_help(args)) {
     std::cout << kServeHelp;
     return kExitOk;
@@ -198,7 +198,7 @@ int cmd_serve(const std::vector<std::string>& args) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  App app(*config, rules);
+  App app(*config, rules, build.version, build.commit);
   if (auto started = app.start(); !started) {
     log::error("listen_failed", {{"reason", started.error().message}});
     return kExitFailed;
@@ -253,7 +253,7 @@ int run_cli(int argc, char** argv, const BuildInfo& build) {
   }
   std::string command = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (command == "serve") return cmd_serve(rest);
+  if (command == "serve") return cmd_serve(rest, build);
   if (command == "migrate") return cmd_migrate(rest);
   if (command == "check-rules") return cmd_check_rules(rest);
   if (command == "version") {

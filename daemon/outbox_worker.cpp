@@ -124,6 +124,7 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   if (sent) {
     std::string state = sent->status == "delivered" ? "delivered" : "sent";
     check_recorded(storage::mark_sent(pool_, id, state, sent->external_id, clock_.now()), id, state);
+    if (options_.on_result) options_.on_result(item.channel, state);
     log::info("outbox_sent", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
                               {"state", state}, {"attempt", std::to_string(item.attempts)}});
     return;
@@ -133,12 +134,14 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   if (retryable && channels::should_retry(options_.retry, item.attempts)) {
     auto delay = channels::backoff(options_.retry, item.attempts, unit_random());
     check_recorded(storage::mark_retry(pool_, id, e.message, clock_.now() + delay), id, "retry");
+    if (options_.on_result) options_.on_result(item.channel, "retry");
     log::warn("outbox_retry", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
                                {"attempt", std::to_string(item.attempts)}, {"reason", e.message},
                                {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
     return;
   }
   check_recorded(storage::mark_failed(pool_, id, e.message), id, "failed");
+  if (options_.on_result) options_.on_result(item.channel, "failed");
   log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
                                {"attempt", std::to_string(item.attempts)}, {"code", e.code}, {"reason", e.message}});
 }

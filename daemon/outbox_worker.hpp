@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <string_view>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +32,8 @@ struct OutboxWorkerOptions {
   std::chrono::milliseconds sweep_interval{1000};
   std::chrono::milliseconds lease{300000};
   channels::RetryPolicy retry;
+  // Told each send's result (delivered, sent, retry, failed) by channel, for metrics.
+  std::function<void(std::string_view channel, std::string_view result)> on_result;
 };
 
 class OutboxWorker {

@@ -132,7 +132,15 @@ WITH reply AS (
         WHERE id = $1)
 SELECT reply.id, queued.id, pg_notify('switchboard_outbox', '') FROM reply, queued)sql"};
 
-constexpr Statement kStatements[] = {kClaim, kRelease, kSent, kRetry, kFailed, kGet, kReplyTarget, kReplyInsert};
+// Rows waiting or in flight, for /metrics: both states have a partial index, so this stays cheap
+// however many delivered rows the table holds.
+constexpr Statement kBacklog{"sb_outbox_backlog", R"sql(
+SELECT 'queued', count(*) FROM outbox WHERE state = 'queued'
+UNION ALL
+SELECT 'sending', count(*) FROM outbox WHERE state = 'sending')sql"};
+
+constexpr Statement kStatements[] = {kClaim, kRelease,      kSent,        kRetry,   kFailed,
+                                     kGet,   kReplyTarget, kReplyInsert, kBacklog};
 
 void prepare_statements(Pool::Lease& lease) {
   if (!lease.first_use("outbox")) return;
@@ -178,7 +186,7 @@ Result<T> run(Pool& pool, const Work& work, Op op) {
       switch (failure.kind) {
         case sql::FailureKind::retry:
           if (retries++ < kMaxRetries) {
-            log::warn("outbox_retry", {{"reason", failure.text}, {"sqlstate", failure.sqlstate}});
+            log::warn("outbox_db_retry", {{"reason", failure.text}, {"sqlstate", failure.sqlstate}});
             continue;
           }
           return make_error(ErrorKind::unavailable, "database_contention",
@@ -407,6 +415,17 @@ Result<OutboxRecord> get_outbox(Pool& pool, const std::string& outbox_id) {
                              o.external_id = optional_text(row[11]);
                              return o;
                            });
+}
+
+Result<OutboxBacklog> outbox_backlog(Pool& pool) {
+  return run<OutboxBacklog>(pool, {"cannot count outbox rows", "invalid_outbox"},
+                            [&](pqxx::connection& conn, bool&) -> Result<OutboxBacklog> {
+                              pqxx::nontransaction tx(conn);
+                              OutboxBacklog b;
+                              for (const auto& row : tx.exec_prepared(kBacklog.name))
+                                (std::string(row[0].c_str()) == "queued" ? b.queued : b.sending) = row[1].as<long>();
+                              return b;
+                            });
 }
 
 Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversation_id, const std::string& text,

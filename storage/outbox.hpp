@@ -74,6 +74,12 @@ struct OutboxRecord {
 // not_found "outbox_not_found" for an unknown (or malformed) id.
 Result<OutboxRecord> get_outbox(Pool& pool, const std::string& outbox_id);
 
+struct OutboxBacklog {
+  long queued = 0;   // waiting for a sender (due now or later)
+  long sending = 0;  // claimed by a sender
+};
+Result<OutboxBacklog> outbox_backlog(Pool& pool);
+
 struct QueuedReply {
   std::string message_id;
   std::string outbox_id;

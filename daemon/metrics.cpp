@@ -1,0 +1,91 @@
+#include "daemon/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include <mutex>
+
+namespace switchboard::daemon {
+
+struct Metrics::Impl {
+  prometheus::Registry registry;
+  prometheus::Family<prometheus::Counter>& inbound =
+      prometheus::BuildCounter()
+          .Name("switchboard_inbound_messages_total")
+          .Help("Inbound messages by channel and result (stored, duplicate, rejected)")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& http =
+      prometheus::BuildCounter()
+          .Name("switchboard_http_responses_total")
+          .Help("HTTP responses by status class")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& outbox =
+      prometheus::BuildCounter()
+          .Name("switchboard_outbox_sends_total")
+          .Help("Send attempts from the outbox by channel and result (delivered, sent, retry, failed)")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& reload_failures =
+      prometheus::BuildCounter()
+          .Name("switchboard_rules_reload_failures_total")
+          .Help("Rules reloads rejected because the new file had errors")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& build =
+      prometheus::BuildGauge().Name("switchboard_build_info").Help("Version and git commit").Register(registry);
+  prometheus::Family<prometheus::Gauge>& rules =
+      prometheus::BuildGauge()
+          .Name("switchboard_rules_info")
+          .Help("The active rules file, by SHA-256 (the same hash is in every audit row)")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& database_up =
+      prometheus::BuildGauge().Name("switchboard_database_up").Help("1 when the database answers").Register(registry);
+  prometheus::Family<prometheus::Gauge>& backlog =
+      prometheus::BuildGauge()
+          .Name("switchboard_outbox_rows")
+          .Help("Outbox rows waiting (queued) or claimed (sending)")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& in_flight =
+      prometheus::BuildGauge().Name("switchboard_in_flight").Help("Work in progress by kind").Register(registry);
+  std::mutex rules_mu;
+  prometheus::Gauge* active_rules = nullptr;
+};
+
+Metrics::Metrics(const std::string& version, const std::string& commit) : impl_(std::make_unique<Impl>()) {
+  impl_->build.Add({{"version", version}, {"commit", commit}}).Set(1);
+  impl_->reload_failures.Add({});
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::inbound(std::string_view channel, std::string_view result) {
+  impl_->inbound.Add({{"channel", std::string(channel)}, {"result", std::string(result)}}).Increment();
+}
+
+void Metrics::http_response(int status) {
+  impl_->http.Add({{"code", std::to_string(status / 100) + "xx"}}).Increment();
+}
+
+void Metrics::outbox_send(std::string_view channel, std::string_view result) {
+  impl_->outbox.Add({{"channel", std::string(channel)}, {"result", std::string(result)}}).Increment();
+}
+
+void Metrics::rules_loaded(const std::string& hash) {
+  std::lock_guard lock(impl_->rules_mu);
+  if (impl_->active_rules) impl_->rules.Remove(impl_->active_rules);
+  impl_->active_rules = &impl_->rules.Add({{"hash", hash}});
+  impl_->active_rules->Set(1);
+}
+
+void Metrics::rules_reload_failed() { impl_->reload_failures.Add({}).Increment(); }
+
+std::string Metrics::render(const Snapshot& s) {
+  impl_->database_up.Add({}).Set(s.database_up ? 1 : 0);
+  if (s.outbox_queued >= 0) impl_->backlog.Add({{"state", "queued"}}).Set(static_cast<double>(s.outbox_queued));
+  if (s.outbox_sending >= 0) impl_->backlog.Add({{"state", "sending"}}).Set(static_cast<double>(s.outbox_sending));
+  impl_->in_flight.Add({{"kind", "http_requests"}}).Set(static_cast<double>(s.http_in_flight));
+  impl_->in_flight.Add({{"kind", "outbox_sends"}}).Set(static_cast<double>(s.outbox_in_flight));
+  return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
+}
+
+}  // namespace switchboard::daemon

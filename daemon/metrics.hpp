@@ -1,0 +1,39 @@
+// Prometheus metrics of the daemon (text exposition format 0.0.4 at GET /metrics), kept with
+// Debian's prometheus-cpp core library; the daemon serves them on its own HTTP server.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace switchboard::daemon {
+
+class Metrics {
+ public:
+  Metrics(const std::string& version, const std::string& commit);
+  ~Metrics();
+
+  // result: stored | duplicate | rejected
+  void inbound(std::string_view channel, std::string_view result);
+  void http_response(int status);
+  // result: delivered | sent | retry | failed
+  void outbox_send(std::string_view channel, std::string_view result);
+  void rules_loaded(const std::string& hash);
+  void rules_reload_failed();
+
+  // Values read when scraped.
+  struct Snapshot {
+    bool database_up = false;
+    long outbox_queued = -1;  // -1: unknown (database down)
+    long outbox_sending = -1;
+    long http_in_flight = 0;
+    long outbox_in_flight = 0;
+  };
+  std::string render(const Snapshot& snapshot);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace switchboard::daemon
