@@ -9,6 +9,8 @@
 #include <variant>
 #include <vector>
 
+#include "routing/core/time.hpp"
+
 namespace switchboard {
 
 enum class Priority { low, normal, high, urgent };
@@ -18,6 +20,9 @@ std::optional<Priority> priority_from_string(std::string_view s);
 struct ReplyAction {
   std::string template_name;
   std::string text;  // the rendered text to send on the message's channel
+  // 'at_most: once per 12h': at most one such reply to a customer per this long. Enforcing it
+  // needs the customer's last auto-reply time, which storage supplies later.
+  std::optional<Duration> at_most = std::nullopt;
 };
 
 struct EnqueueAction {

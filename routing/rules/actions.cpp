@@ -7,6 +7,7 @@
 
 #include "routing/core/decision.hpp"
 #include "routing/rules/compile_context.hpp"
+#include "routing/rules/template.hpp"
 
 namespace switchboard::routing {
 
@@ -24,12 +25,57 @@ class FixedAction final : public ActionNode {
 
 using CompileFn = std::unique_ptr<ActionNode> (*)(CompileContext&, const YamlNode& action, const YamlEntry& kind);
 
-std::unique_ptr<ActionNode> compile_reply(CompileContext& ctx, const YamlNode&, const YamlEntry& kind) {
+// A reply renders its template for each message (variables, the customer's language).
+class ReplyNode final : public ActionNode {
+ public:
+  ReplyNode(std::string name, std::shared_ptr<const Template> tmpl, std::optional<Duration> at_most)
+      : name_(std::move(name)), template_(std::move(tmpl)), at_most_(at_most) {}
+  Action produce(EvalContext& ctx) const override {
+    ReplyAction reply;
+    reply.template_name = name_;
+    reply.text = render(*template_, ctx.input());
+    reply.at_most = at_most_;
+    return reply;
+  }
+
+ private:
+  std::string name_;
+  std::shared_ptr<const Template> template_;
+  std::optional<Duration> at_most_;
+};
+
+// "once per 12h" -> 12h. Enforcing it needs the customer's last auto-reply time, which storage
+// supplies later: routing only carries the limit in ReplyAction::at_most.
+std::optional<Duration> compile_at_most(CompileContext& ctx, const YamlNode& node) {
+  static constexpr std::string_view kUsage = "'at_most' must read 'once per DURATION', such as 'once per 12h'";
+  constexpr std::string_view kPrefix = "once per ";
+  if (!node.is_scalar() || !node.text.starts_with(kPrefix)) {
+    ctx.error(node, std::string(kUsage));
+    return std::nullopt;
+  }
+  const std::string duration = node.text.substr(kPrefix.size());
+  auto parsed = parse_duration(duration);
+  if (!parsed) {
+    ctx.error(node, "invalid duration '" + duration + "' in 'at_most' (use 90s, 30m, 12h, 7d or combinations such as 1h30m)");
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+std::unique_ptr<ActionNode> compile_reply(CompileContext& ctx, const YamlNode& action, const YamlEntry& kind) {
+  std::optional<Duration> at_most;
+  bool ok = true;
+  if (const YamlNode* limit = action.find("at_most")) {
+    at_most = compile_at_most(ctx, *limit);
+    ok = at_most.has_value();
+  }
   auto name = ctx.text_of(kind.value, "'reply' must be a template name");
   if (!name) return nullptr;
   const std::string* text = ctx.use_template(kind.value, *name);
   if (text == nullptr) return nullptr;
-  return std::make_unique<FixedAction>(ReplyAction{*name, *text});
+  auto compiled = ctx.compiled_template(*name);
+  if (!compiled || !ok) return nullptr;  // the template's own errors are already reported
+  return std::make_unique<ReplyNode>(*name, std::move(compiled), at_most);
 }
 
 std::unique_ptr<ActionNode> compile_enqueue(CompileContext& ctx, const YamlNode& action, const YamlEntry& kind) {
@@ -81,10 +127,11 @@ struct ActionKind {
 };
 
 constexpr std::string_view kEnqueueOptions[] = {"priority"};
+constexpr std::string_view kReplyOptions[] = {"at_most"};
 
 // Every action key of the grammar; the order is the one diagnostics list them in.
 constexpr ActionKind kActionKinds[] = {
-    {"reply", {}, compile_reply},
+    {"reply", kReplyOptions, compile_reply},
     {"enqueue", kEnqueueOptions, compile_enqueue},
     {"tag", {}, compile_tag},
 };

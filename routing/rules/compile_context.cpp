@@ -53,6 +53,31 @@ std::vector<std::string_view> CompileContext::names(const std::vector<Declared>&
   return out;
 }
 
+void CompileContext::declare_calendar(const YamlNode& name, std::shared_ptr<const Calendar> calendar) {
+  calendars_.push_back(Declared{name.text, name.line, name.column, {}, false});
+  calendar_values_[name.text] = std::move(calendar);
+}
+
+bool CompileContext::has_calendar(std::string_view name) const { return calendar_values_.contains(name); }
+
+std::shared_ptr<const Calendar> CompileContext::use_calendar(const YamlNode& at, const std::string& name) {
+  if (Declared* declared = find(calendars_, name)) {
+    declared->used = true;
+    return calendar_values_.find(name)->second;
+  }
+  error(at, "undefined calendar '" + name + "'" + did_you_mean(name, names(calendars_)));
+  return nullptr;
+}
+
+void CompileContext::set_compiled_template(const std::string& name, std::shared_ptr<const Template> compiled) {
+  compiled_templates_[name] = std::move(compiled);
+}
+
+std::shared_ptr<const Template> CompileContext::compiled_template(const std::string& name) const {
+  auto it = compiled_templates_.find(name);
+  return it != compiled_templates_.end() ? it->second : nullptr;
+}
+
 void CompileContext::declare_queue(const YamlNode& name) {
   queues_.push_back(Declared{name.text, name.line, name.column, {}, false});
 }
@@ -80,6 +105,8 @@ const std::string* CompileContext::use_template(const YamlNode& at, const std::s
 }
 
 void CompileContext::warn_unused() {
+  for (const auto& c : calendars_)
+    if (!c.used) add(Diagnostic::Severity::warning, c.line, c.column, "calendar '" + c.name + "' is never used");
   for (const auto& q : queues_)
     if (!q.used) add(Diagnostic::Severity::warning, q.line, q.column, "queue '" + q.name + "' is never used");
   for (const auto& t : templates_)

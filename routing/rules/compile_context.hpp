@@ -10,11 +10,14 @@
 #include <string_view>
 #include <vector>
 
+#include "routing/calendar/calendar.hpp"
 #include "routing/rules/compiled.hpp"
 #include "routing/rules/diagnostic.hpp"
 #include "routing/rules/yaml_tree.hpp"
 
 namespace switchboard::routing {
+
+struct Template;  // template.hpp
 
 class CompileContext {
  public:
@@ -35,13 +38,30 @@ class CompileContext {
   // otherwise reports "'KEY' must be true or false".
   std::optional<bool> bool_of(const YamlNode& node, std::string_view key);
 
+  // The file's time zone and default language, set by their sections before anything uses them.
+  const TimeZone& time_zone() const { return time_zone_; }
+  void set_time_zone(TimeZone zone) { time_zone_ = std::move(zone); }
+  const std::string& language() const { return language_; }
+  void set_language(std::string language) { language_ = std::move(language); }
+
+  // A calendar; nullptr when its settings had errors (it is still declared: no cascade).
+  void declare_calendar(const YamlNode& name, std::shared_ptr<const Calendar> calendar);
+  bool has_calendar(std::string_view name) const;
+  // A declared calendar, marked used; otherwise reports "undefined calendar 'x' (did you
+  // mean ...)" and returns nullptr (also nullptr, silently, for a declared calendar with errors).
+  std::shared_ptr<const Calendar> use_calendar(const YamlNode& at, const std::string& name);
+
   void declare_queue(const YamlNode& name);
   void declare_template(const YamlNode& name, std::string text);
   // Marks a declared queue used; otherwise reports "undefined queue 'x' (did you mean ...)".
   bool use_queue(const YamlNode& at, const std::string& name);
   // A declared template's text, marked used; otherwise reports and returns nullptr.
   const std::string* use_template(const YamlNode& at, const std::string& name);
-  // "queue 'x' is never used", "template 'x' is never used".
+  // A template's compiled form, set once its text has been checked (null after errors).
+  void set_compiled_template(const std::string& name, std::shared_ptr<const Template> compiled);
+  std::shared_ptr<const Template> compiled_template(const std::string& name) const;
+
+  // "calendar 'x' is never used", "queue 'x' is never used", "template 'x' is never used".
   void warn_unused();
 
   std::vector<std::string> queue_names() const;
@@ -62,7 +82,21 @@ class CompileContext {
   int error_count_ = 0;
   std::vector<Declared> queues_;
   std::vector<Declared> templates_;
+  std::vector<Declared> calendars_;
+  std::map<std::string, std::shared_ptr<const Calendar>, std::less<>> calendar_values_;
+  std::map<std::string, std::shared_ptr<const Template>> compiled_templates_;
+  TimeZone time_zone_ = *TimeZone::find("Europe/Warsaw");
+  std::string language_ = "pl";
 };
+
+// calendars.cpp: the 'calendars' section.
+void compile_calendars(CompileContext& ctx, const YamlNode& value);
+// "YYYY-MM-DD" or nullopt.
+std::optional<std::chrono::sys_days> parse_date(std::string_view text);
+// "pl", "en": two or three lower-case letters.
+bool valid_language(std::string_view code);
+// A time zone name checked against the tz database; reports and returns nullopt otherwise.
+std::optional<TimeZone> zone_of(CompileContext& ctx, const YamlNode& node);
 
 // conditions.cpp: a condition mapping ('when', or a part of all/any/not); nullptr after errors.
 std::unique_ptr<ConditionNode> compile_condition(CompileContext& ctx, const YamlNode& node);

@@ -10,6 +10,8 @@
 #include "routing/rules/compile_context.hpp"
 #include "routing/rules/compiled.hpp"
 #include "routing/rules/ruleset.hpp"
+#include "routing/rules/suggest.hpp"
+#include "routing/rules/template.hpp"
 #include "routing/rules/yaml_tree.hpp"
 
 namespace switchboard::routing {
@@ -93,7 +95,24 @@ void compile_timezone(CompileContext& ctx, const YamlEntry& entry, CompiledDocum
     ctx.error(entry.value, "'" + *zone + "' is not a time zone name like 'Europe/Warsaw' or 'UTC'");
     return;
   }
+  auto found = zone_of(ctx, entry.value);  // against the tz database, with a did-you-mean
+  if (!found) return;
+  ctx.set_time_zone(*found);
   document.timezone = *zone;
+}
+
+void compile_language(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
+  auto code = ctx.text_of(entry.value, "'language' must be a language code such as 'pl' or 'en'");
+  if (!code) return;
+  if (!valid_language(*code)) {
+    ctx.error(entry.value, "'language' must be a language code such as 'pl' or 'en'");
+    return;
+  }
+  ctx.set_language(*code);
+}
+
+void compile_calendars_section(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
+  compile_calendars(ctx, entry.value);
 }
 
 void compile_queues(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
@@ -127,6 +146,79 @@ void compile_queues(CompileContext& ctx, const YamlEntry& entry, CompiledDocumen
   }
 }
 
+// One text of a template: literal parts and {{variable}} or {{variable | "fallback"}}.
+std::optional<TemplateText> compile_template_text(CompileContext& ctx, const YamlNode& at, const std::string& name,
+                                                  const std::string& text) {
+  static constexpr std::string_view kVariables[] = {"customer.name", "customer.first_name", "conversation.id",
+                                                    "conversation.queue", "message.channel"};
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return v;
+  };
+  TemplateText out;
+  bool ok = true;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t open = text.find("{{", pos);
+    if (open == std::string::npos) {
+      out.parts.emplace_back(text.substr(pos));
+      break;
+    }
+    if (open > pos) out.parts.emplace_back(text.substr(pos, open - pos));
+    const std::size_t close = text.find("}}", open + 2);
+    if (close == std::string::npos) {
+      ctx.error(at, "unclosed '{{' in template '" + name + "'");
+      return std::nullopt;
+    }
+    pos = close + 2;
+    const std::string_view inside = std::string_view(text).substr(open + 2, close - open - 2);
+    const std::size_t bar = inside.find('|');
+    TemplateVariable variable;
+    variable.written = std::string(trim(inside.substr(0, bar)));
+    if (bar != std::string_view::npos) {
+      const std::string_view fallback = trim(inside.substr(bar + 1));
+      if (fallback.size() < 2 || (fallback.front() != '"' && fallback.front() != '\'') || fallback.back() != fallback.front()) {
+        ctx.error(at, "the fallback of '" + variable.written + "' in template '" + name +
+                          "' must be quoted, such as {{" + variable.written + " | \"Państwo\"}}");
+        ok = false;
+        continue;
+      }
+      variable.fallback = std::string(fallback.substr(1, fallback.size() - 2));
+    }
+    using Kind = TemplateVariable::Kind;
+    const std::string& v = variable.written;
+    if (v == "customer.name") variable.kind = Kind::customer_name;
+    else if (v == "customer.first_name") variable.kind = Kind::customer_first_name;
+    else if (v == "conversation.id") variable.kind = Kind::conversation_id;
+    else if (v == "conversation.queue") variable.kind = Kind::conversation_queue;
+    else if (v == "message.channel") variable.kind = Kind::message_channel;
+    else if (v.ends_with(".next_open") && v.size() > 10) {
+      variable.kind = Kind::next_open;
+      variable.calendar = ctx.use_calendar(at, v.substr(0, v.size() - 10));
+      if (!variable.calendar) {
+        ok = false;
+        continue;
+      }
+    } else {
+      ctx.error(at, "undefined variable '" + v + "' in template '" + name + "'" + did_you_mean(v, kVariables));
+      ok = false;
+      continue;
+    }
+    const bool may_be_empty = variable.kind == Kind::customer_name || variable.kind == Kind::customer_first_name ||
+                              variable.kind == Kind::conversation_queue;
+    if (may_be_empty && !variable.fallback) {
+      const std::string why = variable.kind == Kind::conversation_queue ? "a conversation is in no queue until it is enqueued"
+                                                                        : "an SMS sender has no name";
+      ctx.warning(at, "'" + v + "' may be empty (" + why + "): give a fallback such as {{" + v + " | \"" +
+                          (variable.kind == Kind::conversation_queue ? "obsługa" : "Państwo") + "\"}}");
+    }
+    out.parts.emplace_back(std::move(variable));
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
 void compile_templates(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
   const YamlNode& value = entry.value;
   if (value.is_null()) return;
@@ -140,14 +232,43 @@ void compile_templates(CompileContext& ctx, const YamlEntry& entry, CompiledDocu
       ctx.error(tmpl.key, "a template name must not be empty");
       continue;
     }
-    ctx.declare_template(tmpl.key, tmpl.value.text);
-    if (!tmpl.value.is_scalar()) {
-      ctx.error(tmpl.value, "template '" + name + "' must be a string");
-    } else if (tmpl.value.text.empty()) {
-      ctx.error(tmpl.value, "template '" + name + "' is empty");
-    } else if (tmpl.value.text.find("{{") != std::string::npos) {
-      ctx.error(tmpl.value, "template variables are not supported yet in '" + name + "'");
+    auto compiled = std::make_shared<Template>();
+    compiled->default_language = ctx.language();
+    std::vector<std::pair<std::string, const YamlNode*>> texts;  // (language, text node)
+    if (tmpl.value.is_scalar()) {
+      texts.emplace_back(ctx.language(), &tmpl.value);
+    } else if (tmpl.value.is_mapping()) {
+      for (const YamlEntry& variant : tmpl.value.entries) {
+        if (!valid_language(variant.key.text)) {
+          ctx.error(variant.key, "'" + variant.key.text + "' is not a language code such as 'pl' or 'en'");
+          compiled = nullptr;
+        }
+        texts.emplace_back(variant.key.text, &variant.value);
+      }
+      if (tmpl.value.find(ctx.language()) == nullptr) {
+        ctx.error(tmpl.value, "template '" + name + "' has no '" + ctx.language() + "' text (the file's default language)");
+        compiled = nullptr;
+      }
+    } else {
+      ctx.error(tmpl.value, "template '" + name + "' must be a string or a mapping of languages to strings");
+      compiled = nullptr;
     }
+    const YamlNode* default_text = tmpl.value.is_mapping() ? tmpl.value.find(ctx.language()) : &tmpl.value;
+    ctx.declare_template(tmpl.key, default_text != nullptr ? default_text->text : std::string());
+    for (const auto& [language, node] : texts) {
+      if (!node->is_scalar()) {
+        ctx.error(*node, "template '" + name + "' must be a string");
+        compiled = nullptr;
+      } else if (node->text.empty()) {
+        ctx.error(*node, "template '" + name + "' is empty");
+        compiled = nullptr;
+      } else if (auto text = compile_template_text(ctx, *node, name, node->text); !text) {
+        compiled = nullptr;
+      } else if (compiled) {
+        compiled->variants.emplace(language, std::move(*text));
+      }
+    }
+    ctx.set_compiled_template(name, std::move(compiled));
   }
 }
 
@@ -254,6 +375,8 @@ struct Section {
 constexpr Section kSections[] = {
     {"version", true, compile_version},
     {"timezone", false, compile_timezone},
+    {"language", false, compile_language},
+    {"calendars", false, compile_calendars_section},
     {"queues", false, compile_queues},
     {"templates", false, compile_templates},
     {"rules", true, compile_rules_section},

@@ -1,10 +1,12 @@
-// The condition kinds of rules v1 (all, any, not, channel, text, first_message): how each is
+// The condition kinds of rules v1 (all, any, not, channel, text, first_message, open, time,
+// weekday, customer, language, conversation, account, attachment): how each is
 // compiled from YAML, tested against a message and shown by explain. A new kind is one class
 // (or one more case of an existing one), one compile function and one entry in kConditionKinds.
 #include <re2/re2.h>
 #include <unicode/utf8.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cstdint>
 #include <utility>
 
@@ -166,6 +168,162 @@ class FirstMessageCondition final : public ConditionNode {
   explicit FirstMessageCondition(bool expected) : expected_(expected) {}
   bool test(EvalContext& ctx) const override { return ctx.input().conversation.is_new == expected_; }
   std::string describe() const override { return expected_ ? "first_message true" : "first_message false"; }
+
+ private:
+  bool expected_;
+};
+
+// open: CALENDAR, at the evaluation's instant.
+class OpenCondition final : public ConditionNode {
+ public:
+  explicit OpenCondition(std::shared_ptr<const Calendar> calendar) : calendar_(std::move(calendar)) {}
+  bool test(EvalContext& ctx) const override { return is_open(*calendar_, ctx.input().now); }
+  std::string describe() const override { return "open " + calendar_->name; }
+
+ private:
+  std::shared_ptr<const Calendar> calendar_;
+};
+
+// time: { between: "22:00-06:00" }: wall-clock time in a zone, whatever the date.
+class TimeCondition final : public ConditionNode {
+ public:
+  TimeCondition(std::vector<Interval> intervals, TimeZone zone, std::string written, bool zone_given)
+      : intervals_(std::move(intervals)), zone_(std::move(zone)), written_(std::move(written)), zone_given_(zone_given) {}
+
+  bool test(EvalContext& ctx) const override {
+    const auto minute = std::chrono::floor<std::chrono::minutes>(zone_.local_parts(ctx.input().now).time_of_day).count();
+    return std::any_of(intervals_.begin(), intervals_.end(), [&](const Interval& i) {
+      return (i.start <= minute && minute < i.end) || (i.end > 24 * 60 && minute < i.end - 24 * 60);
+    });
+  }
+  std::string describe() const override {
+    return "time between \"" + written_ + "\"" + (zone_given_ ? " " + zone_.name() : std::string());
+  }
+
+ private:
+  std::vector<Interval> intervals_;
+  TimeZone zone_;
+  std::string written_;
+  bool zone_given_;
+};
+
+constexpr std::string_view kWeekdayNames[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat"};  // c_encoding
+
+// weekday: [sat, sun], in the file's time zone.
+class WeekdayCondition final : public ConditionNode {
+ public:
+  WeekdayCondition(std::vector<unsigned> days, TimeZone zone) : days_(std::move(days)), zone_(std::move(zone)) {}
+  bool test(EvalContext& ctx) const override {
+    const unsigned today = zone_.local_parts(ctx.input().now).weekday.c_encoding();
+    return std::find(days_.begin(), days_.end(), today) != days_.end();
+  }
+  std::string describe() const override {
+    std::string out = "weekday [";
+    for (std::size_t i = 0; i < days_.size(); ++i) out += (i > 0 ? ", " : "") + std::string(kWeekdayNames[days_[i]]);
+    return out + "]";
+  }
+
+ private:
+  std::vector<unsigned> days_;
+  TimeZone zone_;
+};
+
+std::string show_list(const std::vector<std::string>& items) {
+  if (items.size() == 1) return items.front();
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i > 0 ? ", " : "") + items[i];
+  return out + "]";
+}
+
+// The customer's language, else the message's; "" when neither is known.
+std::string language_of(const EvaluationInput& input) {
+  if (input.customer.language && !input.customer.language->empty()) return *input.customer.language;
+  if (input.message.language) return *input.message.language;
+  return {};
+}
+
+// language: pl (or a list): the customer's language, else the message's.
+class LanguageCondition final : public ConditionNode {
+ public:
+  explicit LanguageCondition(std::vector<std::string> languages) : languages_(std::move(languages)) {}
+  bool test(EvalContext& ctx) const override {
+    return std::find(languages_.begin(), languages_.end(), language_of(ctx.input())) != languages_.end();
+  }
+  std::string describe() const override { return "language " + show_list(languages_); }
+
+ private:
+  std::vector<std::string> languages_;
+};
+
+// customer: { tags_any: [vip], language: pl }: every key given must hold.
+class CustomerCondition final : public ConditionNode {
+ public:
+  CustomerCondition(std::vector<std::string> tags_any, std::vector<std::string> languages)
+      : tags_any_(std::move(tags_any)), languages_(std::move(languages)) {}
+  bool test(EvalContext& ctx) const override {
+    const CustomerView& customer = ctx.input().customer;
+    if (!tags_any_.empty() && std::none_of(tags_any_.begin(), tags_any_.end(), [&](const std::string& t) {
+          return std::find(customer.tags.begin(), customer.tags.end(), t) != customer.tags.end();
+        }))
+      return false;
+    if (!languages_.empty() && std::find(languages_.begin(), languages_.end(), language_of(ctx.input())) == languages_.end())
+      return false;
+    return true;
+  }
+  std::string describe() const override {
+    std::string out = "customer";
+    if (!tags_any_.empty()) {
+      out += " tags_any [";
+      for (std::size_t i = 0; i < tags_any_.size(); ++i) out += (i > 0 ? ", " : "") + tags_any_[i];
+      out += "]";
+    }
+    if (!languages_.empty()) out += " language " + show_list(languages_);
+    return out;
+  }
+
+ private:
+  std::vector<std::string> tags_any_;
+  std::vector<std::string> languages_;
+};
+
+// conversation: { state: open, inbound_count_at_least: 3 }.
+class ConversationCondition final : public ConditionNode {
+ public:
+  ConversationCondition(std::optional<std::string> state, std::optional<long> at_least)
+      : state_(std::move(state)), at_least_(at_least) {}
+  bool test(EvalContext& ctx) const override {
+    const ConversationView& c = ctx.input().conversation;
+    return (!state_ || c.state == *state_) && (!at_least_ || c.inbound_count >= *at_least_);
+  }
+  std::string describe() const override {
+    std::string out = "conversation";
+    if (state_) out += " state " + *state_;
+    if (at_least_) out += " inbound_count_at_least " + std::to_string(*at_least_);
+    return out;
+  }
+
+ private:
+  std::optional<std::string> state_;
+  std::optional<long> at_least_;
+};
+
+class AccountCondition final : public ConditionNode {
+ public:
+  explicit AccountCondition(std::vector<std::string> accounts) : accounts_(std::move(accounts)) {}
+  bool test(EvalContext& ctx) const override {
+    return std::find(accounts_.begin(), accounts_.end(), ctx.input().message.account) != accounts_.end();
+  }
+  std::string describe() const override { return "account " + show_list(accounts_); }
+
+ private:
+  std::vector<std::string> accounts_;
+};
+
+class AttachmentCondition final : public ConditionNode {
+ public:
+  explicit AttachmentCondition(bool expected) : expected_(expected) {}
+  bool test(EvalContext& ctx) const override { return ctx.input().message.attachments.empty() != expected_; }
+  std::string describe() const override { return expected_ ? "attachment true" : "attachment false"; }
 
  private:
   bool expected_;
@@ -392,6 +550,177 @@ std::unique_ptr<ConditionNode> compile_first_message(CompileContext& ctx, const 
   return expected ? std::make_unique<FirstMessageCondition>(*expected) : nullptr;
 }
 
+// A scalar or a non-empty list of scalars; reports `wrong_type` otherwise.
+std::optional<std::vector<const YamlNode*>> one_or_list(CompileContext& ctx, const YamlNode& value, std::string_view wrong_type) {
+  std::vector<const YamlNode*> out;
+  if (value.is_scalar()) {
+    out.push_back(&value);
+  } else if (value.is_sequence() && !value.items.empty()) {
+    for (const YamlNode& item : value.items) {
+      if (!item.is_scalar()) {
+        ctx.error(item, std::string(wrong_type));
+        return std::nullopt;
+      }
+      out.push_back(&item);
+    }
+  } else {
+    ctx.error(value, std::string(wrong_type));
+    return std::nullopt;
+  }
+  return out;
+}
+
+std::optional<std::vector<std::string>> languages_of(CompileContext& ctx, const YamlNode& value) {
+  static constexpr std::string_view kWrongType = "'language' must be a language code such as 'pl' or 'en', or a list of them";
+  auto nodes = one_or_list(ctx, value, kWrongType);
+  if (!nodes) return std::nullopt;
+  std::vector<std::string> out;
+  bool ok = true;
+  for (const YamlNode* node : *nodes) {
+    if (!valid_language(node->text)) {
+      ctx.error(*node, "'" + node->text + "' is not a language code such as 'pl' or 'en'");
+      ok = false;
+    }
+    out.push_back(node->text);
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
+
+std::unique_ptr<ConditionNode> compile_open(CompileContext& ctx, const YamlEntry& entry) {
+  auto name = ctx.text_of(entry.value, "'open' must be a calendar name");
+  if (!name) return nullptr;
+  auto calendar = ctx.use_calendar(entry.value, *name);
+  return calendar ? std::make_unique<OpenCondition>(std::move(calendar)) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_time(CompileContext& ctx, const YamlEntry& entry) {
+  static constexpr std::string_view kTimeKeys[] = {"between", "timezone"};
+  const YamlNode& value = entry.value;
+  if (!value.is_mapping()) {
+    ctx.error(value, "'time' must be a mapping such as { between: \"22:00-06:00\" }");
+    return nullptr;
+  }
+  bool ok = ctx.check_keys(value, kTimeKeys);
+  TimeZone zone = ctx.time_zone();
+  const YamlNode* zone_node = value.find("timezone");
+  if (zone_node != nullptr) {
+    auto found = zone_of(ctx, *zone_node);
+    ok = ok && found.has_value();
+    if (found) zone = *found;
+  }
+  const YamlNode* between = value.find("between");
+  if (between == nullptr) {
+    ctx.error(value, "'time' needs 'between'");
+    return nullptr;
+  }
+  auto text = ctx.text_of(*between, "'between' must be a string such as \"22:00-06:00\"");
+  if (!text) return nullptr;
+  std::string error;
+  auto intervals = parse_intervals(*text, error);
+  if (!intervals) {
+    ctx.error(*between, error);
+    return nullptr;
+  }
+  return ok ? std::make_unique<TimeCondition>(std::move(*intervals), std::move(zone), *text, zone_node != nullptr) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_weekday(CompileContext& ctx, const YamlEntry& entry) {
+  static constexpr std::string_view kDays[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+  auto nodes = one_or_list(ctx, entry.value, "'weekday' must be a day such as 'sat' or a list such as [sat, sun]");
+  if (!nodes) return nullptr;
+  std::vector<unsigned> days;
+  bool ok = true;
+  for (const YamlNode* node : *nodes) {
+    auto it = std::find(std::begin(kWeekdayNames), std::end(kWeekdayNames), node->text);
+    if (it == std::end(kWeekdayNames)) {
+      ctx.error(*node, unknown_name("day", node->text, kDays));
+      ok = false;
+      continue;
+    }
+    const auto day = static_cast<unsigned>(it - std::begin(kWeekdayNames));
+    if (std::find(days.begin(), days.end(), day) == days.end()) days.push_back(day);
+  }
+  return ok ? std::make_unique<WeekdayCondition>(std::move(days), ctx.time_zone()) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_language(CompileContext& ctx, const YamlEntry& entry) {
+  auto languages = languages_of(ctx, entry.value);
+  return languages ? std::make_unique<LanguageCondition>(std::move(*languages)) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_customer(CompileContext& ctx, const YamlEntry& entry) {
+  static constexpr std::string_view kCustomerKeys[] = {"tags_any", "language"};
+  const YamlNode& value = entry.value;
+  if (!value.is_mapping() || value.entries.empty()) {
+    ctx.error(value, "'customer' must be a mapping with 'tags_any' or 'language'");
+    return nullptr;
+  }
+  bool ok = ctx.check_keys(value, kCustomerKeys);
+  std::vector<std::string> tags;
+  std::vector<std::string> languages;
+  if (const YamlNode* tags_any = value.find("tags_any")) {
+    if (auto nodes = one_or_list(ctx, *tags_any, "'tags_any' must be a list of tags")) {
+      for (const YamlNode* node : *nodes) tags.push_back(node->text);
+    } else {
+      ok = false;
+    }
+  }
+  if (const YamlNode* language = value.find("language")) {
+    auto parsed = languages_of(ctx, *language);
+    ok = ok && parsed.has_value();
+    if (parsed) languages = std::move(*parsed);
+  }
+  return ok ? std::make_unique<CustomerCondition>(std::move(tags), std::move(languages)) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_conversation(CompileContext& ctx, const YamlEntry& entry) {
+  static constexpr std::string_view kConversationKeys[] = {"state", "inbound_count_at_least"};
+  static constexpr std::string_view kStates[] = {"open", "pending", "resolved"};
+  const YamlNode& value = entry.value;
+  if (!value.is_mapping() || value.entries.empty()) {
+    ctx.error(value, "'conversation' must be a mapping with 'state' or 'inbound_count_at_least'");
+    return nullptr;
+  }
+  bool ok = ctx.check_keys(value, kConversationKeys);
+  std::optional<std::string> state;
+  std::optional<long> at_least;
+  if (const YamlNode* node = value.find("state")) {
+    if (node->is_scalar() && std::find(std::begin(kStates), std::end(kStates), node->text) != std::end(kStates)) {
+      state = node->text;
+    } else {
+      ctx.error(*node, unknown_name("conversation state", node->text, kStates));
+      ok = false;
+    }
+  }
+  if (const YamlNode* node = value.find("inbound_count_at_least")) {
+    long n = 0;
+    const std::string& t = node->text;
+    const bool integer = node->is_scalar() && node->plain && !t.empty() &&
+                         std::from_chars(t.data(), t.data() + t.size(), n).ptr == t.data() + t.size() && n >= 1;
+    if (integer) {
+      at_least = n;
+    } else {
+      ctx.error(*node, "'inbound_count_at_least' must be a whole number of at least 1");
+      ok = false;
+    }
+  }
+  return ok ? std::make_unique<ConversationCondition>(std::move(state), at_least) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_account(CompileContext& ctx, const YamlEntry& entry) {
+  auto nodes = one_or_list(ctx, entry.value, "'account' must be an account name or a list of them");
+  if (!nodes) return nullptr;
+  std::vector<std::string> accounts;
+  for (const YamlNode* node : *nodes) accounts.push_back(node->text);
+  return std::make_unique<AccountCondition>(std::move(accounts));
+}
+
+std::unique_ptr<ConditionNode> compile_attachment(CompileContext& ctx, const YamlEntry& entry) {
+  auto expected = ctx.bool_of(entry.value, "attachment");
+  return expected ? std::make_unique<AttachmentCondition>(*expected) : nullptr;
+}
+
 struct ConditionKind {
   std::string_view key;
   CompileFn compile;
@@ -405,6 +734,14 @@ constexpr ConditionKind kConditionKinds[] = {
     {"channel", compile_channel},
     {"text", compile_text},
     {"first_message", compile_first_message},
+    {"open", compile_open},
+    {"time", compile_time},
+    {"weekday", compile_weekday},
+    {"customer", compile_customer},
+    {"language", compile_language},
+    {"conversation", compile_conversation},
+    {"account", compile_account},
+    {"attachment", compile_attachment},
 };
 
 const std::vector<std::string_view>& condition_keys() {

@@ -38,14 +38,14 @@ rules:
 
 TEST_CASE("rules: keys of later versions are unknown keys for now", "[routing][rules]") {
   CHECK(diagnostics_of(R"(version: 1
-calendars: { office: {} }
+oncall: { night: {} }
 rules:
   - name: r
     when: { open: office }
     then: [ { page: night } ]
 )") == Lines{
-             "rules.yaml:2:1: error: unknown key 'calendars'",
-             "rules.yaml:5:13: error: unknown key 'open'",
+             "rules.yaml:2:1: error: unknown key 'oncall'",
+             "rules.yaml:5:19: error: undefined calendar 'office'",
              "rules.yaml:6:15: error: unknown key 'page'",
          });
 }
@@ -146,8 +146,8 @@ rules:
   Lines lines;
   for (const auto& d : result.diagnostics) lines.push_back(d.format());
   CHECK(lines == Lines{
-                     "rules.yaml:3:10: error: template variables are not supported yet in 'hello'",
-                     "rules.yaml:4:1: error: unknown key 'calendars'",
+                     "rules.yaml:3:10: warning: 'customer.name' may be empty (an SMS sender has no name): give a "
+                     "fallback such as {{customer.name | \"Państwo\"}}",
                      "rules.yaml:7:22: error: unknown channel 'fax' (expected 'api', 'webchat', 'email', "
                      "'messenger', 'whatsapp' or 'sms')",
                      "rules.yaml:8:38: error: invalid tag 'VIP': use lower-case letters, digits, '_', '.' and '-', "
@@ -417,7 +417,7 @@ rules:
              "rules.yaml:3:26: error: unknown key 'descripton' (did you mean 'description'?)",
              "rules.yaml:4:10: error: queue 'sales' must be a mapping (use {} for none)",
              "rules.yaml:6:10: error: template 'empty' is empty",
-             "rules.yaml:7:9: error: template 'list' must be a string",
+             "rules.yaml:7:9: error: template 'list' must be a string or a mapping of languages to strings",
          });
 }
 

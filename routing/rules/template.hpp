@@ -1,0 +1,40 @@
+// Reply templates with variables: "Dzień dobry {{customer.first_name | \"Państwo\"}}, odpowiemy
+// {{office.next_open}}.", one text per language. Compiled once, rendered per message.
+// Rendering is plain text: the e-mail adapter will HTML-escape the variables' values when it
+// builds an HTML body (customer names are outsider input).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "routing/calendar/calendar.hpp"
+#include "routing/evaluate.hpp"
+
+namespace switchboard::routing {
+
+struct TemplateVariable {
+  enum class Kind { customer_name, customer_first_name, conversation_id, conversation_queue, message_channel, next_open };
+  Kind kind = Kind::customer_name;
+  std::string written;                       // "customer.first_name"
+  std::shared_ptr<const Calendar> calendar;  // for next_open
+  std::optional<std::string> fallback;       // rendered when the value is empty
+};
+
+struct TemplateText {
+  std::vector<std::variant<std::string, TemplateVariable>> parts;
+};
+
+struct Template {
+  std::string default_language;
+  std::map<std::string, TemplateText> variants;  // by language; has the default language's
+};
+
+// The variant of the customer's language, else the message's, else the default language's.
+std::string render(const Template& tmpl, const EvaluationInput& input);
+
+}  // namespace switchboard::routing
