@@ -8,6 +8,7 @@
 #include "channels/api/adapter.hpp"
 #include "daemon/app.hpp"
 #include "daemon/commands.hpp"
+#include "routing/calendar/zone.hpp"
 #include "routing/evaluate.hpp"
 
 namespace switchboard::daemon {
@@ -26,7 +27,9 @@ const char* kHelp =
     "Shows which rule fires for a message, every condition with its value, and the actions with\n"
     "their rendered templates. Touches no database.\n"
     "  --message   the inbound API JSON plus \"channel\" (default api); external_id is optional\n"
-    "  --at        RFC 3339 time (2027-03-29T10:00:00+02:00); default: now\n"
+    "  --at        RFC 3339 time (2027-03-29T10:00:00+02:00) or local time in the rules' time zone\n"
+    "              (2027-03-29T10:00; the earlier of a repeated autumn hour, a spring-gap time moved\n"
+    "              forward by the gap); default: now\n"
     "  --customer  {\"name\": \"..\", \"language\": \"pl\", \"tags\": [..], \"first_message\": true}\n"
     "  --json      {\"rule\": NAME or null, \"conditions\": [...], \"actions\": [...]}\n"
     "exit: 0 (also when no rule matches); 1 errors in the rules file; 2 bad usage or input.\n";
@@ -74,9 +77,12 @@ int cmd_explain(const std::vector<std::string>& args) {
 
   Timestamp at = SystemClock().now();
   if (const std::string* t = parsed.get("at")) {
-    auto parsed_at = parse_rfc3339(*t);
+    // A local time without an offset is read in the rules file's time zone (CONTRACT).
+    auto zone = routing::TimeZone::find(rules->timezone());
+    auto parsed_at = zone ? routing::parse_local_or_rfc3339(*t, *zone) : parse_rfc3339(*t);
     if (!parsed_at) {
-      std::cerr << "switchboard explain: --at must be an RFC 3339 time such as 2027-03-29T10:00:00+02:00\n";
+      std::cerr << "switchboard explain: --at must be an RFC 3339 time (2027-03-29T10:00:00+02:00) or a local "
+                   "time in the rules' time zone (2027-03-29T10:00)\n";
       return kExitUsage;
     }
     at = *parsed_at;

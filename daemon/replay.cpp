@@ -7,6 +7,7 @@
 #include "daemon/app.hpp"
 #include "daemon/commands.hpp"
 #include "daemon/config.hpp"
+#include "routing/calendar/zone.hpp"
 #include "routing/evaluate.hpp"
 #include "storage/replay.hpp"
 
@@ -19,7 +20,8 @@ namespace {
 const char* kHelp =
     "usage: switchboard replay --config FILE --rules FILE --since TIME [--until TIME] [--json]\n"
     "\n"
-    "Re-evaluates the inbound messages stored since TIME (RFC 3339) with the candidate rules, each\n"
+    "Re-evaluates the inbound messages stored since TIME (RFC 3339, or a local time in the rules'\n"
+    "time zone) with the candidate rules, each\n"
     "at the time it was sent, and prints how many would route differently, grouped by\n"
     "(recorded rule -> candidate rule), with examples. Reads the database named by the config\n"
     "(or SWITCHBOARD_DATABASE_URL); writes nothing.\n"
@@ -61,13 +63,6 @@ int cmd_replay(const std::vector<std::string>& args) {
               << kHelp;
     return 2;
   }
-  auto since = parse_rfc3339(*parsed.get("since"));
-  std::optional<Timestamp> until = Timestamp::max();
-  if (const std::string* u = parsed.get("until")) until = parse_rfc3339(*u);
-  if (!since || !until) {
-    std::cerr << "switchboard replay: --since and --until must be RFC 3339 times such as 2027-03-29T00:00:00+02:00\n";
-    return 2;
-  }
   auto loaded = load_config(*parsed.get("config"));
   for (const auto& d : loaded.diagnostics) std::cerr << d.format() << "\n";
   if (!loaded.config) return 2;
@@ -81,6 +76,20 @@ int cmd_replay(const std::vector<std::string>& args) {
   }
   for (const auto& d : diagnostics) std::cerr << d.format() << "\n";
   if (!rules) return 1;
+
+  // Local times without an offset are read in the candidate rules' time zone (CONTRACT).
+  auto zone = routing::TimeZone::find(rules->timezone());
+  auto read_time = [&](const std::string& text) {
+    return zone ? routing::parse_local_or_rfc3339(text, *zone) : parse_rfc3339(text);
+  };
+  auto since = read_time(*parsed.get("since"));
+  std::optional<Timestamp> until = Timestamp::max();
+  if (const std::string* u = parsed.get("until")) until = read_time(*u);
+  if (!since || !until) {
+    std::cerr << "switchboard replay: --since and --until must be RFC 3339 times (2027-03-29T00:00:00+02:00) or "
+                 "local times in the rules' time zone (2027-03-29T00:00)\n";
+    return 2;
+  }
 
   storage::Pool pool(storage::PoolOptions{.url = loaded.config->database_url, .size = 1,
                                           .acquire_timeout = std::chrono::milliseconds{5000},

@@ -67,6 +67,20 @@ TEST_CASE("explain: --json names the rule, every condition checked and the actio
   std::remove(message.c_str());
 }
 
+TEST_CASE("explain: --at takes local times in the rules' zone, DST gaps and repeats included", "[cli][explain]") {
+  std::string msg = " --message '{\"from\":{\"address\":\"x\"},\"text\":\"t\"}' --json --at ";
+  auto at = [&](const std::string& when) {
+    auto [rc, out] = run_switchboard("explain --rules " + examples() + msg + when);
+    REQUIRE(rc == 0);
+    return std::string(json::parse(out).at("at").as_string());
+  };
+  CHECK(at("2027-03-29T10:00") == "2027-03-29T08:00:00.000000Z");     // CEST
+  CHECK(at("2027-01-04T10:00") == "2027-01-04T09:00:00.000000Z");     // CET
+  CHECK(at("2027-03-28T02:30") == "2027-03-28T01:30:00.000000Z");     // the gap: 03:30 CEST
+  CHECK(at("2027-10-31T02:30") == "2027-10-31T00:30:00.000000Z");     // repeated: the earlier
+  CHECK(at("2027-10-31T02:30:00+01:00") == "2027-10-31T01:30:00.000000Z");
+}
+
 TEST_CASE("explain: no matching rule is not an error", "[cli][explain]") {
   std::string rules = write_temp("only-sms.yaml",
                                  "version: 1\nqueues: { q: {} }\nrules:\n  - name: sms-only\n"

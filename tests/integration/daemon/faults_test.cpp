@@ -61,7 +61,7 @@ class PrivateCluster {
     char tmpl[] = "/tmp/sbpg-XXXXXX";
     dir_ = mkdtemp(tmpl);
     run("chmod 755 " + dir_);
-    url_ = run(script() + " start " + dir_ + "/pg");
+    url_ = run(script() + " start " + dir_ + "/pg 2>&1");
     if (url_.rfind("postgresql://", 0) != 0) throw std::runtime_error("cannot start PostgreSQL: " + url_);
   }
   ~PrivateCluster() {
