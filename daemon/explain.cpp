@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "channels/api/adapter.hpp"
@@ -30,7 +31,8 @@ const char* kHelp =
     "  --at        RFC 3339 time (2027-03-29T10:00:00+02:00) or local time in the rules' time zone\n"
     "              (2027-03-29T10:00; the earlier of a repeated autumn hour, a spring-gap time moved\n"
     "              forward by the gap); default: now\n"
-    "  --customer  {\"name\": \"..\", \"language\": \"pl\", \"tags\": [..], \"first_message\": true}\n"
+    "  --customer  {\"name\": \"..\", \"language\": \"pl\", \"tags\": [..], \"first_message\": true,\n"
+    "               \"last_auto_reply\": {\"TEMPLATE\": TIME}}  (TIME: when that auto-reply last went out)\n"
     "  --json      {\"rule\": NAME or null, \"conditions\": [...], \"actions\": [...]}\n"
     "exit: 0 (also when no rule matches); 1 errors in the rules file; 2 bad usage or input.\n";
 
@@ -142,6 +144,21 @@ int cmd_explain(const std::vector<std::string>& args) {
     if (const json::value* v = co.if_contains("tags"); v && v->is_array())
       for (const auto& t : v->get_array())
         if (t.is_string()) customer.tags.emplace_back(t.get_string());
+    if (const json::value* v = co.if_contains("last_auto_reply"); v && v->is_object()) {
+      std::map<std::string, Timestamp, std::less<>> sent;
+      for (const auto& [name, when] : v->get_object()) {
+        auto t = when.is_string() ? parse_rfc3339(std::string(when.get_string())) : std::nullopt;
+        if (!t) {
+          std::cerr << "switchboard explain: --customer: last_auto_reply values must be RFC 3339 times\n";
+          return kExitUsage;
+        }
+        sent[std::string(name)] = *t;
+      }
+      customer.last_auto_reply = [sent](std::string_view name) -> std::optional<Timestamp> {
+        auto it = sent.find(name);
+        return it == sent.end() ? std::nullopt : std::optional<Timestamp>(it->second);
+      };
+    }
     if (const json::value* v = co.if_contains("first_message"); v && v->is_bool()) {
       conversation.is_new = v->get_bool();
       conversation.inbound_count = conversation.is_new ? 1 : 2;
@@ -167,6 +184,9 @@ int cmd_explain(const std::vector<std::string>& args) {
     json::array actions;
     for (const auto& a : decision.actions) actions.push_back(action_json(a));
     out["actions"] = std::move(actions);
+    json::array suppressed;
+    for (const auto& t : decision.suppressed) suppressed.emplace_back(t);
+    out["suppressed_by_at_most"] = std::move(suppressed);
     out["at"] = format_rfc3339(at);
     std::cout << json::serialize(out) << "\n";
     return kExitOk;
@@ -186,6 +206,8 @@ int cmd_explain(const std::vector<std::string>& args) {
   }
   std::cout << "decision: rule '" << *decision.rule << "'\n";
   for (const auto& a : decision.actions) std::cout << "  " << action_text(a) << "\n";
+  for (const auto& t : decision.suppressed)
+    std::cout << "  (reply " << t << " held back by at_most: the customer had it within the window)\n";
   return kExitOk;
 }
 

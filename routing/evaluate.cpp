@@ -19,6 +19,14 @@ const std::vector<std::string>& EvalContext::words() {
 
 namespace {
 
+// A reply with 'at_most' whose template already went to this customer within the window.
+bool held_back(const Action& action, const EvaluationInput& input) {
+  const auto* reply = std::get_if<ReplyAction>(&action);
+  if (!reply || !reply->at_most || !input.customer.last_auto_reply) return false;
+  auto last = input.customer.last_auto_reply(reply->template_name);
+  return last && input.now - *last < *reply->at_most;
+}
+
 // The one loop behind evaluate() and explain(); `holds(rule)` says whether a rule's 'when' holds.
 template <class Holds>
 Decision run(const RuleSet& rules, EvalContext& ctx, Holds&& holds) {
@@ -27,7 +35,14 @@ Decision run(const RuleSet& rules, EvalContext& ctx, Holds&& holds) {
     if (!holds(rule)) continue;
     if (!decision.rule) decision.rule = rule.name;
     decision.matched.push_back(rule.name);
-    for (const auto& action : rule.then) decision.actions.push_back(action->produce(ctx));
+    for (const auto& action : rule.then) {
+      Action produced = action->produce(ctx);
+      if (held_back(produced, ctx.input())) {
+        decision.suppressed.push_back(std::get<ReplyAction>(produced).template_name);
+        continue;
+      }
+      decision.actions.push_back(std::move(produced));
+    }
     if (!rule.keep_going) break;
   }
   return decision;

@@ -131,9 +131,18 @@ UPDATE conversations
        tags = tags || array(SELECT t FROM unnest($9::text[]) AS t WHERE NOT t = ANY (tags))
  WHERE id = $1)sql"};
 
+// When a reply with this template last went to the customer, on any channel: only asked for
+// replies with 'at_most' (routing calls back), so most messages never run it.
+constexpr Statement kLastAutoReply{"sb_ingest_last_auto_reply", R"sql(
+SELECT (extract(epoch FROM max(o.created_at)) * 1000000)::bigint
+  FROM conversations c
+  JOIN messages m ON m.conversation_id = c.id AND m.direction = 'out'
+  JOIN outbox o ON o.message_id = m.id
+ WHERE c.customer_id = $1 AND o.payload->>'template' = $2)sql"};
+
 constexpr Statement kStatements[] = {kLock,         kFindMessage,      kFindCustomer,  kCreateCustomer,
                                      kAttachIdentities, kCompleteCustomer, kOpenConversation,
-                                     kInsertMessage, kReply,            kEffects};
+                                     kInsertMessage, kReply,            kEffects,       kLastAutoReply};
 
 // The message's parameters, computed once for all attempts.
 struct Input {
@@ -215,6 +224,11 @@ boost::json::value decision_json(const Decision& d) {
   boost::json::array matched;
   for (const auto& name : d.matched) matched.emplace_back(name);
   o["matched"] = std::move(matched);
+  if (!d.suppressed.empty()) {
+    boost::json::array held;
+    for (const auto& t : d.suppressed) held.emplace_back(t);
+    o["suppressed_by_at_most"] = std::move(held);
+  }
   boost::json::array actions;
   for (const auto& action : d.actions) {
     boost::json::object a;
@@ -329,6 +343,11 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   out.message_id = inserted[0][0].c_str();
 
   conversation.id = out.conversation_id;
+  customer.last_auto_reply = [&tx, id = out.customer_id](std::string_view template_name) -> std::optional<Timestamp> {
+    auto r = tx.exec_prepared(kLastAutoReply.name, id, std::string(template_name));
+    if (r.empty() || r[0][0].is_null()) return std::nullopt;
+    return sql::from_epoch_micros(r[0][0].as<std::int64_t>());
+  };
   const routing::EvaluationInput input{m, conversation, customer, in.now_value};
   out.decision = router.decide ? router.decide(input) : Decision{};
 

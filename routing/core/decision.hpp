@@ -2,6 +2,7 @@
 // storage/ writes a Decision's effects in the same transaction as the message.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,8 +21,9 @@ std::optional<Priority> priority_from_string(std::string_view s);
 struct ReplyAction {
   std::string template_name;
   std::string text;  // the rendered text to send on the message's channel
-  // 'at_most: once per 12h': at most one such reply to a customer per this long. Enforcing it
-  // needs the customer's last auto-reply time, which storage supplies later.
+  // 'at_most: once per 12h': at most one reply with this template to a customer per this long,
+  // whatever channel or conversation they write from. evaluate() drops the reply when
+  // CustomerView::last_auto_reply says one went out within the window.
   std::optional<Duration> at_most = std::nullopt;
 };
 
@@ -44,6 +46,8 @@ struct Decision {
   std::optional<std::string> rule;    // the first rule that matched; nullopt when none did
   std::vector<std::string> matched;   // every rule whose actions were taken, in order
   std::vector<Action> actions;
+  // Replies a rule asked for but 'at_most' held back, by template name (for explain and audit).
+  std::vector<std::string> suppressed;
 };
 
 // Facts about the conversation a message joins, as storage found them before the message.
@@ -60,6 +64,10 @@ struct CustomerView {
   std::string display_name;
   std::optional<std::string> language;
   std::vector<std::string> tags;
+  // When an automatic reply with this template last went to the customer, on any channel.
+  // Asked only for replies that carry 'at_most', so a caller that must query for it (storage, in
+  // the message's transaction) pays only when the rules need it. Empty: no history.
+  std::function<std::optional<Timestamp>(std::string_view template_name)> last_auto_reply = nullptr;
 };
 
 }  // namespace switchboard
