@@ -12,6 +12,7 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/support/test_rules.hpp"
 
 using namespace switchboard::testing;
 namespace json = boost::json;
@@ -21,17 +22,10 @@ namespace {
 const char* kFastOutbox =
     "outbox: { workers: 2, sweep_interval: 200ms, retry: { base: 100ms, cap: 400ms, max_attempts: 3 } }\n";
 
-std::string example_rules() {
-  std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/deploy/examples/rules.yaml");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 DaemonOptions with_callback(const TestDatabase& db, const CallbackServer& cb) {
   DaemonOptions o;
   o.database_url = db.url();
-  o.rules_yaml = example_rules();
+  o.rules_yaml = kTestRules;
   o.callback_url = cb.url();
   o.extra_config = kFastOutbox;
   return o;

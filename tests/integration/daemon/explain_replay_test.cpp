@@ -8,6 +8,7 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/support/test_rules.hpp"
 
 using namespace switchboard::testing;
 namespace json = boost::json;
@@ -20,13 +21,6 @@ std::string write_temp(const std::string& name, const std::string& text) {
   std::string path = "/tmp/sbexplain-" + std::to_string(::getpid()) + "-" + name;
   std::ofstream(path) << text;
   return path;
-}
-
-std::string example_rules() {
-  std::ifstream in(examples());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 }  // namespace
@@ -111,7 +105,7 @@ TEST_CASE("replay: candidate rules are compared with the recorded decisions", "[
   {
     DaemonOptions o;
     o.database_url = db.url();
-    o.rules_yaml = example_rules();
+    o.rules_yaml = kTestRules;
     o.extra_config = "outbox: { workers: 0 }\n";
     DaemonProcess d(o);
     int n = 0;
@@ -146,7 +140,9 @@ TEST_CASE("replay: candidate rules are compared with the recorded decisions", "[
     CHECK(g.at("examples").as_array().size() == 1);
   }
 
-  auto same = run_switchboard("replay --config " + config + " --rules " + examples() + " --since 2000-01-01T00:00:00Z", env);
+  std::string recorded = write_temp("recorded.yaml", kTestRules);
+  auto same = run_switchboard("replay --config " + config + " --rules " + recorded + " --since 2000-01-01T00:00:00Z", env);
+  std::remove(recorded.c_str());
   CHECK(same.first == 0);
   CHECK(same.second.find(": 0 would route differently") != std::string::npos);
   CHECK(same.second.find("replayed 3 inbound messages") != std::string::npos);

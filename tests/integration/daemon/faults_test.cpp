@@ -17,18 +17,12 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/support/test_rules.hpp"
 
 using namespace switchboard::testing;
 namespace json = boost::json;
 
 namespace {
-
-std::string example_rules() {
-  std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/deploy/examples/rules.yaml");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string body_for(const std::string& external_id, const std::string& from, const std::string& text) {
   json::object o;
@@ -88,7 +82,7 @@ TEST_CASE("faults: SIGTERM during 500 requests loses no answered message and no 
   CallbackServer cb;
   DaemonOptions o;
   o.database_url = db.url();
-  o.rules_yaml = example_rules();
+  o.rules_yaml = kTestRules;
   o.callback_url = cb.url();
   o.extra_config = "outbox: { workers: 2, sweep_interval: 200ms }\n";
   DaemonProcess d(o);
@@ -131,7 +125,7 @@ TEST_CASE("faults: PostgreSQL restarted under load: readiness follows, nothing l
   PrivateCluster pg;
   DaemonOptions o;
   o.database_url = pg.url();
-  o.rules_yaml = example_rules();
+  o.rules_yaml = kTestRules;
   o.extra_config = "outbox: { workers: 0 }\n";
   DaemonProcess d(o);
   REQUIRE(http_request("GET", d.url("/readyz")).status == 200);

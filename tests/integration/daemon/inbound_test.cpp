@@ -12,23 +12,17 @@
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/test_database.hpp"
+#include "tests/support/test_rules.hpp"
 
 using namespace switchboard::testing;
 namespace json = boost::json;
 
 namespace {
 
-std::string example_rules() {
-  std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/deploy/examples/rules.yaml");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 DaemonOptions options_for(const TestDatabase& db) {
   DaemonOptions o;
   o.database_url = db.url();
-  o.rules_yaml = example_rules();
+  o.rules_yaml = kTestRules;
   o.extra_config = "outbox: { workers: 0 }\n";  // replies stay queued: these tests look at the inbound side
   return o;
 }
@@ -237,7 +231,7 @@ TEST_CASE("daemon: the admin API needs an admin token and knows unknown conversa
 TEST_CASE("daemon: with the database unreachable it answers 503 with Retry-After", "[daemon][faults]") {
   DaemonOptions o;
   o.database_url = "postgresql://switchboard@127.0.0.1:1/none?connect_timeout=1";
-  o.rules_yaml = example_rules();
+  o.rules_yaml = kTestRules;
   o.database_url_unreachable = true;
   DaemonProcess d(o);
   auto ready = http_request("GET", d.url("/readyz"));
