@@ -104,6 +104,54 @@ const std::string* CompileContext::use_template(const YamlNode& at, const std::s
   return nullptr;
 }
 
+void CompileContext::declare_person(const YamlNode& login, std::shared_ptr<const Person> person) {
+  people_.push_back(Declared{login.text, login.line, login.column, {}, false});
+  person_values_[login.text] = std::move(person);
+}
+
+bool CompileContext::someone_has_skill(std::string_view skill) const {
+  return std::any_of(person_values_.begin(), person_values_.end(), [&](const auto& entry) {
+    return entry.second && std::find(entry.second->skills.begin(), entry.second->skills.end(), skill) != entry.second->skills.end();
+  });
+}
+
+std::shared_ptr<const Person> CompileContext::use_person(const YamlNode& at, const std::string& login) {
+  if (Declared* declared = find(people_, login)) {
+    declared->used = true;
+    return person_values_.find(login)->second;
+  }
+  error(at, "undefined person '" + login + "'" + did_you_mean(login, names(people_)));
+  return nullptr;
+}
+
+void CompileContext::declare_oncall(const YamlNode& name, std::shared_ptr<const OncallSchedule> schedule) {
+  oncall_.push_back(Declared{name.text, name.line, name.column, {}, false});
+  oncall_values_[name.text] = std::move(schedule);
+}
+
+std::shared_ptr<const OncallSchedule> CompileContext::use_oncall(const YamlNode& at, const std::string& name) {
+  if (Declared* declared = find(oncall_, name)) {
+    declared->used = true;
+    return oncall_values_.find(name)->second;
+  }
+  error(at, "undefined on-call schedule '" + name + "'" + did_you_mean(name, names(oncall_)));
+  return nullptr;
+}
+
+std::vector<Person> CompileContext::people() const {
+  std::vector<Person> out;
+  for (const auto& p : people_)
+    if (const auto& value = person_values_.find(p.name)->second) out.push_back(*value);
+  return out;
+}
+
+std::vector<std::shared_ptr<const OncallSchedule>> CompileContext::oncall_schedules() const {
+  std::vector<std::shared_ptr<const OncallSchedule>> out;
+  for (const auto& o : oncall_)
+    if (const auto& value = oncall_values_.find(o.name)->second) out.push_back(value);
+  return out;
+}
+
 void CompileContext::warn_unused() {
   for (const auto& c : calendars_)
     if (!c.used) add(Diagnostic::Severity::warning, c.line, c.column, "calendar '" + c.name + "' is never used");

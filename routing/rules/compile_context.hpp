@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "routing/calendar/calendar.hpp"
+#include "routing/oncall/schedule.hpp"
 #include "routing/rules/compiled.hpp"
 #include "routing/rules/diagnostic.hpp"
 #include "routing/rules/yaml_tree.hpp"
@@ -61,11 +62,33 @@ class CompileContext {
   void set_compiled_template(const std::string& name, std::shared_ptr<const Template> compiled);
   std::shared_ptr<const Template> compiled_template(const std::string& name) const;
 
+  // People ('people' section). A person with errors is declared with nullptr (no cascade).
+  void declare_person(const YamlNode& login, std::shared_ptr<const Person> person);
+  // Whether the file has a 'people' section (even an empty one).
+  bool has_people_section() const { return people_section_; }
+  void set_people_section() { people_section_ = true; }
+  // Whether a declared person without errors lists `skill`.
+  bool someone_has_skill(std::string_view skill) const;
+  // A declared person; otherwise reports "undefined person 'x' (did you mean ...)" and returns
+  // nullptr (also nullptr, silently, for a declared person with errors).
+  std::shared_ptr<const Person> use_person(const YamlNode& at, const std::string& login);
+
+  // On-call schedules ('oncall' section); nullptr when its settings had errors.
+  void declare_oncall(const YamlNode& name, std::shared_ptr<const OncallSchedule> schedule);
+  // For actions that page: a declared schedule, marked used; otherwise reports "undefined
+  // on-call schedule 'x' (did you mean ...)" and returns nullptr (also nullptr, silently, for a
+  // declared schedule with errors).
+  std::shared_ptr<const OncallSchedule> use_oncall(const YamlNode& at, const std::string& name);
+
   // "calendar 'x' is never used", "queue 'x' is never used", "template 'x' is never used".
+  // Not for on-call schedules yet: no action can use one until 'page' exists.
   void warn_unused();
 
   std::vector<std::string> queue_names() const;
   std::map<std::string, std::string> templates() const;
+  // People and schedules without errors, in declaration order.
+  std::vector<Person> people() const;
+  std::vector<std::shared_ptr<const OncallSchedule>> oncall_schedules() const;
 
  private:
   struct Declared {
@@ -85,6 +108,11 @@ class CompileContext {
   std::vector<Declared> calendars_;
   std::map<std::string, std::shared_ptr<const Calendar>, std::less<>> calendar_values_;
   std::map<std::string, std::shared_ptr<const Template>> compiled_templates_;
+  std::vector<Declared> people_;
+  std::map<std::string, std::shared_ptr<const Person>, std::less<>> person_values_;
+  bool people_section_ = false;
+  std::vector<Declared> oncall_;
+  std::map<std::string, std::shared_ptr<const OncallSchedule>, std::less<>> oncall_values_;
   TimeZone time_zone_ = *TimeZone::find("Europe/Warsaw");
   std::string language_ = "pl";
 };
@@ -97,6 +125,11 @@ std::optional<std::chrono::sys_days> parse_date(std::string_view text);
 bool valid_language(std::string_view code);
 // A time zone name checked against the tz database; reports and returns nullopt otherwise.
 std::optional<TimeZone> zone_of(CompileContext& ctx, const YamlNode& node);
+
+// people.cpp: the 'people' section.
+void compile_people(CompileContext& ctx, const YamlNode& value);
+// oncall.cpp: the 'oncall' section (after 'people').
+void compile_oncall(CompileContext& ctx, const YamlNode& value);
 
 // conditions.cpp: a condition mapping ('when', or a part of all/any/not); nullptr after errors.
 std::unique_ptr<ConditionNode> compile_condition(CompileContext& ctx, const YamlNode& node);

@@ -27,6 +27,22 @@ std::vector<std::string> RuleSet::rule_names() const {
 
 std::vector<std::string> RuleSet::queue_names() const { return compiled_->queues; }
 
+const Person* RuleSet::person(std::string_view login) const {
+  auto it = std::find_if(people_.begin(), people_.end(), [&](const Person& p) { return p.login == login; });
+  return it != people_.end() ? &*it : nullptr;
+}
+
+const OncallSchedule* RuleSet::oncall(std::string_view name) const {
+  auto it = oncall_.find(name);
+  return it != oncall_.end() ? it->second.get() : nullptr;
+}
+
+std::vector<std::string> RuleSet::oncall_names() const {
+  std::vector<std::string> names;
+  for (const auto& [name, schedule] : oncall_) names.push_back(name);
+  return names;
+}
+
 // Everything a rules file yields, gathered while its sections compile.
 struct CompiledDocument {
   int version = 1;
@@ -46,6 +62,8 @@ struct RuleSetBuilder {
     rules->compiled_ = std::make_unique<CompiledRules>();
     rules->compiled_->rules = std::move(document.rules);
     rules->compiled_->queues = ctx.queue_names();
+    rules->people_ = ctx.people();
+    for (auto& schedule : ctx.oncall_schedules()) rules->oncall_.emplace(schedule->name, std::move(schedule));
     return rules;
   }
 };
@@ -115,6 +133,14 @@ void compile_calendars_section(CompileContext& ctx, const YamlEntry& entry, Comp
   compile_calendars(ctx, entry.value);
 }
 
+void compile_people_section(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
+  compile_people(ctx, entry.value);
+}
+
+void compile_oncall_section(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
+  compile_oncall(ctx, entry.value);
+}
+
 void compile_queues(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
   static constexpr std::string_view kQueueKeys[] = {"skills", "description"};
   const YamlNode& value = entry.value;
@@ -139,7 +165,13 @@ void compile_queues(CompileContext& ctx, const YamlEntry& entry, CompiledDocumen
     if (const YamlNode* skills = settings.find("skills")) {
       const bool strings = skills->is_sequence() &&
                            std::all_of(skills->items.begin(), skills->items.end(), [](const YamlNode& s) { return s.is_scalar(); });
-      if (!strings) ctx.error(*skills, "'skills' must be a list of strings");
+      if (!strings) {
+        ctx.error(*skills, "'skills' must be a list of strings");
+      } else if (ctx.has_people_section()) {
+        for (const YamlNode& skill : skills->items)
+          if (!ctx.someone_has_skill(skill.text))
+            ctx.warning(skill, "no person has skill '" + skill.text + "' needed by queue '" + queue.key.text + "'");
+      }
     }
     if (const YamlNode* description = settings.find("description"))
       (void)ctx.text_of(*description, "'description' must be a string");
@@ -377,7 +409,9 @@ constexpr Section kSections[] = {
     {"timezone", false, compile_timezone},
     {"language", false, compile_language},
     {"calendars", false, compile_calendars_section},
+    {"people", false, compile_people_section},
     {"queues", false, compile_queues},
+    {"oncall", false, compile_oncall_section},
     {"templates", false, compile_templates},
     {"rules", true, compile_rules_section},
 };

@@ -11,6 +11,7 @@
 
 #include "routing/core/decision.hpp"
 #include "routing/core/message.hpp"
+#include "routing/oncall/schedule.hpp"
 #include "routing/rules/diagnostic.hpp"
 
 namespace switchboard::routing {
@@ -31,6 +32,12 @@ class RuleSet {
   std::vector<std::string> queue_names() const;
   const std::map<std::string, std::string>& templates() const { return templates_; }
   const CompiledRules& compiled() const { return *compiled_; }
+  // The 'people' section, in file order; a login's person or nullptr.
+  const std::vector<Person>& people() const { return people_; }
+  const Person* person(std::string_view login) const;
+  // An on-call schedule of the 'oncall' section, or nullptr; the names sorted.
+  const OncallSchedule* oncall(std::string_view name) const;
+  std::vector<std::string> oncall_names() const;
 
  private:
   friend struct RuleSetBuilder;
@@ -41,6 +48,8 @@ class RuleSet {
   std::string timezone_ = "Europe/Warsaw";
   std::map<std::string, std::string> templates_;
   std::unique_ptr<CompiledRules> compiled_;
+  std::vector<Person> people_;
+  std::map<std::string, std::shared_ptr<const OncallSchedule>, std::less<>> oncall_;
 };
 
 struct CompileOptions {
