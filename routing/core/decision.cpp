@@ -26,9 +26,19 @@ std::vector<std::pair<std::string, std::string>> action_fields(const Action& act
           return {{"type", "reply"}, {"template", a.template_name}, {"text", a.text}};
         } else if constexpr (std::is_same_v<T, EnqueueAction>) {
           return {{"type", "enqueue"}, {"queue", a.queue}, {"priority", std::string(to_string(a.priority))}};
-        } else {
-          static_assert(std::is_same_v<T, TagAction>, "every action kind needs its fields here");
+        } else if constexpr (std::is_same_v<T, TagAction>) {
           return {{"type", "tag"}, {"tag", a.tag}};
+        } else if constexpr (std::is_same_v<T, AssignAction>) {
+          return {{"type", "assign"}, {"agent", a.agent}};
+        } else if constexpr (std::is_same_v<T, PageAction>) {
+          return {{"type", "page"}, {"schedule", a.schedule}, {"person", a.person}};
+        } else if constexpr (std::is_same_v<T, CloseAction>) {
+          return {{"type", "close"}};
+        } else if constexpr (std::is_same_v<T, SetPriorityAction>) {
+          return {{"type", "set_priority"}, {"priority", std::string(to_string(a.priority))}};
+        } else {
+          static_assert(std::is_same_v<T, SetLanguageAction>, "every action kind needs its fields here");
+          return {{"type", "set_language"}, {"language", a.language}};
         }
       },
       action);

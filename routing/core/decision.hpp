@@ -36,7 +36,42 @@ struct TagAction {
   std::string tag;
 };
 
-using Action = std::variant<ReplyAction, EnqueueAction, TagAction>;
+// Give the conversation to an agent (a person declared in the rules file).
+struct AssignAction {
+  std::string agent;
+};
+
+// One step of a page's escalation: notify `login` at `address` over `channel` ("sms" or
+// "email") `after` the page was raised, unless it was acknowledged by then.
+struct PageStep {
+  std::string channel;
+  std::string login;
+  std::string address;
+  Duration after{};
+};
+
+// Raise a page for the on-call person of a schedule, resolved at the message's time.
+struct PageAction {
+  std::string schedule;
+  std::string person;  // on call now
+  Duration ack_within{};
+  std::vector<PageStep> steps;
+};
+
+// Resolve the conversation after this message.
+struct CloseAction {};
+
+struct SetPriorityAction {
+  Priority priority = Priority::normal;
+};
+
+// Set the customer's language (templates and later replies use it).
+struct SetLanguageAction {
+  std::string language;
+};
+
+using Action = std::variant<ReplyAction, EnqueueAction, TagAction, AssignAction, PageAction, CloseAction,
+                            SetPriorityAction, SetLanguageAction>;
 
 // An action as named fields, in a stable order, for JSON and text renderings (audit rows, explain):
 // {"type", "reply"}, {"template", "after_hours"}, {"text", "..."}.
@@ -57,6 +92,11 @@ struct ConversationView {
   long inbound_count = 1;        // inbound messages in it, this one included
   std::string state = "open";    // open | pending | resolved
   std::optional<std::string> queue;
+  Timestamp opened_at{};         // for the conversation's age; the message's time when new
+  // The last reply written by a person (an agent), and inbound messages since then (this one
+  // included); without a human reply, counted from the conversation's start.
+  std::optional<Timestamp> last_human_reply_at;
+  long inbound_since_human_reply = 1;
 };
 
 struct CustomerView {

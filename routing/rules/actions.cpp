@@ -1,4 +1,5 @@
-// The action kinds of rules v1 (reply, enqueue, tag): compiling each from one item of 'then'.
+// The action kinds of the rules (reply, enqueue, tag, assign, page, close, set_priority,
+// set_language): compiling each from one item of 'then'.
 // A new kind is one compile function (and node class) plus one entry in kActionKinds; the
 // options it takes beside its key ('priority' for enqueue) are listed in its entry.
 #include <algorithm>
@@ -6,6 +7,8 @@
 #include <utility>
 
 #include "routing/core/decision.hpp"
+#include "routing/core/message.hpp"
+#include "routing/oncall/schedule.hpp"
 #include "routing/rules/compile_context.hpp"
 #include "routing/rules/template.hpp"
 
@@ -33,7 +36,15 @@ class ReplyNode final : public ActionNode {
   Action produce(EvalContext& ctx) const override {
     ReplyAction reply;
     reply.template_name = name_;
-    reply.text = render(*template_, ctx.input());
+    if (const auto& language = ctx.language_set()) {
+      // A 'set_language' before this reply in the same decision: render as if it were stored.
+      CustomerView customer = ctx.input().customer;
+      customer.language = *language;
+      const EvaluationInput& in = ctx.input();
+      reply.text = render(*template_, EvaluationInput{in.message, in.conversation, customer, in.now});
+    } else {
+      reply.text = render(*template_, ctx.input());
+    }
     reply.at_most = at_most_;
     return reply;
   }
@@ -78,8 +89,20 @@ std::unique_ptr<ActionNode> compile_reply(CompileContext& ctx, const YamlNode& a
   return std::make_unique<ReplyNode>(*name, std::move(compiled), at_most);
 }
 
+constexpr std::string_view kPriorities[] = {"low", "normal", "high", "urgent"};
+
+// 'priority' of enqueue and 'set_priority': one of kPriorities, with a suggestion on typos.
+std::optional<Priority> priority_of(CompileContext& ctx, const YamlNode& node, std::string_view key) {
+  if (!node.is_scalar()) {
+    ctx.error(node, "'" + std::string(key) + "' must be one of " + quoted_list(kPriorities));
+    return std::nullopt;
+  }
+  if (auto parsed = priority_from_string(node.text)) return parsed;
+  ctx.error(node, unknown_name("priority", node.text, kPriorities));
+  return std::nullopt;
+}
+
 std::unique_ptr<ActionNode> compile_enqueue(CompileContext& ctx, const YamlNode& action, const YamlEntry& kind) {
-  static constexpr std::string_view kPriorities[] = {"low", "normal", "high", "urgent"};
   bool ok = true;
   EnqueueAction enqueue;
   if (auto queue = ctx.text_of(kind.value, "'enqueue' must be a queue name")) {
@@ -89,13 +112,9 @@ std::unique_ptr<ActionNode> compile_enqueue(CompileContext& ctx, const YamlNode&
     ok = false;
   }
   if (const YamlNode* priority = action.find("priority")) {
-    if (!priority->is_scalar()) {
-      ctx.error(*priority, "'priority' must be one of " + quoted_list(kPriorities));
-      ok = false;
-    } else if (auto parsed = priority_from_string(priority->text)) {
+    if (auto parsed = priority_of(ctx, *priority, "priority")) {
       enqueue.priority = *parsed;
     } else {
-      ctx.error(*priority, unknown_name("priority", priority->text, kPriorities));
       ok = false;
     }
   }
@@ -120,6 +139,78 @@ std::unique_ptr<ActionNode> compile_tag(CompileContext& ctx, const YamlNode&, co
   return std::make_unique<FixedAction>(TagAction{*tag});
 }
 
+std::unique_ptr<ActionNode> compile_assign(CompileContext& ctx, const YamlNode&, const YamlEntry& kind) {
+  auto login = ctx.text_of(kind.value, "'assign' must be the login of a person");
+  if (!login) return nullptr;
+  if (!ctx.use_person(kind.value, *login)) return nullptr;  // undefined, or its own errors reported
+  return std::make_unique<FixedAction>(AssignAction{*login});
+}
+
+// A page resolves who is on call, and the escalation chain, at the message's time.
+class PageNode final : public ActionNode {
+ public:
+  explicit PageNode(std::shared_ptr<const OncallSchedule> schedule) : schedule_(std::move(schedule)) {}
+  Action produce(EvalContext& ctx) const override {
+    const Timestamp now = ctx.input().now;
+    PageAction page;
+    page.schedule = schedule_->name;
+    page.person = who_is_on_call(*schedule_, now).login;
+    page.ack_within = schedule_->ack_within;
+    for (const EscalationStep& step : escalation(*schedule_, now))
+      page.steps.push_back(PageStep{std::string(to_string(step.channel)), step.login, step.address, step.after});
+    return page;
+  }
+
+ private:
+  std::shared_ptr<const OncallSchedule> schedule_;
+};
+
+std::unique_ptr<ActionNode> compile_page(CompileContext& ctx, const YamlNode&, const YamlEntry& kind) {
+  auto name = ctx.text_of(kind.value, "'page' must be the name of an on-call schedule");
+  if (!name) return nullptr;
+  auto schedule = ctx.use_oncall(kind.value, *name);
+  return schedule ? std::make_unique<PageNode>(std::move(schedule)) : nullptr;
+}
+
+// 'close: true' only: 'close: false' would read as an action that does nothing.
+std::unique_ptr<ActionNode> compile_close(CompileContext& ctx, const YamlNode&, const YamlEntry& kind) {
+  const YamlNode& value = kind.value;
+  const bool is_true = value.is_scalar() && value.plain && (value.text == "true" || value.text == "True" || value.text == "TRUE");
+  if (!is_true) {
+    ctx.error(value, "'close' must be true");
+    return nullptr;
+  }
+  return std::make_unique<FixedAction>(CloseAction{});
+}
+
+std::unique_ptr<ActionNode> compile_set_priority(CompileContext& ctx, const YamlNode&, const YamlEntry& kind) {
+  auto priority = priority_of(ctx, kind.value, "set_priority");
+  return priority ? std::make_unique<FixedAction>(SetPriorityAction{*priority}) : nullptr;
+}
+
+// Also switches the language of the replies produced after it in the same decision.
+class SetLanguageNode final : public ActionNode {
+ public:
+  explicit SetLanguageNode(std::string language) : language_(std::move(language)) {}
+  Action produce(EvalContext& ctx) const override {
+    ctx.set_language(language_);
+    return SetLanguageAction{language_};
+  }
+
+ private:
+  std::string language_;
+};
+
+std::unique_ptr<ActionNode> compile_set_language(CompileContext& ctx, const YamlNode&, const YamlEntry& kind) {
+  auto language = ctx.text_of(kind.value, "'set_language' must be a language code such as 'pl' or 'en'");
+  if (!language) return nullptr;
+  if (!valid_language(*language)) {
+    ctx.error(kind.value, "'" + *language + "' is not a language code such as 'pl' or 'en'");
+    return nullptr;
+  }
+  return std::make_unique<SetLanguageNode>(*language);
+}
+
 struct ActionKind {
   std::string_view key;
   std::span<const std::string_view> options;  // keys allowed beside the kind's key
@@ -134,6 +225,11 @@ constexpr ActionKind kActionKinds[] = {
     {"reply", kReplyOptions, compile_reply},
     {"enqueue", kEnqueueOptions, compile_enqueue},
     {"tag", {}, compile_tag},
+    {"assign", {}, compile_assign},
+    {"page", {}, compile_page},
+    {"close", {}, compile_close},
+    {"set_priority", {}, compile_set_priority},
+    {"set_language", {}, compile_set_language},
 };
 
 const ActionKind* find_kind(std::string_view key) {

@@ -2,6 +2,7 @@
 #include "routing/rules/compile_context.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include "routing/rules/suggest.hpp"
 
@@ -39,6 +40,27 @@ std::optional<bool> CompileContext::bool_of(const YamlNode& node, std::string_vi
     if (t == "false" || t == "False" || t == "FALSE") return false;
   }
   error(node, "'" + std::string(key) + "' must be true or false");
+  return std::nullopt;
+}
+
+std::optional<Duration> CompileContext::duration_of(const YamlNode& node, std::string_view key) {
+  if (!node.is_scalar()) {
+    error(node, "'" + std::string(key) + "' must be a duration such as 90s, 30m, 12h, 7d or 1h30m");
+    return std::nullopt;
+  }
+  if (auto parsed = parse_duration(node.text)) return parsed;
+  error(node, "invalid duration '" + node.text + "' in '" + std::string(key) +
+                  "' (use 90s, 30m, 12h, 7d or combinations such as 1h30m)");
+  return std::nullopt;
+}
+
+std::optional<long> CompileContext::count_of(const YamlNode& node, std::string_view key) {
+  long n = 0;
+  const std::string& t = node.text;
+  const bool whole = node.is_scalar() && node.plain && !t.empty() &&
+                     std::from_chars(t.data(), t.data() + t.size(), n).ptr == t.data() + t.size() && n >= 1;
+  if (whole) return n;
+  error(node, "'" + std::string(key) + "' must be a whole number of at least 1");
   return std::nullopt;
 }
 
@@ -159,6 +181,8 @@ void CompileContext::warn_unused() {
     if (!q.used) add(Diagnostic::Severity::warning, q.line, q.column, "queue '" + q.name + "' is never used");
   for (const auto& t : templates_)
     if (!t.used) add(Diagnostic::Severity::warning, t.line, t.column, "template '" + t.name + "' is never used");
+  for (const auto& o : oncall_)
+    if (!o.used) add(Diagnostic::Severity::warning, o.line, o.column, "on-call schedule '" + o.name + "' is never used");
 }
 
 std::vector<std::string> CompileContext::queue_names() const {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "routing/calendar/calendar.hpp"
+#include "routing/core/time.hpp"
 #include "routing/oncall/schedule.hpp"
 #include "routing/rules/compiled.hpp"
 #include "routing/rules/diagnostic.hpp"
@@ -38,6 +39,12 @@ class CompileContext {
   // A plain true or false (also True/TRUE/False/FALSE; not yes/no/on/off, nor quoted);
   // otherwise reports "'KEY' must be true or false".
   std::optional<bool> bool_of(const YamlNode& node, std::string_view key);
+  // A duration as CONTRACT.md writes them (90s, 30m, 12h, 7d, 1h30m); otherwise reports
+  // "invalid duration 'x' in 'KEY' (use 90s, 30m, ...)" ("'KEY' must be a duration ..." when
+  // it is no scalar).
+  std::optional<Duration> duration_of(const YamlNode& node, std::string_view key);
+  // A plain whole number of at least 1; otherwise reports "'KEY' must be a whole number of at least 1".
+  std::optional<long> count_of(const YamlNode& node, std::string_view key);
 
   // The file's time zone and default language, set by their sections before anything uses them.
   const TimeZone& time_zone() const { return time_zone_; }
@@ -80,8 +87,8 @@ class CompileContext {
   // declared schedule with errors).
   std::shared_ptr<const OncallSchedule> use_oncall(const YamlNode& at, const std::string& name);
 
-  // "calendar 'x' is never used", "queue 'x' is never used", "template 'x' is never used".
-  // Not for on-call schedules yet: no action can use one until 'page' exists.
+  // "calendar 'x' is never used", "queue 'x' is never used", "template 'x' is never used",
+  // "on-call schedule 'x' is never used" (by a 'page' action).
   void warn_unused();
 
   std::vector<std::string> queue_names() const;

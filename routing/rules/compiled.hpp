@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "routing/core/decision.hpp"
@@ -20,9 +21,15 @@ class EvalContext {
   const EvaluationInput& input() const { return input_; }
   const std::string& folded_text();
   const std::vector<std::string>& words();
+  // The language a 'set_language' action earlier in this decision chose (actions are produced
+  // in file order): replies produced after it render in that language. Conditions still see
+  // the customer's stored language.
+  const std::optional<std::string>& language_set() const { return language_set_; }
+  void set_language(std::string language) { language_set_ = std::move(language); }
 
  private:
   const EvaluationInput& input_;
+  std::optional<std::string> language_set_;
   std::optional<std::string> folded_;
   std::optional<std::vector<std::string>> words_;
 };

@@ -1,12 +1,11 @@
-// The condition kinds of rules v1 (all, any, not, channel, text, first_message, open, time,
-// weekday, customer, language, conversation, account, attachment): how each is
+// The condition kinds of the rules (all, any, not, channel, text, first_message, open, time,
+// weekday, customer, language, conversation, since_human_reply, account, attachment): how each is
 // compiled from YAML, tested against a message and shown by explain. A new kind is one class
 // (or one more case of an existing one), one compile function and one entry in kConditionKinds.
 #include <re2/re2.h>
 #include <unicode/utf8.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdint>
 #include <utility>
 
@@ -286,25 +285,70 @@ class CustomerCondition final : public ConditionNode {
   std::vector<std::string> languages_;
 };
 
-// conversation: { state: open, inbound_count_at_least: 3 }.
+// A duration as the file wrote it ("2h"), for describe().
+struct WrittenDuration {
+  Duration value{};
+  std::string written;
+};
+
+// conversation: { state: open, inbound_count_at_least: 3, age_over: 2h, age_under: 30m }: every
+// key given must hold. The age is now - opened_at; both bounds are strict (exactly 2h old is
+// neither over 2h nor under 2h).
 class ConversationCondition final : public ConditionNode {
  public:
-  ConversationCondition(std::optional<std::string> state, std::optional<long> at_least)
-      : state_(std::move(state)), at_least_(at_least) {}
+  struct Settings {
+    std::optional<std::string> state;
+    std::optional<long> at_least;
+    std::optional<WrittenDuration> age_over;
+    std::optional<WrittenDuration> age_under;
+  };
+  explicit ConversationCondition(Settings settings) : s_(std::move(settings)) {}
   bool test(EvalContext& ctx) const override {
     const ConversationView& c = ctx.input().conversation;
-    return (!state_ || c.state == *state_) && (!at_least_ || c.inbound_count >= *at_least_);
+    const Duration age = ctx.input().now - c.opened_at;
+    return (!s_.state || c.state == *s_.state) && (!s_.at_least || c.inbound_count >= *s_.at_least) &&
+           (!s_.age_over || age > s_.age_over->value) && (!s_.age_under || age < s_.age_under->value);
   }
   std::string describe() const override {
     std::string out = "conversation";
-    if (state_) out += " state " + *state_;
-    if (at_least_) out += " inbound_count_at_least " + std::to_string(*at_least_);
+    if (s_.state) out += " state " + *s_.state;
+    if (s_.at_least) out += " inbound_count_at_least " + std::to_string(*s_.at_least);
+    if (s_.age_over) out += " age_over " + s_.age_over->written;
+    if (s_.age_under) out += " age_under " + s_.age_under->written;
     return out;
   }
 
  private:
-  std::optional<std::string> state_;
-  std::optional<long> at_least_;
+  Settings s_;
+};
+
+// since_human_reply: { messages_at_least: 3, longer_than: 1h }: every key given must hold.
+// messages_at_least counts inbound messages since an agent last replied (this one included);
+// longer_than is strict and measures from that reply, or, while no person has replied yet,
+// from the conversation's opening (so a conversation nobody answered for 1h qualifies).
+class SinceHumanReplyCondition final : public ConditionNode {
+ public:
+  SinceHumanReplyCondition(std::optional<long> messages_at_least, std::optional<WrittenDuration> longer_than)
+      : messages_at_least_(messages_at_least), longer_than_(std::move(longer_than)) {}
+  bool test(EvalContext& ctx) const override {
+    const ConversationView& c = ctx.input().conversation;
+    if (messages_at_least_ && c.inbound_since_human_reply < *messages_at_least_) return false;
+    if (longer_than_) {
+      const Timestamp since = c.last_human_reply_at.value_or(c.opened_at);
+      if (!(ctx.input().now - since > longer_than_->value)) return false;
+    }
+    return true;
+  }
+  std::string describe() const override {
+    std::string out = "since_human_reply";
+    if (messages_at_least_) out += " messages_at_least " + std::to_string(*messages_at_least_);
+    if (longer_than_) out += " longer_than " + longer_than_->written + " (from opening while no human reply)";
+    return out;
+  }
+
+ private:
+  std::optional<long> messages_at_least_;
+  std::optional<WrittenDuration> longer_than_;
 };
 
 class AccountCondition final : public ConditionNode {
@@ -674,38 +718,64 @@ std::unique_ptr<ConditionNode> compile_customer(CompileContext& ctx, const YamlE
   return ok ? std::make_unique<CustomerCondition>(std::move(tags), std::move(languages)) : nullptr;
 }
 
+std::optional<WrittenDuration> written_duration(CompileContext& ctx, const YamlNode& node, std::string_view key) {
+  auto parsed = ctx.duration_of(node, key);
+  if (!parsed) return std::nullopt;
+  return WrittenDuration{*parsed, node.text};
+}
+
 std::unique_ptr<ConditionNode> compile_conversation(CompileContext& ctx, const YamlEntry& entry) {
-  static constexpr std::string_view kConversationKeys[] = {"state", "inbound_count_at_least"};
+  static constexpr std::string_view kConversationKeys[] = {"state", "inbound_count_at_least", "age_over", "age_under"};
   static constexpr std::string_view kStates[] = {"open", "pending", "resolved"};
   const YamlNode& value = entry.value;
   if (!value.is_mapping() || value.entries.empty()) {
-    ctx.error(value, "'conversation' must be a mapping with 'state' or 'inbound_count_at_least'");
+    ctx.error(value, "'conversation' must be a mapping with " + quoted_list(kConversationKeys));
     return nullptr;
   }
   bool ok = ctx.check_keys(value, kConversationKeys);
-  std::optional<std::string> state;
-  std::optional<long> at_least;
+  ConversationCondition::Settings settings;
   if (const YamlNode* node = value.find("state")) {
     if (node->is_scalar() && std::find(std::begin(kStates), std::end(kStates), node->text) != std::end(kStates)) {
-      state = node->text;
+      settings.state = node->text;
     } else {
       ctx.error(*node, unknown_name("conversation state", node->text, kStates));
       ok = false;
     }
   }
   if (const YamlNode* node = value.find("inbound_count_at_least")) {
-    long n = 0;
-    const std::string& t = node->text;
-    const bool integer = node->is_scalar() && node->plain && !t.empty() &&
-                         std::from_chars(t.data(), t.data() + t.size(), n).ptr == t.data() + t.size() && n >= 1;
-    if (integer) {
-      at_least = n;
-    } else {
-      ctx.error(*node, "'inbound_count_at_least' must be a whole number of at least 1");
-      ok = false;
-    }
+    settings.at_least = ctx.count_of(*node, "inbound_count_at_least");
+    ok = ok && settings.at_least.has_value();
   }
-  return ok ? std::make_unique<ConversationCondition>(std::move(state), at_least) : nullptr;
+  if (const YamlNode* node = value.find("age_over")) {
+    settings.age_over = written_duration(ctx, *node, "age_over");
+    ok = ok && settings.age_over.has_value();
+  }
+  if (const YamlNode* node = value.find("age_under")) {
+    settings.age_under = written_duration(ctx, *node, "age_under");
+    ok = ok && settings.age_under.has_value();
+  }
+  return ok ? std::make_unique<ConversationCondition>(std::move(settings)) : nullptr;
+}
+
+std::unique_ptr<ConditionNode> compile_since_human_reply(CompileContext& ctx, const YamlEntry& entry) {
+  static constexpr std::string_view kKeys[] = {"messages_at_least", "longer_than"};
+  const YamlNode& value = entry.value;
+  if (!value.is_mapping() || value.entries.empty()) {
+    ctx.error(value, "'since_human_reply' must be a mapping with " + quoted_list(kKeys));
+    return nullptr;
+  }
+  bool ok = ctx.check_keys(value, kKeys);
+  std::optional<long> messages_at_least;
+  std::optional<WrittenDuration> longer_than;
+  if (const YamlNode* node = value.find("messages_at_least")) {
+    messages_at_least = ctx.count_of(*node, "messages_at_least");
+    ok = ok && messages_at_least.has_value();
+  }
+  if (const YamlNode* node = value.find("longer_than")) {
+    longer_than = written_duration(ctx, *node, "longer_than");
+    ok = ok && longer_than.has_value();
+  }
+  return ok ? std::make_unique<SinceHumanReplyCondition>(messages_at_least, std::move(longer_than)) : nullptr;
 }
 
 std::unique_ptr<ConditionNode> compile_account(CompileContext& ctx, const YamlEntry& entry) {
@@ -740,6 +810,7 @@ constexpr ConditionKind kConditionKinds[] = {
     {"customer", compile_customer},
     {"language", compile_language},
     {"conversation", compile_conversation},
+    {"since_human_reply", compile_since_human_reply},
     {"account", compile_account},
     {"attachment", compile_attachment},
 };

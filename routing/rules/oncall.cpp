@@ -181,11 +181,9 @@ std::shared_ptr<const OncallSchedule> compile_schedule(CompileContext& ctx, cons
   }
   if (const YamlNode* overrides = settings.find("overrides")) ok = compile_overrides(ctx, *overrides, schedule, people) && ok;
   if (const YamlNode* ack = settings.find("ack_within")) {
-    auto parsed = ack->is_scalar() ? parse_duration(ack->text) : std::nullopt;
-    if (parsed) {
+    if (auto parsed = ctx.duration_of(*ack, "ack_within")) {
       schedule.ack_within = *parsed;
     } else {
-      ctx.error(*ack, "invalid duration '" + ack->text + "' in 'ack_within' (use 90s, 30m, 12h, 7d or combinations such as 1h30m)");
       ok = false;
     }
   }

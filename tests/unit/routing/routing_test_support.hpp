@@ -51,16 +51,22 @@ inline Decision decide(const RuleSet& rules, const Probe& probe) {
   return evaluate(rules, EvaluationInput{message, conversation, customer, Timestamp{}});
 }
 
-inline std::string describe(const Action& action) {
-  struct Visitor {
-    std::string operator()(const ReplyAction& a) const { return "reply " + a.template_name; }
-    std::string operator()(const EnqueueAction& a) const {
-      return "enqueue " + a.queue + " " + std::string(to_string(a.priority));
-    }
-    std::string operator()(const TagAction& a) const { return "tag " + a.tag; }
-  };
-  return std::visit(Visitor{}, action);
-}
+// A local class may not have member templates, so the visitor lives at namespace scope.
+struct DescribeAction {
+  std::string operator()(const ReplyAction& a) const { return "reply " + a.template_name; }
+  std::string operator()(const EnqueueAction& a) const { return "enqueue " + a.queue + " " + std::string(to_string(a.priority)); }
+  std::string operator()(const TagAction& a) const { return "tag " + a.tag; }
+  // Later kinds: "assign agent=anna", "page schedule=night person=anna", "close".
+  template <class Other>
+  std::string operator()(const Other& a) const {
+    auto fields = action_fields(Action{a});
+    std::string out = fields.front().second;
+    for (std::size_t i = 1; i < fields.size(); ++i) out += " " + fields[i].first + "=" + fields[i].second;
+    return out;
+  }
+};
+
+inline std::string describe(const Action& action) { return std::visit(DescribeAction{}, action); }
 
 // "outage: reply urgent_ack, enqueue support urgent"; rules joined by '+' when several fired;
 // "-" when none did.

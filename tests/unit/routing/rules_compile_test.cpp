@@ -27,27 +27,26 @@ queues: { support: {} }
 rules:
   - name: r
     when: { chanel: sms }
-    then: [ { enqueue: support, assign: anna } ]
+    then: [ { enqueue: support, forward: anna } ]
     xyz: 1
 )") == Lines{
              "rules.yaml:5:13: error: unknown key 'chanel' (did you mean 'channel'?)",
-             "rules.yaml:6:33: error: unknown key 'assign'",
+             "rules.yaml:6:33: error: unknown key 'forward'",
              "rules.yaml:7:5: error: unknown key 'xyz'",
          });
 }
 
-TEST_CASE("rules: keys of later versions are unknown keys for now", "[routing][rules]") {
-  // 'oncall' schedules compile; the 'page' action that uses them does not exist yet.
+TEST_CASE("rules: 'page' resolves its schedule beside other errors", "[routing][rules]") {
   CHECK(diagnostics_of(R"(version: 1
 people: { anna: { name: Anna, phone: "+48600100200", email: anna@example.pl } }
 oncall: { night: { rotation: [anna] } }
 rules:
   - name: r
     when: { open: office }
-    then: [ { page: night } ]
+    then: [ { page: nigth } ]
 )") == Lines{
              "rules.yaml:6:19: error: undefined calendar 'office'",
-             "rules.yaml:7:15: error: unknown key 'page'",
+             "rules.yaml:7:21: error: undefined on-call schedule 'nigth' (did you mean 'night'?)",
          });
 }
 
@@ -278,7 +277,8 @@ rules:
              "conditions with 'all' or 'any')",
              "rules.yaml:8:29: error: 'enqueue' and 'tag' are two actions: write them as separate items of 'then'",
              "rules.yaml:9:22: error: 'priority' applies only to 'enqueue'",
-             "rules.yaml:10:9: error: an action needs one of 'reply', 'enqueue' or 'tag'",
+             "rules.yaml:10:9: error: an action needs one of 'reply', 'enqueue', 'tag', 'assign', 'page', 'close', "
+             "'set_priority' or 'set_language'",
          });
 }
 
