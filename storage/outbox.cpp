@@ -128,7 +128,9 @@ WITH reply AS (
        RETURNING id),
      responded AS (
        UPDATE conversations
-          SET first_response_at = coalesce(first_response_at, $8)
+          SET first_response_at = coalesce(first_response_at, $8),
+              last_human_reply_at = $8,
+              inbound_since_human_reply = 0
         WHERE id = $1)
 SELECT reply.id, queued.id, pg_notify('switchboard_outbox', '') FROM reply, queued)sql"};
 

@@ -52,12 +52,14 @@ SELECT m.id, m.conversation_id, c.customer_id,
 // COMMITTED re-checks the condition), and the message then opens a new conversation.
 constexpr Statement kFindCustomer{"sb_ingest_find_customer", R"sql(
 SELECT i.kind, i.value, c.id, c.display_name, c.language, c.tags,
-       v.id, v.state, v.inbound_count
+       v.id, v.state, v.inbound_count, v.queue,
+       (extract(epoch FROM v.opened_at) * 1000000)::bigint,
+       (extract(epoch FROM v.last_human_reply_at) * 1000000)::bigint, v.inbound_since_human_reply
   FROM unnest($1::text[], $2::text[]) AS wanted(kind, value)
   JOIN identities i ON i.kind = wanted.kind AND i.value = wanted.value
   JOIN customers c ON c.id = i.customer_id
   LEFT JOIN LATERAL (
-        SELECT id, state, inbound_count
+        SELECT id, state, inbound_count, queue, opened_at, last_human_reply_at, inbound_since_human_reply
           FROM conversations
          WHERE customer_id = c.id AND state IN ('open', 'pending')
            FOR NO KEY UPDATE) AS v ON true)sql"};
@@ -126,10 +128,23 @@ WITH audit_row AS (
 UPDATE conversations
    SET last_message_at = $6,
        inbound_count = inbound_count + 1,
+       inbound_since_human_reply = inbound_since_human_reply + 1,
        queue = coalesce($7, queue),
        priority = coalesce($8, priority),
-       tags = tags || array(SELECT t FROM unnest($9::text[]) AS t WHERE NOT t = ANY (tags))
+       tags = tags || array(SELECT t FROM unnest($9::text[]) AS t WHERE NOT t = ANY (tags)),
+       assignee = coalesce($10, assignee),
+       state = CASE WHEN $11 THEN 'resolved' ELSE state END,
+       resolved_at = CASE WHEN $11 THEN $6 ELSE resolved_at END
  WHERE id = $1)sql"};
+
+// set_language: the customer's language, for this and later replies.
+constexpr Statement kSetLanguage{"sb_ingest_set_language", R"sql(
+UPDATE customers SET language = $2 WHERE id = $1)sql"};
+
+// page: who is on call and the escalation to follow, for the paging worker.
+constexpr Statement kPage{"sb_ingest_page", R"sql(
+INSERT INTO pages (conversation_id, message_id, schedule, person, ack_within, steps, created_at)
+VALUES ($1, $2, $3, $4, make_interval(secs => $5::double precision), $6::jsonb, $7))sql"};
 
 // When a reply with this template last went to the customer, on any channel: only asked for
 // replies with 'at_most' (routing calls back), so most messages never run it.
@@ -142,7 +157,8 @@ SELECT (extract(epoch FROM max(o.created_at)) * 1000000)::bigint
 
 constexpr Statement kStatements[] = {kLock,         kFindMessage,      kFindCustomer,  kCreateCustomer,
                                      kAttachIdentities, kCompleteCustomer, kOpenConversation,
-                                     kInsertMessage, kReply,            kEffects,       kLastAutoReply};
+                                     kInsertMessage, kReply,            kEffects,       kLastAutoReply,
+                                     kSetLanguage,   kPage};
 
 // The message's parameters, computed once for all attempts.
 struct Input {
@@ -334,6 +350,10 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
       conversation.is_new = false;
       conversation.state = row[7].c_str();
       conversation.inbound_count = row[8].as<long>() + 1;
+      if (!row[9].is_null()) conversation.queue = std::string(row[9].c_str());
+      conversation.opened_at = sql::from_epoch_micros(row[10].as<std::int64_t>());
+      if (!row[11].is_null()) conversation.last_human_reply_at = sql::from_epoch_micros(row[11].as<std::int64_t>());
+      conversation.inbound_since_human_reply = row[12].as<long>() + 1;
     }
   }
 
@@ -343,6 +363,7 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   out.message_id = inserted[0][0].c_str();
 
   conversation.id = out.conversation_id;
+  if (conversation.is_new) conversation.opened_at = in.now_value;
   customer.last_auto_reply = [&tx, id = out.customer_id](std::string_view template_name) -> std::optional<Timestamp> {
     auto r = tx.exec_prepared(kLastAutoReply.name, id, std::string(template_name));
     if (r.empty() || r[0][0].is_null()) return std::nullopt;
@@ -351,8 +372,11 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   const routing::EvaluationInput input{m, conversation, customer, in.now_value};
   out.decision = router.decide ? router.decide(input) : Decision{};
 
+  // Later actions of the same kind win (set_priority after enqueue overrides its priority).
   std::optional<std::string> queue;
   std::optional<std::string> priority;
+  std::optional<std::string> assignee;
+  bool close = false;
   std::vector<std::string> tags;
   for (const auto& action : out.decision.actions) {
     if (const auto* reply = std::get_if<ReplyAction>(&action)) {
@@ -368,11 +392,30 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
       priority = std::string(to_string(enqueue->priority));
     } else if (const auto* tag = std::get_if<TagAction>(&action)) {
       if (std::find(tags.begin(), tags.end(), tag->tag) == tags.end()) tags.push_back(tag->tag);
+    } else if (const auto* assign = std::get_if<AssignAction>(&action)) {
+      assignee = assign->agent;
+    } else if (const auto* set = std::get_if<SetPriorityAction>(&action)) {
+      priority = std::string(to_string(set->priority));
+    } else if (std::holds_alternative<CloseAction>(action)) {
+      close = true;
+    } else if (const auto* lang = std::get_if<SetLanguageAction>(&action)) {
+      tx.exec_prepared(kSetLanguage.name, out.customer_id, lang->language);
+    } else if (const auto* page = std::get_if<PageAction>(&action)) {
+      boost::json::array steps;
+      for (const auto& step : page->steps)
+        steps.push_back(boost::json::object{
+            {"channel", step.channel},
+            {"login", step.login},
+            {"address", step.address},
+            {"after_s", std::chrono::duration_cast<std::chrono::seconds>(step.after).count()}});
+      double ack_seconds = std::chrono::duration<double>(page->ack_within).count();
+      tx.exec_prepared(kPage.name, out.conversation_id, out.message_id, page->schedule, page->person, ack_seconds,
+                       boost::json::serialize(steps), in.now);
     }
   }
   tx.exec_prepared(kEffects.name, out.conversation_id, out.message_id, out.decision.rule, router.rules_hash,
                    boost::json::serialize(decision_json(out.decision)), in.now, queue, priority,
-                   sql::text_array(tags));
+                   sql::text_array(tags), assignee, close);
 
   committing = true;
   tx.commit();
