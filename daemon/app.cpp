@@ -1,7 +1,5 @@
 #include "daemon/app.hpp"
 
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include <boost/json.hpp>
 #include <chrono>
@@ -9,6 +7,7 @@
 #include <sstream>
 
 #include "channels/builtin.hpp"
+#include "channels/tokens.hpp"
 #include "daemon/http/server.hpp"
 #include "routing/core/log.hpp"
 #include "storage/conversations.hpp"
@@ -21,22 +20,6 @@ namespace switchboard::daemon {
 namespace json = boost::json;
 
 namespace {
-
-std::string sha256_raw(std::string_view data) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-  return std::string(reinterpret_cast<const char*>(out), sizeof out);
-}
-
-std::string hex(std::string_view raw) {
-  static const char* kDigits = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out += kDigits[c >> 4];
-    out += kDigits[c & 15];
-  }
-  return out;
-}
 
 json::value message_json(const storage::MessageRecord& m) {
   json::object o;
@@ -87,7 +70,7 @@ std::shared_ptr<const routing::RuleSet> load_rules(const std::string& path, std:
   std::string text = ss.str();
   routing::CompileOptions options;
   options.source_name = path;
-  options.hash = hex(sha256_raw(text));
+  options.hash = channels::to_hex(channels::sha256(text));
   auto result = routing::compile_rules(text, options);
   diagnostics = std::move(result.diagnostics);
   return result.rules;
@@ -116,7 +99,7 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
     builtin.api.accounts.push_back(std::move(account));
   }
   (void)channels::register_builtin(registry_, builtin, clock_);
-  for (const auto& t : config_.admin_tokens) admin_digests_.push_back(sha256_raw(t));
+  for (const auto& t : config_.admin_tokens) admin_tokens_.add("admin", t);
 
   http::ServerOptions options;
   options.address = config_.listen_address;
@@ -269,6 +252,15 @@ HttpResponse App::route(const HttpRequest& request) {
   return error_response(404, "not_found", "no such resource");
 }
 
+HttpResponse App::rejected(const HttpRequest& request, std::string_view event, const Error& error) const {
+  HttpResponse r = error_response(error);
+  // A 5xx is ours to look into; a 4xx is the client's, logged at warn with why.
+  log::emit(r.status >= 500 ? log::Level::error : log::Level::warn, event,
+            {{"path", request.path}, {"status", std::to_string(r.status)}, {"reason", error.code},
+             {"detail", error.message}, {"req", request.request_id}});
+  return r;
+}
+
 HttpResponse App::healthz() const { return json_response(200, R"({"status":"ok"})"); }
 
 HttpResponse App::readyz() {
@@ -318,11 +310,7 @@ HttpResponse App::metrics() {
 HttpResponse App::inbound(const HttpRequest& request) {
   auto reject = [&](const Error& e) {
     metrics_.inbound("api", "rejected");
-    HttpResponse r = error_response(e);
-    log::emit(r.status >= 500 ? log::Level::error : log::Level::warn, "inbound_rejected",
-              {{"channel", "api"}, {"status", std::to_string(r.status)}, {"reason", e.code},
-               {"detail", e.message}, {"req", request.request_id}});
-    return r;
+    return rejected(request, "inbound_rejected", e);
   };
   auto adapter = registry_.find("api");
   if (!adapter) return reject(adapter.error());
@@ -355,24 +343,13 @@ HttpResponse App::inbound(const HttpRequest& request) {
 }
 
 Status App::require_admin(const HttpRequest& request) const {
-  const std::string* auth = request.header("Authorization");
-  if (!auth || auth->size() <= 7 || auth->compare(0, 7, "Bearer ") != 0)
-    return make_error(ErrorKind::unauthorized, "missing_token", "an 'Authorization: Bearer <token>' header is required");
-  std::string digest = sha256_raw(std::string_view(*auth).substr(7));
-  bool ok = false;
-  for (const auto& d : admin_digests_) ok |= CRYPTO_memcmp(d.data(), digest.data(), digest.size()) == 0;
-  if (!ok) return make_error(ErrorKind::unauthorized, "unknown_token", "the bearer token is not a valid admin token");
+  auto owners = admin_tokens_.owners(request, "the bearer token is not a valid admin token");
+  if (!owners) return owners.error();
   return Ok{};
 }
 
 HttpResponse App::conversation(const HttpRequest& request, const std::string& id, bool messages) {
-  auto reject = [&](const Error& e) {
-    HttpResponse r = error_response(e);
-    log::emit(r.status >= 500 ? log::Level::error : log::Level::warn, "api_rejected",
-              {{"path", request.path}, {"status", std::to_string(r.status)}, {"reason", e.code},
-               {"detail", e.message}, {"req", request.request_id}});
-    return r;
-  };
+  auto reject = [&](const Error& e) { return rejected(request, "api_rejected", e); };
   if (auto auth = require_admin(request); !auth) return reject(auth.error());
   auto conv = storage::get_conversation(pool_, id);
   if (!conv) return reject(conv.error());
@@ -388,13 +365,7 @@ HttpResponse App::conversation(const HttpRequest& request, const std::string& id
 }
 
 HttpResponse App::agent_reply(const HttpRequest& request, const std::string& id) {
-  auto reject = [&](const Error& e) {
-    HttpResponse r = error_response(e);
-    log::emit(r.status >= 500 ? log::Level::error : log::Level::warn, "api_rejected",
-              {{"path", request.path}, {"status", std::to_string(r.status)}, {"reason", e.code},
-               {"detail", e.message}, {"req", request.request_id}});
-    return r;
-  };
+  auto reject = [&](const Error& e) { return rejected(request, "api_rejected", e); };
   if (auto auth = require_admin(request); !auth) return reject(auth.error());
   if (!channels::api::valid_utf8(request.body))
     return reject(make_error(ErrorKind::invalid, "invalid_utf8", "request body is not valid UTF-8"));

@@ -10,6 +10,7 @@
 
 #include "channels/http.hpp"
 #include "channels/registry.hpp"
+#include "channels/tokens.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/outbox_worker.hpp"
 #include "daemon/config.hpp"
@@ -47,6 +48,8 @@ class App {
 
  private:
   HttpResponse healthz() const;
+  // The error's response, with a log line saying why (event, path, status, reason, request id).
+  HttpResponse rejected(const HttpRequest& request, std::string_view event, const Error& error) const;
   HttpResponse readyz();
   HttpResponse metrics();
   HttpResponse route(const HttpRequest& request);
@@ -65,7 +68,7 @@ class App {
   storage::Pool pool_;
   storage::Pipeline pipeline_;
   channels::Registry registry_;
-  std::vector<std::string> admin_digests_;
+  channels::BearerTokens admin_tokens_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<OutboxWorker> outbox_;
   std::atomic<bool> schema_ready_{false};

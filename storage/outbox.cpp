@@ -23,10 +23,7 @@ namespace {
 // Deadlocks and serialization failures: the work runs again at most this often.
 constexpr int kMaxRetries = 3;
 
-struct Statement {
-  const char* name;
-  const char* sql;
-};
+using sql::Statement;
 
 // The due rows, oldest due first (the partial index outbox_due serves both the filter and the
 // order), then the claimed rows joined with their message for the conversation id. The UPDATE's
@@ -144,20 +141,7 @@ SELECT 'sending', count(*) FROM outbox WHERE state = 'sending')sql"};
 constexpr Statement kStatements[] = {kClaim, kRelease,      kSent,        kRetry,   kFailed,
                                      kGet,   kReplyTarget, kReplyInsert, kBacklog};
 
-void prepare_statements(Pool::Lease& lease) {
-  if (!lease.first_use("outbox")) return;
-  try {
-    auto& conn = lease.conn();
-    // SKIP LOCKED claims rely on READ COMMITTED's re-check of a row claimed meanwhile; under
-    // REPEATABLE READ that row would fail the statement instead.
-    pqxx::nontransaction(conn).exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    for (const auto& s : kStatements) conn.prepare(s.name, s.sql);
-  } catch (...) {
-    // Half-prepared is unusable: drop the connection, the next one starts afresh.
-    lease.mark_broken();
-    throw;
-  }
-}
+void prepare_statements(Pool::Lease& lease) { sql::prepare_once(lease, "outbox", kStatements); }
 
 // What one unit of work is, for its error messages.
 struct Work {

@@ -21,10 +21,7 @@ namespace {
 // Deadlocks and serialization failures: the whole transaction runs again at most this often.
 constexpr int kMaxRetries = 3;
 
-struct Statement {
-  const char* name;
-  const char* sql;
-};
+using sql::Statement;
 
 // Every statement of the pipeline, prepared once per connection. They are few and lean on
 // purpose: the benchmark compares the pipeline with pgbench running exactly these.
@@ -257,19 +254,7 @@ boost::json::value decision_json(const Decision& d) {
   return o;
 }
 
-void prepare_statements(Pool::Lease& lease) {
-  if (!lease.first_use("pipeline")) return;
-  try {
-    auto& conn = lease.conn();
-    // The locking scheme needs a fresh snapshot per statement, whatever default the server has.
-    pqxx::nontransaction(conn).exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED");
-    for (const auto& s : kStatements) conn.prepare(s.name, s.sql);
-  } catch (...) {
-    // Half-prepared is unusable: drop the connection, the next one starts afresh.
-    lease.mark_broken();
-    throw;
-  }
-}
+void prepare_statements(Pool::Lease& lease) { sql::prepare_once(lease, "pipeline", kStatements); }
 
 // One attempt, inside one transaction. nullopt: the message insert met a row that the lookup had
 // not seen; the caller starts over.

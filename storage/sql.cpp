@@ -5,6 +5,18 @@
 
 namespace switchboard::storage::sql {
 
+void prepare_once(Pool::Lease& lease, std::string_view tag, std::span<const Statement> statements) {
+  if (!lease.first_use(tag)) return;
+  try {
+    auto& conn = lease.conn();
+    pqxx::nontransaction(conn).exec("SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED");
+    for (const auto& s : statements) conn.prepare(s.name, s.sql);
+  } catch (...) {
+    lease.mark_broken();
+    throw;
+  }
+}
+
 std::string text_array(const std::vector<std::string>& items) {
   std::string out = "{";
   for (std::size_t i = 0; i < items.size(); ++i) {

@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "routing/core/result.hpp"
 #include "routing/core/time.hpp"
+#include "storage/pool.hpp"
 
 namespace pqxx {
 class connection_base;
@@ -18,6 +20,18 @@ class field;
 }  // namespace pqxx
 
 namespace switchboard::storage::sql {
+
+// A prepared statement of storage: its name on the connection and its text.
+struct Statement {
+  const char* name;
+  const char* sql;
+};
+
+// On a connection's first use for `tag`: sets READ COMMITTED for its session (the advisory-lock
+// and SKIP LOCKED schemes need a fresh snapshot per statement, whatever the server's default)
+// and prepares `statements`. A half-prepared connection is marked broken before the exception
+// goes on, so the next lease starts afresh.
+void prepare_once(Pool::Lease& lease, std::string_view tag, std::span<const Statement> statements);
 
 // A text[] literal for a query parameter: every element double-quoted and escaped, so that
 // commas, braces, quotes and the word NULL in user data stay data.

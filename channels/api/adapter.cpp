@@ -1,10 +1,8 @@
 // The api channel: bearer-token inbound webhooks and HMAC-signed outbound callbacks.
 #include "channels/api/adapter.hpp"
 
-#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
 #include <strings.h>
 
 #include <algorithm>
@@ -20,12 +18,6 @@ namespace switchboard::channels::api {
 namespace json = boost::json;
 
 namespace {
-
-std::string sha256(std::string_view data) {
-  unsigned char out[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), out);
-  return std::string(reinterpret_cast<const char*>(out), sizeof out);
-}
 
 Error invalid(std::string code, std::string message) {
   return make_error(ErrorKind::invalid, std::move(code), std::move(message));
@@ -198,7 +190,7 @@ Result<InboundMessage> parse_inbound_json(std::string_view body, std::string_vie
 
 ApiAdapter::ApiAdapter(Options options, const Clock& clock) : options_(std::move(options)), clock_(clock) {
   for (const auto& account : options_.accounts)
-    for (const auto& token : account.tokens) credentials_.push_back({account.name, sha256(token)});
+    for (const auto& token : account.tokens) tokens_.add(account.name, token);
 }
 
 Posture ApiAdapter::posture() const {
@@ -206,20 +198,9 @@ Posture ApiAdapter::posture() const {
 }
 
 Result<std::vector<InboundEvent>> ApiAdapter::parse_webhook(const HttpRequest& request) {
-  const std::string* auth = request.header("Authorization");
-  constexpr std::string_view kBearer = "Bearer ";
-  if (!auth || auth->size() <= kBearer.size() ||
-      !std::equal(kBearer.begin(), kBearer.end(), auth->begin(),
-                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                              std::tolower(static_cast<unsigned char>(b)); }))
-    return make_error(ErrorKind::unauthorized, "missing_token", "an 'Authorization: Bearer <token>' header is required");
-  std::string digest = sha256(std::string_view(*auth).substr(kBearer.size()));
-
-  // Every credential is compared, so the time taken does not tell which one (or whether one) matched.
-  std::vector<std::string> accounts;
-  for (const auto& c : credentials_)
-    if (CRYPTO_memcmp(c.digest.data(), digest.data(), digest.size()) == 0) accounts.push_back(c.account);
-  if (accounts.empty()) return make_error(ErrorKind::unauthorized, "unknown_token", "the bearer token is not valid");
+  auto owners = tokens_.owners(request);
+  if (!owners) return owners.error();
+  const std::vector<std::string>& accounts = *owners;
 
   auto root = parse_body(request.body);
   if (!root) return root.error();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "channels/adapter.hpp"
+#include "channels/tokens.hpp"
 #include "routing/core/time.hpp"
 
 namespace switchboard::channels::api {
@@ -65,13 +66,9 @@ class ApiAdapter final : public Adapter {
   Result<Delivery> send(const OutboundMessage& message) override;
 
  private:
-  struct Credential {
-    std::string account;
-    std::string digest;  // SHA-256 of the token
-  };
   Options options_;
   const Clock& clock_;
-  std::vector<Credential> credentials_;
+  BearerTokens tokens_;  // owner: the account
 };
 
 }  // namespace switchboard::channels::api
