@@ -7,12 +7,7 @@
 #include <memory>
 #include <string>
 
-namespace pqxx {
-class connect_direct;
-template <typename ConnectPolicy>
-class basic_connection_base;
-using connection = basic_connection_base<connect_direct>;
-}  // namespace pqxx
+#include "storage/pqxx_fwd.hpp"
 
 namespace switchboard::storage {
 

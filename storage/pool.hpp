@@ -13,15 +13,7 @@
 #include <vector>
 
 #include "routing/core/result.hpp"
-
-// libpqxx 6 names its connection type with an alias of a class template ("class connection;"
-// would clash with <pqxx/pqxx>): forward-declare it exactly as <pqxx/connection.hxx> does.
-namespace pqxx {
-class connect_direct;
-template <typename ConnectPolicy>
-class basic_connection_base;
-using connection = basic_connection_base<connect_direct>;
-}  // namespace pqxx
+#include "storage/pqxx_fwd.hpp"
 
 namespace switchboard::storage {
 
