@@ -5,7 +5,8 @@
 namespace switchboard::channels {
 
 Status register_builtin(Registry& registry, const BuiltinOptions& options, const Clock& clock) {
-  return registry.add(std::make_unique<api::ApiAdapter>(options.api, clock));
+  if (auto added = registry.add(std::make_unique<api::ApiAdapter>(options.api, clock)); !added) return added;
+  return registry.add(std::make_unique<notify::NotifyAdapter>(options.notify));
 }
 
 }  // namespace switchboard::channels

@@ -2,12 +2,14 @@
 #pragma once
 
 #include "channels/api/adapter.hpp"
+#include "channels/notify/adapter.hpp"
 #include "channels/registry.hpp"
 
 namespace switchboard::channels {
 
 struct BuiltinOptions {
   api::Options api;
+  notify::Options notify;
 };
 
 Status register_builtin(Registry& registry, const BuiltinOptions& options, const Clock& clock);

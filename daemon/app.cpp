@@ -98,6 +98,8 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
     account.callback_timeout = a.callback_timeout;
     builtin.api.accounts.push_back(std::move(account));
   }
+  builtin.notify.secrets = config_.notify_secrets;
+  builtin.notify.timeout = config_.notify_timeout;
   (void)channels::register_builtin(registry_, builtin, clock_);
   for (const auto& t : config_.admin_tokens) admin_tokens_.add("admin", t);
 

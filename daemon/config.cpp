@@ -204,7 +204,7 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   Config c;
   c.path = file_name;
   if (!r.mapping(root, "config", {"listen", "public_url", "database", "rules", "state_dir", "http", "limits",
-                                  "admin", "channels", "default_region", "outbox", "shutdown_timeout"}))
+                                  "admin", "channels", "default_region", "outbox", "shutdown_timeout", "notify"}))
     return result;
 
   if (root["listen"]) {
@@ -357,6 +357,13 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
             r.error(rt, "'outbox.retry.cap' must not be less than 'outbox.retry.base'");
         }
       }
+    }
+  }
+  if (YAML::Node nt = root["notify"]) {
+    if (r.mapping(nt, "notify", {"secrets", "timeout"})) {
+      if (nt["secrets"]) c.notify_secrets = r.secrets(nt["secrets"], "notify.secrets");
+      if (nt["timeout"])
+        if (auto v = r.millis(nt["timeout"], "notify.timeout")) c.notify_timeout = *v;
     }
   }
   if (root["shutdown_timeout"])

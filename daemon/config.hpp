@@ -55,6 +55,8 @@ struct Config {
   std::string default_region = "PL";
   std::vector<ApiAccountConfig> api_accounts;
   OutboxConfig outbox;
+  std::vector<std::string> notify_secrets;  // sign the rules' notify: POSTs (the first signs)
+  std::chrono::milliseconds notify_timeout{10000};
   std::chrono::milliseconds shutdown_timeout{30000};  // after SIGTERM, then exit regardless
 };
 

@@ -134,6 +134,15 @@ UPDATE conversations
        resolved_at = CASE WHEN $11 THEN $6 ELSE resolved_at END
  WHERE id = $1)sql"};
 
+// notify: a note for a URL of the rules file, sent by the outbox like a reply. Its row points at
+// the inbound message that caused it.
+constexpr Statement kNotify{"sb_ingest_notify", R"sql(
+WITH queued AS (
+       INSERT INTO outbox (message_id, channel, account, recipient, payload)
+       VALUES ($1, 'notify', '', $2, $3::jsonb)
+       RETURNING id)
+SELECT id, pg_notify('switchboard_outbox', '') FROM queued)sql"};
+
 // set_language: the customer's language, for this and later replies.
 constexpr Statement kSetLanguage{"sb_ingest_set_language", R"sql(
 UPDATE customers SET language = $2 WHERE id = $1)sql"};
@@ -155,7 +164,7 @@ SELECT (extract(epoch FROM max(o.created_at)) * 1000000)::bigint
 constexpr Statement kStatements[] = {kLock,         kFindMessage,      kFindCustomer,  kCreateCustomer,
                                      kAttachIdentities, kCompleteCustomer, kOpenConversation,
                                      kInsertMessage, kReply,            kEffects,       kLastAutoReply,
-                                     kSetLanguage,   kPage};
+                                     kSetLanguage,   kPage,             kNotify};
 
 // The message's parameters, computed once for all attempts.
 struct Input {
@@ -368,6 +377,7 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
       boost::json::object payload;
       payload["text"] = reply->text;
       payload["template"] = reply->template_name;
+      if (!reply->html.empty()) payload["html"] = reply->html;
       payload["in_reply_to"] = out.message_id;
       payload["conversation_id"] = out.conversation_id;
       tx.exec_prepared(kReply.name, out.conversation_id, in.channel, m.account, reply->text, m.sender,
@@ -385,6 +395,14 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
       close = true;
     } else if (const auto* lang = std::get_if<SetLanguageAction>(&action)) {
       tx.exec_prepared(kSetLanguage.name, out.customer_id, lang->language);
+    } else if (const auto* note = std::get_if<NotifyAction>(&action)) {
+      boost::json::object payload;
+      payload["text"] = note->text;
+      payload["template"] = note->template_name;
+      payload["rule"] = out.decision.rule ? boost::json::value(*out.decision.rule) : boost::json::value(nullptr);
+      payload["conversation_id"] = out.conversation_id;
+      payload["message_id"] = out.message_id;
+      tx.exec_prepared(kNotify.name, out.message_id, note->url, boost::json::serialize(payload));
     } else if (const auto* page = std::get_if<PageAction>(&action)) {
       boost::json::array steps;
       for (const auto& step : page->steps)

@@ -11,6 +11,7 @@
 #include "channels/http_client.hpp"
 #include "channels/identity.hpp"
 #include "channels/retry.hpp"
+#include "channels/signed_post.hpp"
 #include "routing/core/log.hpp"
 
 namespace switchboard::channels::api {
@@ -226,34 +227,11 @@ Result<std::vector<InboundEvent>> ApiAdapter::parse_webhook(const HttpRequest& r
   return std::vector<InboundEvent>{std::move(*message)};
 }
 
-std::string callback_signature(std::string_view secret, std::string_view body) {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int mac_len = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &mac_len);
-  constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "sha256=";
-  out.reserve(out.size() + 2 * mac_len);
-  for (unsigned int i = 0; i < mac_len; ++i) {
-    out.push_back(kHex[mac[i] >> 4]);
-    out.push_back(kHex[mac[i] & 0x0F]);
-  }
-  return out;
-}
+std::string callback_signature(std::string_view secret, std::string_view body) { return body_signature(secret, body); }
 
 namespace {
 
 constexpr std::size_t kMaxCallbackSecrets = 2;
-// A receiver's delivery id longer than this is ignored rather than stored (same bound as the
-// inbound external_id).
-constexpr std::size_t kMaxExternalId = 255;
-
-bool http_url(std::string_view url) {
-  constexpr std::string_view kHttp = "http://";
-  constexpr std::string_view kHttps = "https://";
-  return (url.size() > kHttp.size() && ::strncasecmp(url.data(), kHttp.data(), kHttp.size()) == 0) ||
-         (url.size() > kHttps.size() && ::strncasecmp(url.data(), kHttps.data(), kHttps.size()) == 0);
-}
 
 // {"delivery_id", "message_id", "conversation_id", "account", "to", "text"}, plus "in_reply_to",
 // "author" and "template" copied from the outbox payload when present (and not null or "").
@@ -280,26 +258,6 @@ Result<std::string> callback_body(const OutboundMessage& m) {
 }
 
 // The receiver's id for the delivery: {"id": "..."} or {"id": 123}; anything else is no id.
-std::string receiver_id(const HttpClientResponse& response) {
-  if (response.truncated) return {};
-  json::error_code ec;
-  json::value v = json::parse(response.body, ec);
-  if (ec || !v.is_object()) return {};
-  const json::value* id = v.get_object().if_contains("id");
-  std::string out;
-  if (!id) return {};
-  if (id->is_string()) out.assign(id->get_string().data(), id->get_string().size());
-  else if (id->is_int64()) out = std::to_string(id->get_int64());
-  else if (id->is_uint64()) out = std::to_string(id->get_uint64());
-  return out.size() <= kMaxExternalId ? out : std::string();
-}
-
-bool retryable_status(int status) {
-  if (status == 408 || status == 429) return true;
-  // CONTRACT.md retries anything but 2xx; only a 4xx says the request itself is wrong.
-  return status < 400 || status >= 500;
-}
-
 }  // namespace
 
 Status validate_callback(const Account& account) {
@@ -338,43 +296,13 @@ Result<Delivery> ApiAdapter::send(const OutboundMessage& message) {
   auto body = callback_body(message);
   if (!body) return body.error();
 
-  HttpClientRequest request;
-  request.url = account.callback_url;
-  request.headers = {
-      {"Content-Type", "application/json"},
-      {"X-Switchboard-Signature", callback_signature(account.callback_secrets.front(), *body)},
-      {"X-Switchboard-Delivery", message.outbox_id},
-      {"User-Agent", "switchboard"},
-  };
-  request.body = std::move(*body);
-  request.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(account.callback_timeout);
-  request.connect_timeout = request.timeout;
-
-  // Neither the URL (its query may hold a receiver's token), the secret nor the body is logged.
-  auto response = post(request);
-  if (!response) {
-    const Error& e = response.error();
-    log::warn("callback_failed", {{"channel", "api"}, {"account", message.account}, {"delivery", message.outbox_id},
-                                  {"reason", e.code}, {"error", e.message}});
-    if (classify(e) == SendFailure::retryable) return send_error(SendFailure::retryable, "callback_failed", e.message);
-    return send_error(SendFailure::permanent, e.code == "invalid_url" ? "invalid_callback_url" : e.code, e.message);
-  }
-
-  const int status = response->status;
-  const std::string status_text = std::to_string(status);
-  if (status >= 200 && status < 300) {
-    log::info("callback_delivered",
-              {{"channel", "api"}, {"account", message.account}, {"delivery", message.outbox_id}, {"status", status_text}});
-    return Delivery{receiver_id(*response), "delivered"};
-  }
-  const bool retry = retryable_status(status);
-  log::warn("callback_failed", {{"channel", "api"},
-                                {"account", message.account},
-                                {"delivery", message.outbox_id},
-                                {"reason", retry ? "callback_failed" : "callback_rejected"},
-                                {"status", status_text}});
-  if (retry) return send_error(SendFailure::retryable, "callback_failed", "callback answered " + status_text);
-  return send_error(SendFailure::permanent, "callback_rejected", "callback answered " + status_text);
+  return post_signed(SignedPost{.url = account.callback_url,
+                                 .secret = account.callback_secrets.front(),
+                                 .delivery_id = message.outbox_id,
+                                 .body = std::move(*body),
+                                 .timeout = account.callback_timeout,
+                                 .channel = "api",
+                                 .account = message.account});
 }
 
 }  // namespace switchboard::channels::api

@@ -36,9 +36,11 @@ std::vector<std::pair<std::string, std::string>> action_fields(const Action& act
           return {{"type", "close"}};
         } else if constexpr (std::is_same_v<T, SetPriorityAction>) {
           return {{"type", "set_priority"}, {"priority", std::string(to_string(a.priority))}};
-        } else {
-          static_assert(std::is_same_v<T, SetLanguageAction>, "every action kind needs its fields here");
+        } else if constexpr (std::is_same_v<T, SetLanguageAction>) {
           return {{"type", "set_language"}, {"language", a.language}};
+        } else {
+          static_assert(std::is_same_v<T, NotifyAction>, "every action kind needs its fields here");
+          return {{"type", "notify"}, {"url", a.url}, {"template", a.template_name}, {"text", a.text}};
         }
       },
       action);

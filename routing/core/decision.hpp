@@ -21,6 +21,9 @@ std::optional<Priority> priority_from_string(std::string_view s);
 struct ReplyAction {
   std::string template_name;
   std::string text;  // the rendered text to send on the message's channel
+  // For e-mail: the same text as an HTML fragment, everything escaped (variables come from
+  // outsiders: a customer's name must never become markup). Empty on other channels.
+  std::string html = {};
   // 'at_most: once per 12h': at most one reply with this template to a customer per this long,
   // whatever channel or conversation they write from. evaluate() drops the reply when
   // CustomerView::last_auto_reply says one went out within the window.
@@ -70,8 +73,15 @@ struct SetLanguageAction {
   std::string language;
 };
 
+// POST a note (a rendered template) to a URL named in the rules file, through the outbox.
+struct NotifyAction {
+  std::string url;
+  std::string template_name;
+  std::string text;
+};
+
 using Action = std::variant<ReplyAction, EnqueueAction, TagAction, AssignAction, PageAction, CloseAction,
-                            SetPriorityAction, SetLanguageAction>;
+                            SetPriorityAction, SetLanguageAction, NotifyAction>;
 
 // An action as named fields, in a stable order, for JSON and text renderings (audit rows, explain):
 // {"type", "reply"}, {"template", "after_hours"}, {"text", "..."}.

@@ -1,5 +1,5 @@
 // The action kinds of the rules (reply, enqueue, tag, assign, page, close, set_priority,
-// set_language): compiling each from one item of 'then'.
+// set_language, notify): compiling each from one item of 'then'.
 // A new kind is one compile function (and node class) plus one entry in kActionKinds; the
 // options it takes beside its key ('priority' for enqueue) are listed in its entry.
 #include <algorithm>
@@ -11,6 +11,7 @@
 #include "routing/oncall/schedule.hpp"
 #include "routing/rules/compile_context.hpp"
 #include "routing/rules/template.hpp"
+#include "routing/text/html.hpp"
 
 namespace switchboard::routing {
 
@@ -45,6 +46,7 @@ class ReplyNode final : public ActionNode {
     } else {
       reply.text = render(*template_, ctx.input());
     }
+    if (ctx.input().message.channel == Channel::email) reply.html = plain_to_html(reply.text);
     reply.at_most = at_most_;
     return reply;
   }
@@ -211,6 +213,48 @@ std::unique_ptr<ActionNode> compile_set_language(CompileContext& ctx, const Yaml
   return std::make_unique<SetLanguageNode>(*language);
 }
 
+// A notification renders its template per message, like a reply.
+class NotifyNode final : public ActionNode {
+ public:
+  NotifyNode(std::string url, std::string name, std::shared_ptr<const Template> tmpl)
+      : url_(std::move(url)), name_(std::move(name)), template_(std::move(tmpl)) {}
+  Action produce(EvalContext& ctx) const override {
+    return NotifyAction{url_, name_, render(*template_, ctx.input())};
+  }
+
+ private:
+  std::string url_;
+  std::string name_;
+  std::shared_ptr<const Template> template_;
+};
+
+bool http_or_https(std::string_view url) {
+  for (std::string_view scheme : {"http://", "https://"})
+    if (url.size() > scheme.size() && url.starts_with(scheme)) return true;
+  return false;
+}
+
+std::unique_ptr<ActionNode> compile_notify(CompileContext& ctx, const YamlNode& action, const YamlEntry& kind) {
+  constexpr std::string_view kUsage = "'notify' must be an http:// or https:// URL";
+  bool ok = true;
+  auto url = ctx.text_of(kind.value, std::string(kUsage));
+  if (url && !http_or_https(*url)) {
+    ctx.error(kind.value, std::string(kUsage));
+    ok = false;
+  }
+  const YamlNode* tmpl = action.find("template");
+  if (tmpl == nullptr) {
+    ctx.error(action, "'notify' needs 'template': the template whose text is sent");
+    return nullptr;
+  }
+  auto name = ctx.text_of(*tmpl, "'template' must be a template name");
+  if (!url || !name) return nullptr;
+  if (ctx.use_template(*tmpl, *name) == nullptr) return nullptr;
+  auto compiled = ctx.compiled_template(*name);
+  if (!compiled || !ok) return nullptr;
+  return std::make_unique<NotifyNode>(*url, *name, std::move(compiled));
+}
+
 struct ActionKind {
   std::string_view key;
   std::span<const std::string_view> options;  // keys allowed beside the kind's key
@@ -219,6 +263,7 @@ struct ActionKind {
 
 constexpr std::string_view kEnqueueOptions[] = {"priority"};
 constexpr std::string_view kReplyOptions[] = {"at_most"};
+constexpr std::string_view kNotifyOptions[] = {"template"};
 
 // Every action key of the grammar; the order is the one diagnostics list them in.
 constexpr ActionKind kActionKinds[] = {
@@ -230,6 +275,7 @@ constexpr ActionKind kActionKinds[] = {
     {"close", {}, compile_close},
     {"set_priority", {}, compile_set_priority},
     {"set_language", {}, compile_set_language},
+    {"notify", kNotifyOptions, compile_notify},
 };
 
 const ActionKind* find_kind(std::string_view key) {

@@ -1,7 +1,7 @@
 // Reply templates with variables: "Dzień dobry {{customer.first_name | \"Państwo\"}}, odpowiemy
 // {{office.next_open}}.", one text per language. Compiled once, rendered per message.
-// Rendering is plain text: the e-mail adapter will HTML-escape the variables' values when it
-// builds an HTML body (customer names are outsider input).
+// Rendering is plain text; for e-mail the reply also carries plain_to_html() of it (text/html.hpp),
+// which escapes everything, the variables' values included (customer names are outsider input).
 #pragma once
 
 #include <map>

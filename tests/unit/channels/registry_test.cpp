@@ -16,7 +16,7 @@ TEST_CASE("registry: duplicate names fail and unknown names list the known ones"
   CHECK(again.error().message == "channel adapter 'api' registered twice");
   auto unknown = registry.find("telegram");
   REQUIRE_FALSE(unknown.ok());
-  CHECK(unknown.error().message == "unknown channel 'telegram' (known: api)");
+  CHECK(unknown.error().message == "unknown channel 'telegram' (known: api, notify)");
   REQUIRE(registry.find("api").ok());
   CHECK((*registry.find("api"))->name() == "api");
 }

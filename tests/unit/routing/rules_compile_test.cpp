@@ -278,7 +278,7 @@ rules:
              "rules.yaml:8:29: error: 'enqueue' and 'tag' are two actions: write them as separate items of 'then'",
              "rules.yaml:9:22: error: 'priority' applies only to 'enqueue'",
              "rules.yaml:10:9: error: an action needs one of 'reply', 'enqueue', 'tag', 'assign', 'page', 'close', "
-             "'set_priority' or 'set_language'",
+             "'set_priority', 'set_language' or 'notify'",
          });
 }
 

@@ -1,0 +1,23 @@
+#include "routing/text/html.hpp"
+
+namespace switchboard::routing {
+
+std::string plain_to_html(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      case '\r': break;
+      case '\n': out += "<br>\n"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace switchboard::routing
