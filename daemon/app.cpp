@@ -101,6 +101,15 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
   builtin.notify.secrets = config_.notify_secrets;
   builtin.notify.timeout = config_.notify_timeout;
   (void)channels::register_builtin(registry_, builtin, clock_);
+  if (!config_.meta_app_secrets.empty()) {
+    channels::meta::Options meta;
+    meta.app_secrets = config_.meta_app_secrets;
+    meta.verify_token = config_.meta_verify_token;
+    meta.max_body_bytes = config_.webhook_body_limit;
+    auto adapter = std::make_unique<channels::meta::MetaAdapter>(std::move(meta));
+    meta_ = adapter.get();
+    (void)registry_.add(std::move(adapter));
+  }
   for (const auto& t : config_.admin_tokens) admin_tokens_.add("admin", t);
 
   http::ServerOptions options;
@@ -238,6 +247,12 @@ HttpResponse App::route(const HttpRequest& request) {
   if (path == "/readyz") return request.method == "GET" ? readyz() : method_not_allowed("GET");
   if (path == "/metrics") return request.method == "GET" ? metrics() : method_not_allowed("GET");
   if (path == "/api/v1/inbound") return request.method == "POST" ? inbound(request) : method_not_allowed("POST");
+  if (path == "/webhooks/meta") {
+    if (meta_ == nullptr) return error_response(404, "not_found", "the Meta channel is not configured");
+    if (request.method == "GET") return meta_->verify(request);
+    if (request.method == "POST") return meta_webhook(request);
+    return method_not_allowed("GET, POST");
+  }
   constexpr std::string_view kConversations = "/api/v1/conversations/";
   if (path.rfind(kConversations, 0) == 0) {
     std::string rest = path.substr(kConversations.size());
@@ -342,6 +357,49 @@ HttpResponse App::inbound(const HttpRequest& request) {
     body["duplicate"] = outcome->duplicate;
   }
   return json_response(200, json::serialize(body));
+}
+
+HttpResponse App::meta_webhook(const HttpRequest& request) {
+  auto events = meta_->parse_webhook(request);  // the signature is checked before any parsing
+  if (!events) {
+    metrics_.inbound("meta", "rejected");
+    return rejected(request, "webhook_rejected", events.error());
+  }
+  if (!schema_ready_)
+    return rejected(request, "webhook_rejected",
+                    make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
+  auto active = rules();
+  storage::Router router{active->hash(), [&active](const routing::EvaluationInput& in) {
+                           return routing::evaluate(*active, in);
+                         }};
+  for (const auto& event : *events) {
+    const auto* message = std::get_if<InboundMessage>(&event);
+    if (!message) continue;  // statuses and echoes are recorded with the outbound side of the channel
+    const std::string channel(to_string(message->channel));
+    auto outcome = pipeline_.ingest(*message, router);
+    if (!outcome) {
+      // Meta retries a webhook that is not answered 200: right while the database is down (the
+      // messages stored already come back as duplicates), wrong for a message it will never
+      // store, which would hold up the rest of the batch for days.
+      if (outcome.error().kind == ErrorKind::unavailable) {
+        metrics_.inbound(channel, "rejected");
+        return rejected(request, "webhook_rejected", outcome.error());
+      }
+      metrics_.inbound(channel, "rejected");
+      log::error("webhook_message_dropped", {{"channel", channel}, {"account", message->account},
+                                             {"external_id", message->external_id}, {"reason", outcome.error().code},
+                                             {"detail", outcome.error().message}, {"req", request.request_id}});
+      continue;
+    }
+    metrics_.inbound(channel, outcome->duplicate ? "duplicate" : "stored");
+    log::info("inbound_stored", {{"channel", channel}, {"account", message->account},
+                                 {"message", outcome->message_id}, {"conversation", outcome->conversation_id},
+                                 {"duplicate", outcome->duplicate ? "true" : "false"},
+                                 {"rule", outcome->decision.rule.value_or("")}, {"req", request.request_id}});
+  }
+  HttpResponse ok;
+  ok.status = 200;
+  return ok;
 }
 
 Status App::require_admin(const HttpRequest& request) const {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "channels/http.hpp"
+#include "channels/meta/adapter.hpp"
 #include "channels/registry.hpp"
 #include "channels/tokens.hpp"
 #include "daemon/metrics.hpp"
@@ -56,6 +57,7 @@ class App {
   HttpResponse inbound(const HttpRequest& request);
   HttpResponse conversation(const HttpRequest& request, const std::string& id, bool messages);
   HttpResponse agent_reply(const HttpRequest& request, const std::string& id);
+  HttpResponse meta_webhook(const HttpRequest& request);
   Status require_admin(const HttpRequest& request) const;
   std::shared_ptr<const routing::RuleSet> rules() const;
   void migrate_until_ready();
@@ -69,6 +71,7 @@ class App {
   storage::Pipeline pipeline_;
   channels::Registry registry_;
   channels::BearerTokens admin_tokens_;
+  channels::meta::MetaAdapter* meta_ = nullptr;  // owned by registry_; null when not configured
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<OutboxWorker> outbox_;
   std::atomic<bool> schema_ready_{false};

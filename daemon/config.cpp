@@ -287,7 +287,20 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   }
 
   if (YAML::Node ch = root["channels"]) {
-    if (r.mapping(ch, "channels", {"api"})) {
+    if (r.mapping(ch, "channels", {"api", "meta"})) {
+      if (YAML::Node meta = ch["meta"]) {
+        if (r.mapping(meta, "channels.meta", {"app_secrets", "verify_token"})) {
+          if (meta["app_secrets"])
+            c.meta_app_secrets = r.secrets(meta["app_secrets"], "channels.meta.app_secrets");
+          else
+            r.error(meta, "'channels.meta.app_secrets' is required: every webhook is checked against them");
+          if (meta["verify_token"]) {
+            if (auto v = r.secret(meta["verify_token"], "channels.meta.verify_token")) c.meta_verify_token = *v;
+          } else {
+            r.error(meta, "'channels.meta.verify_token' is required for Meta's verification handshake");
+          }
+        }
+      }
       if (YAML::Node api = ch["api"]) {
         if (r.mapping(api, "channels.api", {"accounts"}) && api["accounts"]) {
           YAML::Node accounts = api["accounts"];

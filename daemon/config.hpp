@@ -54,6 +54,9 @@ struct Config {
   std::vector<std::string> admin_tokens;  // secret values
   std::string default_region = "PL";
   std::vector<ApiAccountConfig> api_accounts;
+  // Meta (Messenger and WhatsApp Cloud API) webhooks; empty secrets: the channel is off.
+  std::vector<std::string> meta_app_secrets;
+  std::string meta_verify_token;
   OutboxConfig outbox;
   std::vector<std::string> notify_secrets;  // sign the rules' notify: POSTs (the first signs)
   std::chrono::milliseconds notify_timeout{10000};

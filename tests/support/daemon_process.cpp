@@ -51,7 +51,7 @@ DaemonProcess::DaemonProcess(DaemonOptions options) : dir_(make_scratch_dir()) {
            ? std::string()
            : "        callback: { url: '" + options.callback_url + "', secrets: { secret: callback-secret }, timeout: " +
                  options.callback_timeout + " }\n") +
-      "      other:\n        tokens: [ { secret: other-token } ]\n" + options.extra_config;
+      "      other:\n        tokens: [ { secret: other-token } ]\n" + options.channels_extra + options.extra_config;
   write_file(dir_ + "/switchboard.yaml", config);
 
   pid_ = fork();

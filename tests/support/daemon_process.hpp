@@ -16,6 +16,7 @@ struct DaemonOptions {
   std::string extra_config;       // appended to the generated switchboard.yaml
   std::string callback_url;       // the 'shop' account's callback, signed with kCallbackSecret
   std::string callback_timeout = "2s";
+  std::string channels_extra;     // more channels, indented under the generated 'channels:' key
   std::map<std::string, std::string> env;  // extra environment (secrets)
   bool database_url_unreachable = false;  // do not wait for the schema to be ready
 };
