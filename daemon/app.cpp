@@ -324,6 +324,25 @@ HttpResponse App::metrics() {
   return r;
 }
 
+Result<storage::IngestOutcome> App::ingest(const HttpRequest& request, const InboundMessage& message) {
+  const std::string channel(to_string(message.channel));
+  auto active = rules();
+  storage::Router router{active->hash(), [&active](const routing::EvaluationInput& in) {
+                           return routing::evaluate(*active, in);
+                         }};
+  auto outcome = pipeline_.ingest(message, router);
+  if (!outcome) {
+    metrics_.inbound(channel, "rejected");
+    return outcome;
+  }
+  metrics_.inbound(channel, outcome->duplicate ? "duplicate" : "stored");
+  log::info("inbound_stored", {{"channel", channel}, {"account", message.account},
+                               {"message", outcome->message_id}, {"conversation", outcome->conversation_id},
+                               {"duplicate", outcome->duplicate ? "true" : "false"},
+                               {"rule", outcome->decision.rule.value_or("")}, {"req", request.request_id}});
+  return outcome;
+}
+
 HttpResponse App::inbound(const HttpRequest& request) {
   auto reject = [&](const Error& e) {
     metrics_.inbound("api", "rejected");
@@ -336,21 +355,12 @@ HttpResponse App::inbound(const HttpRequest& request) {
   if (!schema_ready_)
     return reject(make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
 
-  auto active = rules();
-  storage::Router router{active->hash(), [&active](const routing::EvaluationInput& in) {
-                           return routing::evaluate(*active, in);
-                         }};
   json::object body;
   for (const auto& event : *events) {
     const auto* message = std::get_if<InboundMessage>(&event);
     if (!message) continue;
-    auto outcome = pipeline_.ingest(*message, router);
-    if (!outcome) return reject(outcome.error());
-    metrics_.inbound("api", outcome->duplicate ? "duplicate" : "stored");
-    log::info("inbound_stored", {{"channel", "api"}, {"account", message->account},
-                                 {"message", outcome->message_id}, {"conversation", outcome->conversation_id},
-                                 {"duplicate", outcome->duplicate ? "true" : "false"},
-                                 {"rule", outcome->decision.rule.value_or("")}, {"req", request.request_id}});
+    auto outcome = ingest(request, *message);
+    if (!outcome) return rejected(request, "inbound_rejected", outcome.error());
     body["message_id"] = outcome->message_id;
     body["conversation_id"] = outcome->conversation_id;
     body["customer_id"] = outcome->customer_id;
@@ -368,34 +378,18 @@ HttpResponse App::meta_webhook(const HttpRequest& request) {
   if (!schema_ready_)
     return rejected(request, "webhook_rejected",
                     make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
-  auto active = rules();
-  storage::Router router{active->hash(), [&active](const routing::EvaluationInput& in) {
-                           return routing::evaluate(*active, in);
-                         }};
   for (const auto& event : *events) {
     const auto* message = std::get_if<InboundMessage>(&event);
     if (!message) continue;  // statuses and echoes are recorded with the outbound side of the channel
-    const std::string channel(to_string(message->channel));
-    auto outcome = pipeline_.ingest(*message, router);
-    if (!outcome) {
-      // Meta retries a webhook that is not answered 200: right while the database is down (the
-      // messages stored already come back as duplicates), wrong for a message it will never
-      // store, which would hold up the rest of the batch for days.
-      if (outcome.error().kind == ErrorKind::unavailable) {
-        metrics_.inbound(channel, "rejected");
-        return rejected(request, "webhook_rejected", outcome.error());
-      }
-      metrics_.inbound(channel, "rejected");
-      log::error("webhook_message_dropped", {{"channel", channel}, {"account", message->account},
-                                             {"external_id", message->external_id}, {"reason", outcome.error().code},
-                                             {"detail", outcome.error().message}, {"req", request.request_id}});
-      continue;
-    }
-    metrics_.inbound(channel, outcome->duplicate ? "duplicate" : "stored");
-    log::info("inbound_stored", {{"channel", channel}, {"account", message->account},
-                                 {"message", outcome->message_id}, {"conversation", outcome->conversation_id},
-                                 {"duplicate", outcome->duplicate ? "true" : "false"},
-                                 {"rule", outcome->decision.rule.value_or("")}, {"req", request.request_id}});
+    auto outcome = ingest(request, *message);
+    if (outcome) continue;
+    // Meta retries a webhook that is not answered 200: right while the database is down (the
+    // messages stored already come back as duplicates), wrong for a message it will never
+    // store, which would hold up the rest of the batch for days.
+    if (outcome.error().kind == ErrorKind::unavailable) return rejected(request, "webhook_rejected", outcome.error());
+    log::error("webhook_message_dropped", {{"channel", to_string(message->channel)}, {"account", message->account},
+                                           {"external_id", message->external_id}, {"reason", outcome.error().code},
+                                           {"detail", outcome.error().message}, {"req", request.request_id}});
   }
   HttpResponse ok;
   ok.status = 200;

@@ -58,6 +58,8 @@ class App {
   HttpResponse conversation(const HttpRequest& request, const std::string& id, bool messages);
   HttpResponse agent_reply(const HttpRequest& request, const std::string& id);
   HttpResponse meta_webhook(const HttpRequest& request);
+  // One message through the pipeline with the active rules; counted in /metrics and logged.
+  Result<storage::IngestOutcome> ingest(const HttpRequest& request, const InboundMessage& message);
   Status require_admin(const HttpRequest& request) const;
   std::shared_ptr<const routing::RuleSet> rules() const;
   void migrate_until_ready();
