@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,12 @@ struct OutboundMessage {
   std::string payload;    // JSON stored with the outbox row
   // Last, with `{}`: positional and designated initialisers written before it stay valid.
   std::string message_id{};  // our id of the outbound message (the outbox row's message)
+  // The customer's newest inbound message on this channel and account: the platforms' reply
+  // windows (Messenger 24 h / 7 d HUMAN_AGENT, WhatsApp 24 h) are measured from it.
+  std::optional<Timestamp> last_inbound_at{};
+  // Written by a person (an agent's reply), not by the rules: only these may use Messenger's
+  // HUMAN_AGENT tag.
+  bool from_human = false;
 };
 
 struct Delivery {
@@ -49,6 +56,14 @@ class Adapter {
   virtual Posture posture() const = 0;
   // Verifies the request's credentials or signature, then parses it. Never throws.
   virtual Result<std::vector<InboundEvent>> parse_webhook(const HttpRequest& request) = 0;
+  // Sends one message. What the outbox worker does with an error depends on it:
+  //   kind unavailable                 -> retried with backoff (rate limits, 5xx, timeouts);
+  //   code "outside_window"            -> the row becomes 'blocked' (a platform window is
+  //                                       closed and no template applies), visible to agents;
+  //   code "opted_out"                 -> failed, and the customer is marked opted out of the
+  //                                       channel (Twilio 21610): no auto-reply goes there again;
+  //   code "invalid_credentials"       -> failed, logged for the operator (token revoked/expired);
+  //   anything else                    -> failed.
   virtual Result<Delivery> send(const OutboundMessage& message) = 0;
 };
 

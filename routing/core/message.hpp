@@ -67,11 +67,13 @@ struct Echo {
   InboundMessage message;
 };
 
-// The customer asked not to be contacted on this channel (SMS STOP).
+// The customer asked not to be contacted on this channel (SMS STOP), or asked again to be
+// (START): opted_out false.
 struct OptOut {
   Channel channel = Channel::sms;
   std::string account;
   Identity identity;
+  bool opted_out = true;
 };
 
 using InboundEvent = std::variant<InboundMessage, DeliveryStatus, Echo, OptOut>;
