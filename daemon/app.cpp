@@ -13,6 +13,7 @@
 #include "storage/conversations.hpp"
 #include "storage/migrate.hpp"
 #include "storage/outbox.hpp"
+#include "storage/platform_events.hpp"
 #include "channels/api/adapter.hpp"
 
 namespace switchboard::daemon {
@@ -106,9 +107,29 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
     meta.app_secrets = config_.meta_app_secrets;
     meta.verify_token = config_.meta_verify_token;
     meta.max_body_bytes = config_.webhook_body_limit;
-    auto adapter = std::make_unique<channels::meta::MetaAdapter>(std::move(meta));
+    meta.graph_base_url = config_.meta_graph_url;
+    meta.graph_version = config_.meta_graph_version;
+    meta.send_timeout = config_.meta_send_timeout;
+    for (const auto& p : config_.meta_pages) meta.pages.push_back({p.id, p.access_token, p.human_agent});
+    for (const auto& n : config_.whatsapp_numbers) meta.whatsapp_numbers.push_back({n.phone_number_id, n.access_token});
+    auto adapter = std::make_unique<channels::meta::MetaAdapter>(std::move(meta), clock_);
     meta_ = adapter.get();
     (void)registry_.add(std::move(adapter));
+  }
+  if (!config_.twilio_accounts.empty()) {
+    channels::twilio::Options twilio;
+    twilio.public_url = config_.public_url;
+    twilio.api_base_url = config_.twilio_api_url;
+    twilio.max_body_bytes = config_.webhook_body_limit;
+    twilio.send_timeout = config_.twilio_send_timeout;
+    twilio.status_callbacks = config_.twilio_status_callbacks;
+    twilio.default_region = config_.default_region;
+    for (const auto& a : config_.twilio_accounts)
+      twilio.accounts.push_back({a.name, a.account_sid, a.auth_tokens, a.from, a.messaging_service_sid});
+    auto adapter = std::make_unique<channels::twilio::TwilioAdapter>(std::move(twilio));
+    twilio_ = adapter.get();
+    (void)registry_.add(std::move(adapter));
+    spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
   }
   for (const auto& t : config_.admin_tokens) admin_tokens_.add("admin", t);
 
@@ -143,12 +164,21 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
 
 App::~App() {
   stopping_ = true;
+  spool_cv_.notify_all();
   if (migrator_.joinable()) migrator_.join();
+  if (replayer_.joinable()) replayer_.join();
 }
 
 Status App::start() {
+  if (spool_) {
+    // Without a usable spool an SMS that arrives while the database is down would be lost.
+    if (auto opened = spool_->open(); !opened) return opened.error();
+    if (spool_->count() > 0)
+      log::warn("spool_waiting", {{"requests", std::to_string(spool_->count())}, {"dir", spool_->dir()}});
+  }
   auto listened = server_->listen();
   if (!listened) return listened.error();
+  if (spool_) replayer_ = std::thread([this] { replay_spool(); });
   log::info("database_configured", {{"url", storage::redact_database_url(config_.database_url)},
                                     {"pool_size", std::to_string(config_.pool_size)}});
   migrator_ = std::thread([this] { migrate_until_ready(); });
@@ -185,7 +215,9 @@ void App::run() {
     std::lock_guard lock(lifecycle_mu_);
     stopping_ = true;
   }
+  spool_cv_.notify_all();
   if (migrator_.joinable()) migrator_.join();
+  if (replayer_.joinable()) replayer_.join();
   if (outbox_) outbox_->stop();
 }
 
@@ -253,6 +285,10 @@ HttpResponse App::route(const HttpRequest& request) {
     if (request.method == "POST") return meta_webhook(request);
     return method_not_allowed("GET, POST");
   }
+  if (path == "/webhooks/twilio/sms" || path == "/webhooks/twilio/status") {
+    if (twilio_ == nullptr) return error_response(404, "not_found", "the Twilio channel is not configured");
+    return request.method == "POST" ? twilio_webhook(request) : method_not_allowed("POST");
+  }
   constexpr std::string_view kConversations = "/api/v1/conversations/";
   if (path.rfind(kConversations, 0) == 0) {
     std::string rest = path.substr(kConversations.size());
@@ -300,6 +336,16 @@ HttpResponse App::readyz() {
   rules_check["state"] = "loaded";
   rules_check["hash"] = r->hash();
   checks["rules"] = std::move(rules_check);
+  if (spool_) {
+    // Waiting requests do not fail readiness: they are safe on disk and replayed by themselves.
+    json::object spool;
+    const auto waiting = spool_->count();
+    spool["state"] = spool_->bytes() >= spool_->max_bytes() ? "full" : waiting > 0 ? "replaying" : "empty";
+    spool["waiting"] = waiting;
+    spool["bytes"] = spool_->bytes();
+    spool["max_bytes"] = spool_->max_bytes();
+    checks["spool"] = std::move(spool);
+  }
   json::object body;
   body["status"] = ready ? "ready" : "not_ready";
   body["checks"] = std::move(checks);
@@ -317,6 +363,10 @@ HttpResponse App::metrics() {
   }
   snapshot.http_in_flight = static_cast<long>(server_->in_flight());
   snapshot.outbox_in_flight = outbox_ ? static_cast<long>(outbox_->in_flight()) : 0;
+  if (spool_) {
+    snapshot.spool_requests = static_cast<long>(spool_->count());
+    snapshot.spool_bytes = static_cast<long>(spool_->bytes());
+  }
   HttpResponse r;
   r.status = 200;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -324,7 +374,7 @@ HttpResponse App::metrics() {
   return r;
 }
 
-Result<storage::IngestOutcome> App::ingest(const HttpRequest& request, const InboundMessage& message) {
+Result<storage::IngestOutcome> App::ingest(const std::string& request_id, const InboundMessage& message) {
   const std::string channel(to_string(message.channel));
   auto active = rules();
   storage::Router router{active->hash(), [&active](const routing::EvaluationInput& in) {
@@ -339,7 +389,8 @@ Result<storage::IngestOutcome> App::ingest(const HttpRequest& request, const Inb
   log::info("inbound_stored", {{"channel", channel}, {"account", message.account},
                                {"message", outcome->message_id}, {"conversation", outcome->conversation_id},
                                {"duplicate", outcome->duplicate ? "true" : "false"},
-                               {"rule", outcome->decision.rule.value_or("")}, {"req", request.request_id}});
+                               {"rule", outcome->decision.rule.value_or("")},
+                               {"opted_out", outcome->opted_out ? "true" : "false"}, {"req", request_id}});
   return outcome;
 }
 
@@ -359,7 +410,7 @@ HttpResponse App::inbound(const HttpRequest& request) {
   for (const auto& event : *events) {
     const auto* message = std::get_if<InboundMessage>(&event);
     if (!message) continue;
-    auto outcome = ingest(request, *message);
+    auto outcome = ingest(request.request_id, *message);
     if (!outcome) return rejected(request, "inbound_rejected", outcome.error());
     body["message_id"] = outcome->message_id;
     body["conversation_id"] = outcome->conversation_id;
@@ -378,22 +429,166 @@ HttpResponse App::meta_webhook(const HttpRequest& request) {
   if (!schema_ready_)
     return rejected(request, "webhook_rejected",
                     make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
-  for (const auto& event : *events) {
-    const auto* message = std::get_if<InboundMessage>(&event);
-    if (!message) continue;  // statuses and echoes are recorded with the outbound side of the channel
-    auto outcome = ingest(request, *message);
-    if (outcome) continue;
-    // Meta retries a webhook that is not answered 200: right while the database is down (the
-    // messages stored already come back as duplicates), wrong for a message it will never
-    // store, which would hold up the rest of the batch for days.
-    if (outcome.error().kind == ErrorKind::unavailable) return rejected(request, "webhook_rejected", outcome.error());
-    log::error("webhook_message_dropped", {{"channel", to_string(message->channel)}, {"account", message->account},
-                                           {"external_id", message->external_id}, {"reason", outcome.error().code},
-                                           {"detail", outcome.error().message}, {"req", request.request_id}});
-  }
+  if (auto applied = apply(request.request_id, *events); !applied)
+    return rejected(request, "webhook_rejected", applied.error());
   HttpResponse ok;
   ok.status = 200;
   return ok;
+}
+
+HttpResponse App::twilio_webhook(const HttpRequest& request) {
+  auto events = twilio_->parse_webhook(request);  // the signature is checked before any field is read
+  if (!events) {
+    metrics_.inbound("sms", "rejected");
+    return rejected(request, "webhook_rejected", events.error());
+  }
+  const bool sms = request.path == "/webhooks/twilio/sms";
+  auto answer = [sms] {
+    HttpResponse ok;
+    ok.status = 200;
+    if (sms) {
+      // Empty TwiML: replies go out through the REST API after commit, never in the answer.
+      ok.content_type = "text/xml";
+      ok.body = R"(<?xml version="1.0" encoding="UTF-8"?><Response></Response>)";
+    }
+    return ok;
+  };
+  if (events->empty()) return answer();
+  std::optional<Error> unavailable;
+  if (!schema_ready_) {
+    unavailable = make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready");
+  } else if (auto applied = apply(request.request_id, *events); !applied) {
+    unavailable = applied.error();
+  }
+  if (!unavailable) return answer();
+
+  // Twilio does not redeliver: the request goes to the durable spool, and the spool write
+  // stands in for the commit.
+  SpooledRequest spooled;
+  spooled.path = request.path;
+  std::visit(
+      [&spooled](const auto& e) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Echo>)
+          spooled.account = e.message.account;
+        else
+          spooled.account = e.account;
+      },
+      events->front());
+  const std::string* content_type = request.header("Content-Type");
+  spooled.content_type = content_type ? *content_type : std::string();
+  spooled.request_id = request.request_id;
+  spooled.received_at = clock_.now();
+  spooled.body = request.body;
+  auto name = spool_->append(spooled);
+  if (!name) return rejected(request, "webhook_rejected", name.error());
+  metrics_.spool("spooled");
+  log::warn("webhook_spooled", {{"path", request.path}, {"account", spooled.account}, {"spool_entry", *name},
+                                {"waiting", std::to_string(spool_->count())}, {"reason", unavailable->message},
+                                {"req", request.request_id}});
+  spool_cv_.notify_all();
+  return answer();
+}
+
+Status App::apply(const std::string& request_id, const std::vector<InboundEvent>& events) {
+  const auto now = clock_.now();
+  for (const auto& event : events) {
+    const auto* opt_out = std::get_if<OptOut>(&event);
+    if (!opt_out) continue;
+    const std::string channel(to_string(opt_out->channel));
+    auto recorded = storage::record_opt_out(pool_, *opt_out, opt_out->identity.value, now);
+    if (!recorded) {
+      if (recorded.error().kind == ErrorKind::unavailable) return recorded.error();
+      metrics_.platform_event(channel, "opt_out", "failed");
+      log::error("opt_out_dropped", {{"channel", channel}, {"reason", recorded.error().message}, {"req", request_id}});
+      continue;
+    }
+    metrics_.platform_event(channel, "opt_out", opt_out->opted_out ? "opted_out" : "opted_in");
+    log::info(opt_out->opted_out ? "customer_opted_out" : "customer_opted_in",
+              {{"channel", channel}, {"account", opt_out->account}, {"req", request_id}});
+  }
+  for (const auto& event : events) {
+    if (const auto* message = std::get_if<InboundMessage>(&event)) {
+      auto outcome = ingest(request_id, *message);
+      if (outcome) continue;
+      // Platforms retry what is not answered 200: right while the database is down (the
+      // messages stored already come back as duplicates), wrong for a message that can never
+      // be stored, which would hold up the rest of the batch for days.
+      if (outcome.error().kind == ErrorKind::unavailable) return outcome.error();
+      log::error("webhook_message_dropped", {{"channel", to_string(message->channel)}, {"account", message->account},
+                                             {"external_id", message->external_id}, {"reason", outcome.error().code},
+                                             {"detail", outcome.error().message}, {"req", request_id}});
+    } else if (const auto* status = std::get_if<DeliveryStatus>(&event)) {
+      const std::string channel(to_string(status->channel));
+      auto recorded = storage::record_delivery_status(pool_, *status);
+      if (!recorded) {
+        if (recorded.error().kind == ErrorKind::unavailable) return recorded.error();
+        metrics_.platform_event(channel, "status", "failed");
+        log::error("delivery_status_dropped", {{"channel", channel}, {"external_id", status->external_id},
+                                               {"reason", recorded.error().message}, {"req", request_id}});
+        continue;
+      }
+      const char* result = recorded->duplicate ? "duplicate" : recorded->applied ? "applied" : "pending";
+      metrics_.platform_event(channel, "status", result);
+      log::info("delivery_status", {{"channel", channel}, {"account", status->account},
+                                    {"external_id", status->external_id}, {"status", status->status},
+                                    {"error", status->error}, {"result", result}, {"req", request_id}});
+    } else if (const auto* echo = std::get_if<Echo>(&event)) {
+      const std::string channel(to_string(echo->message.channel));
+      if (echo->metadata.rfind("outbox:", 0) == 0) {
+        // Our own send coming back: its outbound message exists already.
+        metrics_.platform_event(channel, "echo", "ignored");
+        continue;
+      }
+      auto recorded = storage::record_echo(pool_, *echo, now);
+      if (!recorded) {
+        if (recorded.error().kind == ErrorKind::unavailable) return recorded.error();
+        metrics_.platform_event(channel, "echo", "failed");
+        log::error("echo_dropped", {{"channel", channel}, {"external_id", echo->message.external_id},
+                                    {"reason", recorded.error().message}, {"req", request_id}});
+        continue;
+      }
+      const std::string result = recorded->stored ? "stored" : recorded->reason;
+      metrics_.platform_event(channel, "echo", result);
+      log::info("echo_recorded", {{"channel", channel}, {"account", echo->message.account},
+                                  {"external_id", echo->message.external_id}, {"result", result}, {"req", request_id}});
+    }
+  }
+  return Ok{};
+}
+
+void App::replay_spool() {
+  while (!stopping_) {
+    {
+      std::unique_lock lock(spool_mu_);
+      spool_cv_.wait_for(lock, std::chrono::milliseconds{500});
+    }
+    if (stopping_ || !schema_ready_ || spool_->count() == 0) continue;
+    for (const auto& name : spool_->pending()) {
+      if (stopping_ || !schema_ready_) break;
+      auto spooled = spool_->read(name);
+      Result<std::vector<InboundEvent>> events =
+          spooled ? twilio_->parse_verified({spooled->path, spooled->content_type, spooled->body, spooled->account})
+                  : Result<std::vector<InboundEvent>>(spooled.error());
+      if (!events) {
+        // It parsed when it arrived; a file that no longer does is kept aside for a person.
+        (void)spool_->reject(name);
+        metrics_.spool("rejected");
+        log::error("spool_entry_rejected", {{"spool_entry", name}, {"reason", events.error().message},
+                                            {"moved_to", spool_->dir() + "/rejected"}});
+        continue;
+      }
+      if (auto applied = apply(spooled->request_id, *events); !applied) {
+        log::warn("spool_replay_paused", {{"reason", applied.error().message},
+                                          {"waiting", std::to_string(spool_->count())}});
+        break;
+      }
+      if (auto removed = spool_->remove(name); !removed)
+        log::error("spool_remove_failed", {{"spool_entry", name}, {"reason", removed.error().message}});
+      metrics_.spool("replayed");
+      log::info("spool_replayed", {{"spool_entry", name}, {"path", spooled->path},
+                                   {"waiting", std::to_string(spool_->count())}, {"req", spooled->request_id}});
+    }
+  }
 }
 
 Status App::require_admin(const HttpRequest& request) const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -11,10 +12,12 @@
 #include "channels/http.hpp"
 #include "channels/meta/adapter.hpp"
 #include "channels/registry.hpp"
+#include "channels/twilio/adapter.hpp"
 #include "channels/tokens.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/outbox_worker.hpp"
 #include "daemon/config.hpp"
+#include "daemon/spool.hpp"
 #include "routing/core/time.hpp"
 #include "routing/rules/ruleset.hpp"
 #include "storage/pipeline.hpp"
@@ -58,8 +61,16 @@ class App {
   HttpResponse conversation(const HttpRequest& request, const std::string& id, bool messages);
   HttpResponse agent_reply(const HttpRequest& request, const std::string& id);
   HttpResponse meta_webhook(const HttpRequest& request);
+  HttpResponse twilio_webhook(const HttpRequest& request);
   // One message through the pipeline with the active rules; counted in /metrics and logged.
-  Result<storage::IngestOutcome> ingest(const HttpRequest& request, const InboundMessage& message);
+  Result<storage::IngestOutcome> ingest(const std::string& request_id, const InboundMessage& message);
+  // A verified webhook's events: opt-outs first (a STOP gets no auto-reply), then messages,
+  // statuses and echoes. Returns an error only when the database is unavailable (the caller
+  // answers 503 or spools, and the platform's redelivery or the replay repeats the lot, which
+  // the idempotent writes absorb); events that can never be stored are logged and dropped.
+  Status apply(const std::string& request_id, const std::vector<InboundEvent>& events);
+  // Replays spooled requests whenever the database is ready; runs on its own thread.
+  void replay_spool();
   Status require_admin(const HttpRequest& request) const;
   std::shared_ptr<const routing::RuleSet> rules() const;
   void migrate_until_ready();
@@ -74,6 +85,11 @@ class App {
   channels::Registry registry_;
   channels::BearerTokens admin_tokens_;
   channels::meta::MetaAdapter* meta_ = nullptr;  // owned by registry_; null when not configured
+  channels::twilio::TwilioAdapter* twilio_ = nullptr;  // the same
+  std::unique_ptr<Spool> spool_;  // with the Twilio channel: it does not redeliver
+  std::mutex spool_mu_;
+  std::condition_variable spool_cv_;
+  std::thread replayer_;
   std::unique_ptr<http::Server> server_;
   std::unique_ptr<OutboxWorker> outbox_;
   std::atomic<bool> schema_ready_{false};

@@ -174,6 +174,138 @@ bool split_listen(const std::string& text, std::string& host, std::uint16_t& por
   return true;
 }
 
+bool valid_id(const std::string& s, std::size_t max = 64) {
+  return !s.empty() && s.size() <= max && std::all_of(s.begin(), s.end(), [](unsigned char ch) {
+    return std::isalnum(ch) || ch == '_' || ch == '-' || ch == '.';
+  });
+}
+
+std::optional<std::string> http_url(Reader& r, const YAML::Node& node, const std::string& what) {
+  auto u = r.string(node, what);
+  if (!u) return std::nullopt;
+  if (u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0) {
+    r.error(node, "'" + what + "' must start with http:// or https://");
+    return std::nullopt;
+  }
+  std::string url = *u;
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  return url;
+}
+
+void parse_meta_outbound(Reader& r, const YAML::Node& meta, Config& c) {
+  if (meta["graph_url"])
+    if (auto u = http_url(r, meta["graph_url"], "channels.meta.graph_url")) c.meta_graph_url = *u;
+  if (meta["graph_version"]) {
+    if (auto v = r.string(meta["graph_version"], "channels.meta.graph_version")) {
+      if (v->size() < 4 || (*v)[0] != 'v' || v->find('.') == std::string::npos)
+        r.error(meta["graph_version"], "'channels.meta.graph_version' must look like 'v25.0'");
+      c.meta_graph_version = *v;
+    }
+  }
+  if (meta["send_timeout"])
+    if (auto v = r.millis(meta["send_timeout"], "channels.meta.send_timeout")) c.meta_send_timeout = *v;
+  if (YAML::Node pages = meta["pages"]; pages && r.mapping(pages, "channels.meta.pages", {})) {
+    for (auto it = pages.begin(); it != pages.end(); ++it) {
+      std::string id = it->first.Scalar();
+      std::string what = "channels.meta.pages." + id;
+      if (!valid_id(id)) {
+        r.error(it->first, "page id '" + id + "' must be the Page's numeric id");
+        continue;
+      }
+      if (!r.mapping(it->second, what, {"access_token", "human_agent"})) continue;
+      MetaPageConfig page;
+      page.id = id;
+      if (it->second["access_token"]) {
+        if (auto v = r.secret(it->second["access_token"], what + ".access_token")) page.access_token = *v;
+      } else {
+        r.error(it->first, "'" + what + ".access_token' is required to send Messenger replies");
+      }
+      if (YAML::Node h = it->second["human_agent"]) {
+        if (h.IsScalar() && (h.Scalar() == "true" || h.Scalar() == "false"))
+          page.human_agent = h.Scalar() == "true";
+        else
+          r.error(h, "'" + what + ".human_agent' must be true or false");
+      }
+      c.meta_pages.push_back(std::move(page));
+    }
+  }
+  if (YAML::Node numbers = meta["whatsapp_numbers"];
+      numbers && r.mapping(numbers, "channels.meta.whatsapp_numbers", {})) {
+    for (auto it = numbers.begin(); it != numbers.end(); ++it) {
+      std::string id = it->first.Scalar();
+      std::string what = "channels.meta.whatsapp_numbers." + id;
+      if (!valid_id(id)) {
+        r.error(it->first, "phone number id '" + id + "' must be the number's id from WhatsApp Manager");
+        continue;
+      }
+      if (!r.mapping(it->second, what, {"access_token"})) continue;
+      WhatsAppNumberConfig number;
+      number.phone_number_id = id;
+      if (it->second["access_token"]) {
+        if (auto v = r.secret(it->second["access_token"], what + ".access_token")) number.access_token = *v;
+      } else {
+        r.error(it->first, "'" + what + ".access_token' is required to send WhatsApp replies");
+      }
+      c.whatsapp_numbers.push_back(std::move(number));
+    }
+  }
+}
+
+void parse_twilio(Reader& r, const YAML::Node& tw, Config& c) {
+  if (!r.mapping(tw, "channels.twilio", {"api_url", "send_timeout", "status_callbacks", "accounts"})) return;
+  if (tw["api_url"])
+    if (auto u = http_url(r, tw["api_url"], "channels.twilio.api_url")) c.twilio_api_url = *u;
+  if (tw["send_timeout"])
+    if (auto v = r.millis(tw["send_timeout"], "channels.twilio.send_timeout")) c.twilio_send_timeout = *v;
+  if (YAML::Node s = tw["status_callbacks"]) {
+    if (s.IsScalar() && (s.Scalar() == "true" || s.Scalar() == "false"))
+      c.twilio_status_callbacks = s.Scalar() == "true";
+    else
+      r.error(s, "'channels.twilio.status_callbacks' must be true or false");
+  }
+  YAML::Node accounts = tw["accounts"];
+  if (!accounts) {
+    r.error(tw, "'channels.twilio.accounts' is required: inbound webhooks are matched on their AccountSid");
+    return;
+  }
+  if (!r.mapping(accounts, "channels.twilio.accounts", {})) return;
+  for (auto it = accounts.begin(); it != accounts.end(); ++it) {
+    std::string name = it->first.Scalar();
+    std::string what = "channels.twilio.accounts." + name;
+    if (!valid_id(name)) {
+      r.error(it->first, "account name '" + name + "' must be 1-64 letters, digits, '_', '-' or '.'");
+      continue;
+    }
+    if (!r.mapping(it->second, what, {"account_sid", "auth_tokens", "from", "messaging_service_sid"})) continue;
+    TwilioAccountConfig acc;
+    acc.name = name;
+    if (it->second["account_sid"]) {
+      if (auto v = r.string(it->second["account_sid"], what + ".account_sid")) {
+        if (v->size() != 34 || v->rfind("AC", 0) != 0)
+          r.error(it->second["account_sid"], "'" + what + ".account_sid' must be the 34-character AC... id");
+        acc.account_sid = *v;
+      }
+    } else {
+      r.error(it->first, "'" + what + ".account_sid' is required");
+    }
+    if (it->second["auth_tokens"])
+      acc.auth_tokens = r.secrets(it->second["auth_tokens"], what + ".auth_tokens");
+    else
+      r.error(it->first, "'" + what + ".auth_tokens' is required: every webhook is checked against them");
+    if (it->second["from"])
+      if (auto v = r.string(it->second["from"], what + ".from")) acc.from = *v;
+    if (it->second["messaging_service_sid"])
+      if (auto v = r.string(it->second["messaging_service_sid"], what + ".messaging_service_sid"))
+        acc.messaging_service_sid = *v;
+    if (acc.from.empty() == acc.messaging_service_sid.empty())
+      r.error(it->first, "'" + what + "' needs exactly one of 'from' (our number) and 'messaging_service_sid'");
+    for (const auto& other : c.twilio_accounts)
+      if (!acc.account_sid.empty() && other.account_sid == acc.account_sid)
+        r.error(it->first, "'" + what + "' has the same account_sid as '" + other.name + "'");
+    c.twilio_accounts.push_back(std::move(acc));
+  }
+}
+
 }  // namespace
 
 std::optional<std::size_t> parse_size(const std::string& text) {
@@ -204,7 +336,8 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   Config c;
   c.path = file_name;
   if (!r.mapping(root, "config", {"listen", "public_url", "database", "rules", "state_dir", "http", "limits",
-                                  "admin", "channels", "default_region", "outbox", "shutdown_timeout", "notify"}))
+                                  "admin", "channels", "default_region", "outbox", "shutdown_timeout", "notify",
+                                  "spool"}))
     return result;
 
   if (root["listen"]) {
@@ -287,9 +420,12 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   }
 
   if (YAML::Node ch = root["channels"]) {
-    if (r.mapping(ch, "channels", {"api", "meta"})) {
+    if (r.mapping(ch, "channels", {"api", "meta", "twilio"})) {
+      if (YAML::Node tw = ch["twilio"]) parse_twilio(r, tw, c);
       if (YAML::Node meta = ch["meta"]) {
-        if (r.mapping(meta, "channels.meta", {"app_secrets", "verify_token"})) {
+        if (r.mapping(meta, "channels.meta", {"app_secrets", "verify_token", "graph_url", "graph_version",
+                                              "send_timeout", "pages", "whatsapp_numbers"})) {
+          parse_meta_outbound(r, meta, c);
           if (meta["app_secrets"])
             c.meta_app_secrets = r.secrets(meta["app_secrets"], "channels.meta.app_secrets");
           else
@@ -378,6 +514,10 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
       if (nt["timeout"])
         if (auto v = r.millis(nt["timeout"], "notify.timeout")) c.notify_timeout = *v;
     }
+  }
+  if (YAML::Node sp = root["spool"]) {
+    if (r.mapping(sp, "spool", {"max_size"}) && sp["max_size"])
+      if (auto v = r.size(sp["max_size"], "spool.max_size")) c.spool_max_bytes = *v;
   }
   if (root["shutdown_timeout"])
     if (auto v = r.millis(root["shutdown_timeout"], "shutdown_timeout", std::chrono::seconds{1})) c.shutdown_timeout = *v;

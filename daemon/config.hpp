@@ -23,6 +23,25 @@ struct ApiAccountConfig {
   std::chrono::milliseconds callback_timeout{10000};
 };
 
+struct MetaPageConfig {
+  std::string id;            // the Facebook Page id (entry[].id of its webhooks)
+  std::string access_token;  // the Page access token (secret value)
+  bool human_agent = false;  // the app has Meta's Human Agent permission (agent replies up to 7 days)
+};
+
+struct WhatsAppNumberConfig {
+  std::string phone_number_id;  // metadata.phone_number_id of its webhooks
+  std::string access_token;     // system-user token (secret value)
+};
+
+struct TwilioAccountConfig {
+  std::string name;         // our name for it: the `account` of its conversations
+  std::string account_sid;  // AC...; inbound webhooks are matched on it
+  std::vector<std::string> auth_tokens;  // secret values; the first one sends, any verifies
+  std::string from;                      // our number (E.164), or
+  std::string messaging_service_sid;     // MG...
+};
+
 // Sending from the outbox: how many senders, how often to look without a NOTIFY, retries.
 struct OutboxConfig {
   std::size_t workers = 2;
@@ -57,6 +76,18 @@ struct Config {
   // Meta (Messenger and WhatsApp Cloud API) webhooks; empty secrets: the channel is off.
   std::vector<std::string> meta_app_secrets;
   std::string meta_verify_token;
+  std::string meta_graph_url = "https://graph.facebook.com";
+  std::string meta_graph_version = "v25.0";
+  std::chrono::milliseconds meta_send_timeout{10000};
+  std::vector<MetaPageConfig> meta_pages;
+  std::vector<WhatsAppNumberConfig> whatsapp_numbers;
+  // Twilio SMS; no accounts: the channel is off.
+  std::string twilio_api_url = "https://api.twilio.com";
+  std::chrono::milliseconds twilio_send_timeout{10000};
+  bool twilio_status_callbacks = true;
+  std::vector<TwilioAccountConfig> twilio_accounts;
+  // The durable spool for webhooks that are not redelivered (state_dir/spool).
+  std::size_t spool_max_bytes = 64 * 1024 * 1024;
   OutboxConfig outbox;
   std::vector<std::string> notify_secrets;  // sign the rules' notify: POSTs (the first signs)
   std::chrono::milliseconds notify_timeout{10000};

@@ -34,19 +34,45 @@ const char* kHelp =
     "  --customer  {\"name\": \"..\", \"language\": \"pl\", \"tags\": [..], \"first_message\": true,\n"
     "               \"last_auto_reply\": {\"TEMPLATE\": TIME}}  (TIME: when that auto-reply last went out)\n"
     "  --json      {\"rule\": NAME or null, \"conditions\": [...], \"actions\": [...]}\n"
+    "A reply on sms shows its encoding (gsm7 or ucs2) and segments, after the rules' 'sms' options;\n"
+    "a reply on whatsapp its template for outside the 24 h window, when it has one.\n"
     "exit: 0 (also when no rule matches); 1 errors in the rules file; 2 bad usage or input.\n";
+
+// A reply's SMS encoding and segments and its WhatsApp template, which explain shows on lines
+// of their own below the reply.
+bool reply_detail(const std::string& key) { return key.starts_with("sms_") || key.starts_with("whatsapp_"); }
 
 json::object action_json(const Action& action) {
   json::object o;
   for (const auto& [key, value] : action_fields(action)) o[key] = value;
+  if (const auto* reply = std::get_if<ReplyAction>(&action)) {
+    if (!reply->sms_encoding.empty()) o["sms_segments"] = reply->sms_segments;
+    if (reply->whatsapp_template) {
+      json::array parameters;
+      for (const auto& p : reply->whatsapp_template->parameters) parameters.emplace_back(p);
+      o["whatsapp_parameters"] = std::move(parameters);
+    }
+  }
   return o;
 }
 
 std::string action_text(const Action& action) {
   auto fields = action_fields(action);
   std::string out = fields.front().second;
-  for (std::size_t i = 1; i < fields.size(); ++i)
+  for (std::size_t i = 1; i < fields.size(); ++i) {
+    if (reply_detail(fields[i].first)) continue;
     out += " " + fields[i].first + "=" + (fields[i].first == "text" ? "\"" + fields[i].second + "\"" : fields[i].second);
+  }
+  if (const auto* reply = std::get_if<ReplyAction>(&action)) {
+    if (!reply->sms_encoding.empty())
+      out += "\n    sms: " + reply->sms_encoding + ", " + std::to_string(reply->sms_segments) +
+             (reply->sms_segments == 1 ? " segment" : " segments");
+    if (const auto& t = reply->whatsapp_template) {
+      out += "\n    whatsapp template (outside the 24 h window): " + t->name + " language=" + t->language + " parameters=[";
+      for (std::size_t i = 0; i < t->parameters.size(); ++i) out += (i > 0 ? ", \"" : "\"") + t->parameters[i] + "\"";
+      out += "]";
+    }
+  }
   return out;
 }
 

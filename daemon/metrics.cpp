@@ -47,6 +47,26 @@ struct Metrics::Impl {
           .Register(registry);
   prometheus::Family<prometheus::Gauge>& in_flight =
       prometheus::BuildGauge().Name("switchboard_in_flight").Help("Work in progress by kind").Register(registry);
+  prometheus::Family<prometheus::Gauge>& spool_requests =
+      prometheus::BuildGauge()
+          .Name("switchboard_spool_waiting_requests")
+          .Help("Webhook requests kept in the durable spool until the database takes them")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& spool_bytes =
+      prometheus::BuildGauge()
+          .Name("switchboard_spool_waiting_bytes")
+          .Help("Size of the requests waiting in the durable spool")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& spool_events =
+      prometheus::BuildCounter()
+          .Name("switchboard_spool_requests_total")
+          .Help("Requests spooled while the database was down, replayed from the spool, or rejected on replay")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& platform_events =
+      prometheus::BuildCounter()
+          .Name("switchboard_platform_events_total")
+          .Help("Delivery statuses, echoes and opt-outs reported by platforms, by outcome")
+          .Register(registry);
   std::mutex rules_mu;
   prometheus::Gauge* active_rules = nullptr;
 };
@@ -79,12 +99,22 @@ void Metrics::rules_loaded(const std::string& hash) {
 
 void Metrics::rules_reload_failed() { impl_->reload_failures.Add({}).Increment(); }
 
+void Metrics::spool(std::string_view event) { impl_->spool_events.Add({{"event", std::string(event)}}).Increment(); }
+
+void Metrics::platform_event(std::string_view channel, std::string_view kind, std::string_view result) {
+  impl_->platform_events
+      .Add({{"channel", std::string(channel)}, {"kind", std::string(kind)}, {"result", std::string(result)}})
+      .Increment();
+}
+
 std::string Metrics::render(const Snapshot& s) {
   impl_->database_up.Add({}).Set(s.database_up ? 1 : 0);
   if (s.outbox_queued >= 0) impl_->backlog.Add({{"state", "queued"}}).Set(static_cast<double>(s.outbox_queued));
   if (s.outbox_sending >= 0) impl_->backlog.Add({{"state", "sending"}}).Set(static_cast<double>(s.outbox_sending));
   impl_->in_flight.Add({{"kind", "http_requests"}}).Set(static_cast<double>(s.http_in_flight));
   impl_->in_flight.Add({{"kind", "outbox_sends"}}).Set(static_cast<double>(s.outbox_in_flight));
+  impl_->spool_requests.Add({}).Set(static_cast<double>(s.spool_requests));
+  impl_->spool_bytes.Add({}).Set(static_cast<double>(s.spool_bytes));
   return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
 }
 

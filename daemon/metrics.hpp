@@ -20,6 +20,10 @@ class Metrics {
   void outbox_send(std::string_view channel, std::string_view result);
   void rules_loaded(const std::string& hash);
   void rules_reload_failed();
+  // event: spooled | replayed | rejected (a spooled request that could never be replayed)
+  void spool(std::string_view event);
+  // kind: status | echo | opt_out; result: applied | duplicate | pending | ignored | failed
+  void platform_event(std::string_view channel, std::string_view kind, std::string_view result);
 
   // Values read when scraped.
   struct Snapshot {
@@ -28,6 +32,8 @@ class Metrics {
     long outbox_sending = -1;
     long http_in_flight = 0;
     long outbox_in_flight = 0;
+    long spool_requests = 0;  // waiting in the durable spool for the database
+    long spool_bytes = 0;
   };
   std::string render(const Snapshot& snapshot);
 

@@ -2,10 +2,12 @@
 
 #include <boost/json.hpp>
 #include <random>
+#include <tuple>
 
 #include "routing/core/log.hpp"
 #include "storage/listener.hpp"
 #include "storage/outbox.hpp"
+#include "storage/platform_events.hpp"
 
 namespace switchboard::daemon {
 
@@ -25,12 +27,21 @@ double unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-std::string text_of(const std::string& payload) {
+// The payload's text, and whether a person wrote it (agent replies carry their author).
+std::pair<std::string, bool> text_of(const std::string& payload) {
   json::error_code ec;
   json::value v = json::parse(payload, ec);
   if (ec || !v.is_object()) return {};
   const json::value* t = v.get_object().if_contains("text");
-  return t && t->is_string() ? std::string(t->get_string()) : std::string();
+  const json::value* author = v.get_object().if_contains("author");
+  return {t && t->is_string() ? std::string(t->get_string()) : std::string(), author && author->is_string()};
+}
+
+// One adapter serves several channels of one platform.
+std::string_view adapter_for(std::string_view channel) {
+  if (channel == "messenger" || channel == "whatsapp") return "meta";
+  if (channel == "sms") return "twilio";
+  return channel;
 }
 
 }  // namespace
@@ -104,7 +115,7 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   } done{in_flight_};
 
   std::string id = item.id;
-  auto adapter = registry_.find(item.channel);
+  auto adapter = registry_.find(adapter_for(item.channel));
   if (!adapter) {
     check_recorded(storage::mark_failed(pool_, id, adapter.error().message), id, "failed");
     log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"reason", adapter.error().message}});
@@ -118,7 +129,8 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   message.conversation_id = item.conversation_id;
   message.recipient = item.recipient.value_or("");
   message.payload = item.payload;
-  message.text = text_of(item.payload);
+  std::tie(message.text, message.from_human) = text_of(item.payload);
+  message.last_inbound_at = item.last_inbound_at;
 
   auto sent = (*adapter)->send(message);
   if (sent) {
@@ -140,6 +152,25 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
                                {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
     return;
   }
+  if (e.code == "outside_window") {
+    check_recorded(storage::mark_blocked(pool_, id, e.message), id, "blocked");
+    if (options_.on_result) options_.on_result(item.channel, "blocked");
+    log::warn("outbox_blocked", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
+                                 {"conversation", item.conversation_id}, {"reason", e.message}});
+    return;
+  }
+  if (e.code == "opted_out" && !message.recipient.empty()) {
+    auto channel = channel_from_string(item.channel);
+    if (channel) {
+      OptOut opt_out{*channel, item.account, Identity{}, true};
+      if (auto recorded = storage::record_opt_out(pool_, opt_out, message.recipient, clock_.now()); !recorded)
+        log::error("opt_out_record_failed", {{"outbox", id}, {"reason", recorded.error().message}});
+    }
+  }
+  if (e.code == "invalid_credentials")
+    log::error("channel_credentials_rejected", {{"channel", item.channel}, {"account", item.account},
+                                                {"action", "operator: renew the access token in the config"},
+                                                {"reason", e.message}});
   check_recorded(storage::mark_failed(pool_, id, e.message), id, "failed");
   if (options_.on_result) options_.on_result(item.channel, "failed");
   log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},

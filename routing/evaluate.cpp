@@ -4,6 +4,7 @@
 
 #include "routing/rules/compiled.hpp"
 #include "routing/text/fold.hpp"
+#include "routing/text/sms.hpp"
 
 namespace switchboard::routing {
 
@@ -27,6 +28,19 @@ bool held_back(const Action& action, const EvaluationInput& input) {
   return last && input.now - *last < *reply->at_most;
 }
 
+// A reply to an SMS: the rules file's 'sms' options (transliteration to GSM-7, then the cap on
+// segments), then the encoding and segments of what will be sent. Only automatic replies pass
+// here: an agent's replies do not go through the rules.
+void finish_sms_reply(Action& action, const SmsOptions& options) {
+  auto* reply = std::get_if<ReplyAction>(&action);
+  if (reply == nullptr) return;
+  if (options.transliterate) reply->text = transliterate_gsm7(reply->text);
+  if (options.max_segments) reply->text = cap_segments(reply->text, *options.max_segments);
+  const SmsEncoding encoding = classify(reply->text);
+  reply->sms_encoding = std::string(to_string(encoding.encoding));
+  reply->sms_segments = encoding.segments;
+}
+
 // The one loop behind evaluate() and explain(); `holds(rule)` says whether a rule's 'when' holds.
 template <class Holds>
 Decision run(const RuleSet& rules, EvalContext& ctx, Holds&& holds) {
@@ -41,6 +55,7 @@ Decision run(const RuleSet& rules, EvalContext& ctx, Holds&& holds) {
         decision.suppressed.push_back(std::get<ReplyAction>(produced).template_name);
         continue;
       }
+      if (ctx.input().message.channel == Channel::sms) finish_sms_reply(produced, rules.sms());
       decision.actions.push_back(std::move(produced));
     }
     if (!rule.keep_going) break;

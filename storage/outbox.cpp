@@ -15,13 +15,11 @@
 
 #include "routing/core/log.hpp"
 #include "storage/sql.hpp"
+#include "storage/unit_of_work.hpp"
 
 namespace switchboard::storage {
 
 namespace {
-
-// Deadlocks and serialization failures: the work runs again at most this often.
-constexpr int kMaxRetries = 3;
 
 using sql::Statement;
 
@@ -44,7 +42,11 @@ WITH due AS (
        RETURNING o.id, o.message_id, o.channel, o.account, o.recipient, o.payload, o.attempts,
                  o.next_attempt_at, o.lease_until)
 SELECT c.id, c.message_id, m.conversation_id, c.channel, c.account, c.recipient, c.payload::text,
-       c.attempts, (extract(epoch FROM c.lease_until) * 1000000)::bigint
+       c.attempts, (extract(epoch FROM c.lease_until) * 1000000)::bigint,
+       (SELECT (extract(epoch FROM max(coalesce(i.sent_at, i.created_at))) * 1000000)::bigint
+          FROM messages i
+         WHERE i.conversation_id = m.conversation_id AND i.direction = 'in'
+           AND i.channel = c.channel AND i.account = c.account)
   FROM claimed c
   JOIN messages m ON m.id = c.message_id
  ORDER BY c.next_attempt_at, c.id)sql"};
@@ -88,6 +90,26 @@ constexpr Statement kFailed{"sb_outbox_failed", R"sql(
 UPDATE outbox
    SET state = 'failed', last_error = $2, lease_until = NULL, updated_at = now()
  WHERE id = $1 AND state = 'sending')sql"};
+
+constexpr Statement kBlocked{"sb_outbox_blocked", R"sql(
+UPDATE outbox
+   SET state = 'blocked', last_error = $2, lease_until = NULL, updated_at = now()
+ WHERE id = $1 AND state = 'sending')sql"};
+
+// Statuses the platform reported before our send recorded the message's platform id: the
+// highest-ranked one moves the row forward now (see storage/platform_events.hpp).
+constexpr Statement kApplyEarlyStatus{"sb_outbox_apply_early_status", R"sql(
+UPDATE outbox o
+   SET state = best.status, last_error = coalesce(best.error, o.last_error), updated_at = now()
+  FROM (SELECT d.status, d.error
+          FROM messages m
+          JOIN delivery_statuses d
+            ON d.channel = m.channel AND d.account = m.account AND d.external_id = m.external_id
+         WHERE m.id = $1
+         ORDER BY sb_delivery_rank(d.status) DESC
+         LIMIT 1) best
+ WHERE o.message_id = $1 AND sb_delivery_rank(o.state) < sb_delivery_rank(best.status)
+   AND o.state NOT IN ('queued', 'sending'))sql"};
 
 constexpr Statement kGet{"sb_outbox_get", R"sql(
 SELECT o.id, o.message_id, o.channel, o.account, o.recipient, o.payload::text, o.state, o.attempts,
@@ -138,64 +160,14 @@ SELECT 'queued', count(*) FROM outbox WHERE state = 'queued'
 UNION ALL
 SELECT 'sending', count(*) FROM outbox WHERE state = 'sending')sql"};
 
-constexpr Statement kStatements[] = {kClaim, kRelease,      kSent,        kRetry,   kFailed,
-                                     kGet,   kReplyTarget, kReplyInsert, kBacklog};
+constexpr Statement kStatements[] = {kClaim,       kRelease,     kSent,    kRetry,  kFailed,         kBlocked,
+                                     kApplyEarlyStatus, kGet, kReplyTarget, kReplyInsert, kBacklog};
 
-void prepare_statements(Pool::Lease& lease) { sql::prepare_once(lease, "outbox", kStatements); }
+using sql::Work;
 
-// What one unit of work is, for its error messages.
-struct Work {
-  std::string what;          // "cannot claim outbox rows"
-  const char* invalid_code;  // the error code when the database refuses the data
-};
-
-// Runs op(conn, committing) on a leased connection with the statements prepared. A deadlock or
-// serialization failure runs it again, and so does a connection found dead (one that sat idle
-// through a server restart fails on first use), once. Not so once op has set `committing`: the
-// outcome of a lost commit is unknown, and running it again could store it twice. The worker
-// statements are safe to repeat (a claim whose answer was lost expires; a repeated result
-// changes nothing), so they never set it.
 template <class T, class Op>
 Result<T> run(Pool& pool, const Work& work, Op op) {
-  int retries = 0;
-  bool reconnected = false;
-  for (;;) {
-    auto lease = pool.acquire();
-    if (!lease) return lease.error();
-    bool committing = false;
-    try {
-      prepare_statements(*lease);
-      return op(lease->conn(), committing);
-    } catch (...) {
-      const auto failure = sql::classify_current_exception(lease->conn());
-      if (failure.connection_lost) lease->mark_broken();
-      switch (failure.kind) {
-        case sql::FailureKind::retry:
-          if (retries++ < kMaxRetries) {
-            log::warn("outbox_db_retry", {{"reason", failure.text}, {"sqlstate", failure.sqlstate}});
-            continue;
-          }
-          return make_error(ErrorKind::unavailable, "database_contention",
-                            work.what + ": gave up after " + std::to_string(kMaxRetries) + " retries: " + failure.text);
-        case sql::FailureKind::unavailable:
-          if (committing)
-            return make_error(ErrorKind::unavailable, "database_unavailable",
-                              work.what + ": the database connection failed during commit, the change may or may not "
-                                          "be stored: " + failure.text);
-          if (failure.connection_lost && !reconnected) {
-            reconnected = true;
-            continue;
-          }
-          return make_error(ErrorKind::unavailable, "database_unavailable", work.what + ": " + failure.text);
-        case sql::FailureKind::invalid:
-          return make_error(ErrorKind::invalid, work.invalid_code,
-                            work.what + ": the database refused the data: " + failure.text);
-        case sql::FailureKind::bug:
-          break;
-      }
-      return make_error(ErrorKind::bug, "database_error", work.what + ": " + failure.text);
-    }
-  }
+  return sql::run_unit<T>(pool, "outbox", kStatements, "outbox_db_retry", work, std::move(op));
 }
 
 // The length of the well-formed UTF-8 sequence starting at s[i], 0 when there is none: no
@@ -312,6 +284,7 @@ Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duratio
           item.payload = row[6].c_str();
           item.attempts = row[7].as<int>();
           item.lease_until = sql::from_epoch_micros(row[8].as<std::int64_t>());
+          item.last_inbound_at = optional_time(row[9]);
           items.push_back(std::move(item));
         }
         return items;
@@ -358,9 +331,13 @@ Result<bool> mark_sent(Pool& pool, const std::string& outbox_id, const std::stri
                        r = record("");
                      }
                      if (r.empty()) return false;
-                     if (naming && !r[0][1].as<bool>())
+                     if (naming && !r[0][1].as<bool>()) {
                        log::warn("outbox_external_id_clash",
                                  {{"outbox_id", outbox_id}, {"message_id", r[0][0].c_str()}});
+                     } else if (naming) {
+                       pqxx::nontransaction tx(conn);
+                       tx.exec_prepared(kApplyEarlyStatus.name, std::string(r[0][0].c_str()));
+                     }
                      return true;
                    });
 }
@@ -372,6 +349,11 @@ Result<bool> mark_retry(Pool& pool, const std::string& outbox_id, const std::str
 
 Result<bool> mark_failed(Pool& pool, const std::string& outbox_id, const std::string& error) {
   return mark(pool, kFailed, outbox_id, {"cannot mark outbox row " + outbox_id + " failed", "invalid_outbox"}, error,
+              std::nullopt);
+}
+
+Result<bool> mark_blocked(Pool& pool, const std::string& outbox_id, const std::string& error) {
+  return mark(pool, kBlocked, outbox_id, {"cannot mark outbox row " + outbox_id + " blocked", "invalid_outbox"}, error,
               std::nullopt);
 }
 

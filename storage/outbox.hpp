@@ -24,6 +24,9 @@ struct OutboxItem {
   std::string payload;                   // a JSON object, as text
   int attempts = 0;                      // including this one
   Timestamp lease_until{};               // report a result before then, or the row is sent again
+  // The newest inbound message of the conversation on the row's channel and account: platform
+  // reply windows are measured from it.
+  std::optional<Timestamp> last_inbound_at{};
 };
 
 // Claims up to `limit` due rows ('queued', next_attempt_at <= now), oldest due first, in one
@@ -55,6 +58,9 @@ Result<bool> mark_sent(Pool& pool, const std::string& outbox_id, const std::stri
 Result<bool> mark_retry(Pool& pool, const std::string& outbox_id, const std::string& error, Timestamp next_attempt_at);
 // 'failed' for good.
 Result<bool> mark_failed(Pool& pool, const std::string& outbox_id, const std::string& error);
+// 'blocked': the platform's reply window is closed and nothing else may be sent there; agents
+// see it (delivery_state) and pick another channel.
+Result<bool> mark_blocked(Pool& pool, const std::string& outbox_id, const std::string& error);
 
 struct OutboxRecord {
   std::string id;
@@ -63,7 +69,7 @@ struct OutboxRecord {
   std::string account;
   std::optional<std::string> recipient;
   std::string payload;  // JSON object, as text
-  std::string state;    // queued | sending | sent | delivered | failed
+  std::string state;    // queued | sending | sent | delivered | read | failed | blocked
   int attempts = 0;
   std::optional<std::string> last_error;
   Timestamp next_attempt_at{};

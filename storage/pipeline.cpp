@@ -161,10 +161,15 @@ SELECT (extract(epoch FROM max(o.created_at)) * 1000000)::bigint
   JOIN outbox o ON o.message_id = m.id
  WHERE c.customer_id = $1 AND o.payload->>'template' = $2)sql"};
 
+// Whether the sender opted out of automatic messages on this channel (SMS STOP): only asked
+// when the rules want to reply.
+constexpr Statement kOptedOut{"sb_ingest_opted_out", R"sql(
+SELECT EXISTS (SELECT 1 FROM opt_outs WHERE channel = $1 AND address = $2))sql"};
+
 constexpr Statement kStatements[] = {kLock,         kFindMessage,      kFindCustomer,  kCreateCustomer,
                                      kAttachIdentities, kCompleteCustomer, kOpenConversation,
                                      kInsertMessage, kReply,            kEffects,       kLastAutoReply,
-                                     kSetLanguage,   kPage,             kNotify};
+                                     kSetLanguage,   kPage,             kNotify,        kOptedOut};
 
 // The message's parameters, computed once for all attempts.
 struct Input {
@@ -184,19 +189,6 @@ std::string identity_key(const Identity& id) { return "i:" + std::string(to_stri
 // Lengths make the key unambiguous whatever the account and the id contain.
 std::string message_key(const std::string& channel, const InboundMessage& m) {
   return "m:" + channel + ":" + std::to_string(m.account.size()) + ":" + m.account + ":" + m.external_id;
-}
-
-std::string attachments_json(const std::vector<Attachment>& attachments) {
-  boost::json::array out;
-  for (const auto& a : attachments) {
-    boost::json::object o;
-    o["url"] = a.url;
-    o["mime_type"] = a.mime_type;
-    o["name"] = a.name;
-    if (a.size) o["size"] = *a.size;
-    out.push_back(std::move(o));
-  }
-  return boost::json::serialize(out);
 }
 
 bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
@@ -231,7 +223,7 @@ Result<Input> make_input(const InboundMessage& m, Timestamp now) {
   in.lock_keys = sql::text_array(keys);
   in.kinds = sql::text_array(kinds);
   in.values = sql::text_array(values);
-  in.attachments = attachments_json(m.attachments);
+  in.attachments = sql::attachments_json(m.attachments);
   // An adapter that does not know when the message was sent leaves the default: store "unknown"
   // rather than 1970.
   if (m.sent_at != Timestamp{}) in.sent_at = format_rfc3339(m.sent_at);
@@ -240,7 +232,7 @@ Result<Input> make_input(const InboundMessage& m, Timestamp now) {
   return in;
 }
 
-boost::json::value decision_json(const Decision& d) {
+boost::json::object decision_json(const Decision& d) {
   boost::json::object o;
   o["rule"] = d.rule ? boost::json::value(*d.rule) : boost::json::value(nullptr);
   boost::json::array matched;
@@ -372,12 +364,29 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   std::optional<std::string> assignee;
   bool close = false;
   std::vector<std::string> tags;
+  std::optional<bool> opted_out;  // asked once, at the first reply
   for (const auto& action : out.decision.actions) {
     if (const auto* reply = std::get_if<ReplyAction>(&action)) {
+      if (!opted_out) opted_out = tx.exec_prepared(kOptedOut.name, in.channel, m.sender)[0][0].as<bool>();
+      if (*opted_out) {
+        out.opted_out = true;
+        continue;
+      }
       boost::json::object payload;
       payload["text"] = reply->text;
       payload["template"] = reply->template_name;
       if (!reply->html.empty()) payload["html"] = reply->html;
+      if (!reply->sms_encoding.empty()) {
+        payload["sms_encoding"] = reply->sms_encoding;
+        payload["sms_segments"] = reply->sms_segments;
+      }
+      if (reply->whatsapp_template) {
+        boost::json::array parameters;
+        for (const auto& p : reply->whatsapp_template->parameters) parameters.emplace_back(p);
+        payload["whatsapp_template"] = boost::json::object{{"name", reply->whatsapp_template->name},
+                                                           {"language", reply->whatsapp_template->language},
+                                                           {"parameters", std::move(parameters)}};
+      }
       payload["in_reply_to"] = out.message_id;
       payload["conversation_id"] = out.conversation_id;
       tx.exec_prepared(kReply.name, out.conversation_id, in.channel, m.account, reply->text, m.sender,
@@ -416,8 +425,10 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
                        boost::json::serialize(steps), in.now);
     }
   }
+  auto audit = decision_json(out.decision);
+  if (out.opted_out) audit["replies_held_back"] = "the sender opted out of this channel";
   tx.exec_prepared(kEffects.name, out.conversation_id, out.message_id, out.decision.rule, router.rules_hash,
-                   boost::json::serialize(decision_json(out.decision)), in.now, queue, priority,
+                   boost::json::serialize(audit), in.now, queue, priority,
                    sql::text_array(tags), assignee, close);
 
   committing = true;

@@ -20,6 +20,7 @@ struct IngestOutcome {
   std::string customer_id;
   bool duplicate = false;  // the same (channel, account, external_id) with the same content
   Decision decision;       // empty for a duplicate
+  bool opted_out = false;  // the sender opted out of the channel: the rules' replies were held back
 };
 
 // How the pipeline decides: evaluate() with the active rules, or a stand-in in tests.

@@ -1,9 +1,23 @@
 // Helpers shared by storage's .cpp files: array literals, ids, timestamps, error mapping.
 #include "storage/sql.hpp"
 
+#include <boost/json.hpp>
 #include <pqxx/pqxx>
 
 namespace switchboard::storage::sql {
+
+std::string attachments_json(const std::vector<Attachment>& attachments) {
+  boost::json::array out;
+  for (const auto& a : attachments) {
+    boost::json::object o;
+    o["url"] = a.url;
+    o["mime_type"] = a.mime_type;
+    o["name"] = a.name;
+    if (a.size) o["size"] = *a.size;
+    out.push_back(std::move(o));
+  }
+  return boost::json::serialize(out);
+}
 
 void prepare_once(Pool::Lease& lease, std::string_view tag, std::span<const Statement> statements) {
   if (!lease.first_use(tag)) return;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "routing/core/message.hpp"
 #include "routing/core/result.hpp"
 #include "routing/core/time.hpp"
 #include "storage/pool.hpp"
@@ -38,6 +39,9 @@ void prepare_once(Pool::Lease& lease, std::string_view tag, std::span<const Stat
 std::string text_array(const std::vector<std::string>& items);
 // The elements of a text[] column (NULL elements become "").
 std::vector<std::string> parse_text_array(const pqxx::field& field);
+
+// A message's attachments as the JSON array stored in messages.attachments.
+std::string attachments_json(const std::vector<Attachment>& attachments);
 
 // switchboard's ids are bigserial values shown as canonical decimal strings: digits only, no
 // leading zero, within bigint. Anything else cannot name a row.

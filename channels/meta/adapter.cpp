@@ -101,13 +101,20 @@ std::optional<std::int64_t> integer_at(const json::object& o, std::string_view k
   return std::nullopt;
 }
 
-Timestamp from_millis(std::int64_t ms) { return Timestamp{std::chrono::milliseconds{ms}}; }
+// Platform times outside 1970..9999 are unreadable (Timestamp{}): converting them would overflow.
+constexpr std::int64_t kMaxSeconds = 253402300799;  // 9999-12-31T23:59:59Z
+
+Timestamp from_millis(std::int64_t ms) {
+  if (ms < 0 || ms / 1000 > kMaxSeconds) return Timestamp{};
+  return Timestamp{std::chrono::milliseconds{ms}};
+}
 
 // WhatsApp timestamps: a string of Unix seconds. Timestamp{} when unreadable.
 Timestamp from_seconds_string(std::string_view s) {
   std::int64_t seconds = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), seconds);
   if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) return Timestamp{};
+  if (seconds < 0 || seconds > kMaxSeconds) return Timestamp{};
   return Timestamp{std::chrono::seconds{seconds}};
 }
 
@@ -144,7 +151,7 @@ void messenger_event(const json::object& event, const std::string& page, std::ve
     if (m.text.empty() && m.attachments.empty()) return;
     m.identities.push_back(Identity{IdentityKind::messenger_psid, customer});
     if (is_echo)
-      out.emplace_back(Echo{std::move(m)});
+      out.emplace_back(Echo{std::move(m), string_at(*message, "app_id"), string_at(*message, "metadata")});
     else
       out.emplace_back(std::move(m));
     return;
@@ -176,6 +183,7 @@ void messenger_event(const json::object& event, const std::string& page, std::ve
     s.external_id = std::move(external_id);
     s.status = std::move(name);
     s.at = when;
+    s.recipient = sender_id;  // receipts come from the customer
     out.emplace_back(std::move(s));
   };
   if (const json::object* delivery = object_at(event, "delivery")) {
@@ -389,7 +397,7 @@ Result<std::vector<InboundEvent>> parse_payload(std::string_view body) {
   return events;
 }
 
-MetaAdapter::MetaAdapter(Options options) : options_(std::move(options)) {
+MetaAdapter::MetaAdapter(Options options, const Clock& clock) : options_(std::move(options)), clock_(clock) {
   if (!options_.verify_token.empty()) verify_digest_ = sha256(options_.verify_token);
 }
 
@@ -419,10 +427,6 @@ Result<std::vector<InboundEvent>> MetaAdapter::parse_webhook(const HttpRequest& 
   auto signature = check_signature(request.header(kSignatureHeader), request.body, options_.app_secrets);
   if (!signature) return signature.error();
   return parse_payload(request.body);
-}
-
-Result<Delivery> MetaAdapter::send(const OutboundMessage&) {
-  return send_error(SendFailure::permanent, "not_implemented", "sending on the meta channel is not built yet");
 }
 
 }  // namespace switchboard::channels::meta

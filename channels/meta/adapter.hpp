@@ -1,5 +1,6 @@
-// The Meta channel (Messenger Platform and WhatsApp Cloud API), inbound side: the webhook
-// verification handshake (GET) and signed webhook POSTs (protocols/meta.md (a)-(c), (g)).
+// The Meta channel (Messenger Platform and WhatsApp Cloud API): the webhook verification
+// handshake (GET) and signed webhook POSTs (protocols/meta.md (a)-(c), (g)), and sending through
+// the Graph API (send.cpp, (d)-(f)).
 // Security posture: every POST must carry X-Hub-Signature-256 = HMAC-SHA256(app secret, raw body),
 // checked in constant time against each configured app secret before any JSON is parsed; the
 // legacy SHA-1 header is never trusted. The verify token is compared as SHA-256 digests in
@@ -8,12 +9,14 @@
 // an error answer would only make Meta retry the same bytes for days.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "channels/adapter.hpp"
+#include "routing/core/time.hpp"
 
 namespace switchboard::channels::meta {
 
@@ -21,6 +24,22 @@ struct Options {
   std::vector<std::string> app_secrets;  // one per Meta app; two during rotation. Empty ones are ignored
   std::string verify_token;              // hub.verify_token of the handshake; empty: refuse all
   std::size_t max_body_bytes = 4 * 1024 * 1024;
+
+  // Sending (protocols/meta.md (d)): POST {graph_base_url}/{graph_version}/{id}/messages.
+  std::string graph_base_url = "https://graph.facebook.com";
+  std::string graph_version = "v25.0";  // pinned: Graph changes behaviour between versions
+  std::chrono::milliseconds send_timeout{10000};
+  struct Page {
+    std::string id;
+    std::string access_token;
+    bool human_agent = false;  // app has the Human Agent permission
+  };
+  std::vector<Page> pages;  // Messenger: OutboundMessage::account is the page id
+  struct WhatsAppNumber {
+    std::string phone_number_id;
+    std::string access_token;
+  };
+  std::vector<WhatsAppNumber> whatsapp_numbers;  // WhatsApp: account is the phone_number_id
 };
 
 // The percent-decoded value ('+' is a space) of the first `name` parameter of a query string
@@ -43,9 +62,15 @@ Status check_signature(const std::string* header, std::string_view body, const s
 //    least one), DeliveryStatus per status sent|delivered|read|failed (error "<code> <title>").
 Result<std::vector<InboundEvent>> parse_payload(std::string_view body);
 
+// The Error for a Graph answer other than 2xx (protocols/meta.md (f)): the kind says whether the
+// outbox retries (unavailable) and the code what the worker does (see Adapter::send). The message
+// holds the HTTP status, Graph's code/subcode, message and fbtrace_id, for last_error.
+Error graph_error(int http_status, std::string_view body);
+
 class MetaAdapter final : public Adapter {
  public:
-  explicit MetaAdapter(Options options);
+  // `clock` (not owned, must outlive the adapter) decides the reply windows in send().
+  MetaAdapter(Options options, const Clock& clock);
 
   std::string_view name() const override { return "meta"; }
   Posture posture() const override;
@@ -54,11 +79,20 @@ class MetaAdapter final : public Adapter {
   HttpResponse verify(const HttpRequest& request) const;
   // POST /webhooks/meta: too_large "body_too_large", forbidden "bad_signature", then parse_payload().
   Result<std::vector<InboundEvent>> parse_webhook(const HttpRequest& request) override;
-  // Not built yet: always a permanent error ("not_implemented").
+  // Messenger Send API / WhatsApp Cloud API (channels/meta/send.cpp). The reply window is decided
+  // here from last_inbound_at, before any request: Messenger < 24 h RESPONSE, else < 7 d
+  // MESSAGE_TAG HUMAN_AGENT for an agent's reply on a page with the permission; WhatsApp < 24 h
+  // free text, else the payload's whatsapp_template. Otherwise conflict "outside_window".
+  // Text over the platform's limit (2000 / 4096 code points) is refused (invalid "text_too_long"),
+  // not split: a retry after a partly sent split would repeat the parts already delivered.
+  // Errors: config "unknown_account" / "invalid_credentials", invalid "invalid_payload" /
+  // "invalid_recipient" / "empty_text" / "text_too_long" / "unsupported_channel", then graph_error()
+  // and unavailable "graph_unavailable" for transport failures.
   Result<Delivery> send(const OutboundMessage& message) override;
 
  private:
   Options options_;
+  const Clock& clock_;
   std::string verify_digest_;  // SHA-256 of the verify token; empty when no token is configured
 };
 

@@ -23,7 +23,18 @@ std::vector<std::pair<std::string, std::string>> action_fields(const Action& act
       [](const auto& a) -> std::vector<std::pair<std::string, std::string>> {
         using T = std::decay_t<decltype(a)>;
         if constexpr (std::is_same_v<T, ReplyAction>) {
-          return {{"type", "reply"}, {"template", a.template_name}, {"text", a.text}};
+          std::vector<std::pair<std::string, std::string>> fields{
+              {"type", "reply"}, {"template", a.template_name}, {"text", a.text}};
+          if (!a.sms_encoding.empty()) {
+            fields.emplace_back("sms_encoding", a.sms_encoding);
+            fields.emplace_back("sms_segments", std::to_string(a.sms_segments));
+          }
+          // The rendered parameters are a list: explain shows them from the action itself.
+          if (a.whatsapp_template) {
+            fields.emplace_back("whatsapp_template", a.whatsapp_template->name);
+            fields.emplace_back("whatsapp_language", a.whatsapp_template->language);
+          }
+          return fields;
         } else if constexpr (std::is_same_v<T, EnqueueAction>) {
           return {{"type", "enqueue"}, {"queue", a.queue}, {"priority", std::string(to_string(a.priority))}};
         } else if constexpr (std::is_same_v<T, TagAction>) {

@@ -18,6 +18,15 @@ enum class Priority { low, normal, high, urgent };
 std::string_view to_string(Priority p);
 std::optional<Priority> priority_from_string(std::string_view s);
 
+// A pre-approved WhatsApp message template ('whatsapp_template' of a reply): what the WhatsApp
+// adapter sends instead of the free text when the customer's 24-hour window is closed.
+struct WhatsAppTemplate {
+  std::string name;                     // as approved in the WhatsApp Business Account
+  std::string language;                 // as written in the rules ("pl", "en_US"): no per-language variants
+  std::vector<std::string> parameters;  // the body's {{1}}, {{2}}, ... rendered for this message
+  bool operator==(const WhatsAppTemplate&) const = default;
+};
+
 struct ReplyAction {
   std::string template_name;
   std::string text;  // the rendered text to send on the message's channel
@@ -28,6 +37,13 @@ struct ReplyAction {
   // whatever channel or conversation they write from. evaluate() drops the reply when
   // CustomerView::last_auto_reply says one went out within the window.
   std::optional<Duration> at_most = std::nullopt;
+  // Replies on SMS only (empty / 0 elsewhere): the encoding of `text` ("gsm7" or "ucs2", see
+  // routing/text/sms.hpp) and the segments it takes, after the rules file's 'sms' options
+  // (transliteration, max_segments) were applied to it.
+  std::string sms_encoding = {};
+  int sms_segments = 0;
+  // Replies on WhatsApp only: the template to send instead of `text` outside the 24-hour window.
+  std::optional<WhatsAppTemplate> whatsapp_template = std::nullopt;
 };
 
 struct EnqueueAction {
@@ -84,7 +100,9 @@ using Action = std::variant<ReplyAction, EnqueueAction, TagAction, AssignAction,
                             SetPriorityAction, SetLanguageAction, NotifyAction>;
 
 // An action as named fields, in a stable order, for JSON and text renderings (audit rows, explain):
-// {"type", "reply"}, {"template", "after_hours"}, {"text", "..."}.
+// {"type", "reply"}, {"template", "after_hours"}, {"text", "..."}. A reply adds {"sms_encoding",
+// "ucs2"}, {"sms_segments", "2"} when it has them and {"whatsapp_template", NAME},
+// {"whatsapp_language", "pl"} when it has a WhatsApp template (its parameters are no field).
 std::vector<std::pair<std::string, std::string>> action_fields(const Action& action);
 
 struct Decision {

@@ -60,11 +60,16 @@ struct DeliveryStatus {
   std::string status;       // sent | delivered | read | failed
   std::string error;        // platform error code and text, when failed
   Timestamp at{};
+  // For a watermark (empty external_id: Messenger read/delivery receipts cover everything sent
+  // to this recipient up to `at`): the customer's address on the channel.
+  std::string recipient{};
 };
 
 // A copy of a message the business sent from another tool (Messenger echo): stored, never routed.
 struct Echo {
   InboundMessage message;
+  std::string app_id{};    // the app that sent it
+  std::string metadata{};  // what the sender attached; ours is "outbox:<id>"
 };
 
 // The customer asked not to be contacted on this channel (SMS STOP), or asked again to be

@@ -29,11 +29,19 @@ class FixedAction final : public ActionNode {
 
 using CompileFn = std::unique_ptr<ActionNode> (*)(CompileContext&, const YamlNode& action, const YamlEntry& kind);
 
+// A reply's 'whatsapp_template': fixed name and language, parameters with variables.
+struct WhatsAppTemplateSpec {
+  std::string name;
+  std::string language;
+  std::vector<TemplateText> parameters;
+};
+
 // A reply renders its template for each message (variables, the customer's language).
 class ReplyNode final : public ActionNode {
  public:
-  ReplyNode(std::string name, std::shared_ptr<const Template> tmpl, std::optional<Duration> at_most)
-      : name_(std::move(name)), template_(std::move(tmpl)), at_most_(at_most) {}
+  ReplyNode(std::string name, std::shared_ptr<const Template> tmpl, std::optional<Duration> at_most,
+            std::optional<WhatsAppTemplateSpec> whatsapp)
+      : name_(std::move(name)), template_(std::move(tmpl)), at_most_(at_most), whatsapp_(std::move(whatsapp)) {}
   Action produce(EvalContext& ctx) const override {
     ReplyAction reply;
     reply.template_name = name_;
@@ -48,6 +56,15 @@ class ReplyNode final : public ActionNode {
     }
     if (ctx.input().message.channel == Channel::email) reply.html = plain_to_html(reply.text);
     reply.at_most = at_most_;
+    if (whatsapp_ && ctx.input().message.channel == Channel::whatsapp) {
+      // The approved template has one language: its parameters are said in it ("en_US" -> "en"
+      // for next_open), whatever the customer's language.
+      const std::string language = whatsapp_->language.substr(0, whatsapp_->language.find('_'));
+      WhatsAppTemplate sent{whatsapp_->name, whatsapp_->language, {}};
+      for (const TemplateText& parameter : whatsapp_->parameters)
+        sent.parameters.push_back(render_text(parameter, ctx.input(), language));
+      reply.whatsapp_template = std::move(sent);
+    }
     return reply;
   }
 
@@ -55,7 +72,91 @@ class ReplyNode final : public ActionNode {
   std::string name_;
   std::shared_ptr<const Template> template_;
   std::optional<Duration> at_most_;
+  std::optional<WhatsAppTemplateSpec> whatsapp_;
 };
+
+// Names of WhatsApp templates: lower-case letters, digits and '_', at most 512 of them.
+bool valid_whatsapp_name(std::string_view name) {
+  return !name.empty() && name.size() <= 512 &&
+         std::all_of(name.begin(), name.end(), [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'; });
+}
+
+// WhatsApp's language codes: "pl", "fil", or with a region "en_US", "prs_AF".
+bool valid_whatsapp_language(std::string_view code) {
+  const std::size_t bar = code.find('_');
+  const std::string_view base = code.substr(0, bar);
+  const bool base_ok = (base.size() == 2 || base.size() == 3) &&
+                       std::all_of(base.begin(), base.end(), [](char c) { return c >= 'a' && c <= 'z'; });
+  if (!base_ok || bar == std::string_view::npos) return base_ok;
+  const std::string_view region = code.substr(bar + 1);
+  return region.size() == 2 && std::all_of(region.begin(), region.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
+}
+
+// 'whatsapp_template: { name: order_update, language: pl, parameters: ["{{customer.first_name | \"Państwo\"}}"] }'
+// Every mistake is reported; nullopt after any.
+std::optional<WhatsAppTemplateSpec> compile_whatsapp_template(CompileContext& ctx, const YamlNode& node) {
+  static constexpr std::string_view kKeys[] = {"name", "language", "parameters"};
+  if (!node.is_mapping()) {
+    ctx.error(node, "'whatsapp_template' must be a mapping such as '{ name: order_update, language: pl, parameters: [..] }'");
+    return std::nullopt;
+  }
+  bool ok = ctx.check_keys(node, kKeys);
+  WhatsAppTemplateSpec spec;
+  if (const YamlNode* name = node.find("name"); name == nullptr) {
+    ctx.error(node, "'whatsapp_template' needs 'name': the name of the approved template");
+    ok = false;
+  } else if (auto text = ctx.text_of(*name, "'name' of 'whatsapp_template' must be a string"); !text) {
+    ok = false;
+  } else if (!valid_whatsapp_name(*text)) {
+    ctx.error(*name, "invalid WhatsApp template name '" + *text +
+                         "': use lower-case letters, digits and '_' (at most 512), as WhatsApp Manager names them");
+    ok = false;
+  } else {
+    spec.name = *text;
+  }
+  if (const YamlNode* language = node.find("language"); language == nullptr) {
+    ctx.error(node, "'whatsapp_template' needs 'language': the language of the approved template, such as 'pl'");
+    ok = false;
+  } else if (auto code = ctx.text_of(*language, "'language' of 'whatsapp_template' must be a language code such as 'pl'");
+             !code) {
+    ok = false;
+  } else if (!valid_whatsapp_language(*code)) {
+    std::string hint = " (such as 'pl', 'en' or 'en_US')";
+    if (std::string fixed = *code; fixed.find('-') != std::string::npos) {
+      std::replace(fixed.begin(), fixed.end(), '-', '_');
+      if (valid_whatsapp_language(fixed)) hint = " (WhatsApp writes it '" + fixed + "')";
+    }
+    ctx.error(*language, "'" + *code + "' is not a WhatsApp language code" + hint);
+    ok = false;
+  } else {
+    spec.language = *code;
+  }
+  const YamlNode* written = node.find("name");
+  const std::string subject = written != nullptr && written->is_scalar() && !written->text.empty()
+                                  ? "WhatsApp template '" + written->text + "'"
+                                  : std::string("'whatsapp_template'");
+  if (const YamlNode* parameters = node.find("parameters")) {
+    if (!parameters->is_sequence() ||
+        !std::all_of(parameters->items.begin(), parameters->items.end(), [](const YamlNode& p) { return p.is_scalar(); })) {
+      ctx.error(*parameters, "'parameters' must be a list of strings");
+      return std::nullopt;
+    }
+    for (std::size_t i = 0; i < parameters->items.size(); ++i) {
+      const YamlNode& item = parameters->items[i];
+      const std::string what = "parameter " + std::to_string(i + 1) + " of " + subject;
+      if (item.text.empty()) {
+        ctx.error(item, what + " is empty (WhatsApp rejects empty parameters)");
+        ok = false;
+      } else if (auto text = compile_template_text(ctx, item, what, item.text)) {
+        spec.parameters.push_back(std::move(*text));
+      } else {
+        ok = false;
+      }
+    }
+  }
+  if (!ok) return std::nullopt;
+  return spec;
+}
 
 // "once per 12h" -> 12h. Enforcing it needs the customer's last auto-reply time, which storage
 // supplies later: routing only carries the limit in ReplyAction::at_most.
@@ -82,13 +183,18 @@ std::unique_ptr<ActionNode> compile_reply(CompileContext& ctx, const YamlNode& a
     at_most = compile_at_most(ctx, *limit);
     ok = at_most.has_value();
   }
+  std::optional<WhatsAppTemplateSpec> whatsapp;
+  if (const YamlNode* spec = action.find("whatsapp_template")) {
+    whatsapp = compile_whatsapp_template(ctx, *spec);
+    ok = ok && whatsapp.has_value();
+  }
   auto name = ctx.text_of(kind.value, "'reply' must be a template name");
   if (!name) return nullptr;
   const std::string* text = ctx.use_template(kind.value, *name);
   if (text == nullptr) return nullptr;
   auto compiled = ctx.compiled_template(*name);
   if (!compiled || !ok) return nullptr;  // the template's own errors are already reported
-  return std::make_unique<ReplyNode>(*name, std::move(compiled), at_most);
+  return std::make_unique<ReplyNode>(*name, std::move(compiled), at_most, std::move(whatsapp));
 }
 
 constexpr std::string_view kPriorities[] = {"low", "normal", "high", "urgent"};
@@ -262,7 +368,7 @@ struct ActionKind {
 };
 
 constexpr std::string_view kEnqueueOptions[] = {"priority"};
-constexpr std::string_view kReplyOptions[] = {"at_most"};
+constexpr std::string_view kReplyOptions[] = {"at_most", "whatsapp_template"};
 constexpr std::string_view kNotifyOptions[] = {"template"};
 
 // Every action key of the grammar; the order is the one diagnostics list them in.

@@ -15,11 +15,10 @@
 #include "routing/oncall/schedule.hpp"
 #include "routing/rules/compiled.hpp"
 #include "routing/rules/diagnostic.hpp"
+#include "routing/rules/template.hpp"
 #include "routing/rules/yaml_tree.hpp"
 
 namespace switchboard::routing {
-
-struct Template;  // template.hpp
 
 class CompileContext {
  public:
@@ -137,6 +136,12 @@ std::optional<TimeZone> zone_of(CompileContext& ctx, const YamlNode& node);
 void compile_people(CompileContext& ctx, const YamlNode& value);
 // oncall.cpp: the 'oncall' section (after 'people').
 void compile_oncall(CompileContext& ctx, const YamlNode& value);
+
+// compiler.cpp: one text with {{variables}} and fallbacks, as templates and the parameters of a
+// WhatsApp template have them; `subject` names it in messages ("template 'after_hours'").
+// Variables that may be empty without a fallback get a warning; nullopt after errors.
+std::optional<TemplateText> compile_template_text(CompileContext& ctx, const YamlNode& at, const std::string& subject,
+                                                  const std::string& text);
 
 // conditions.cpp: a condition mapping ('when', or a part of all/any/not); nullptr after errors.
 std::unique_ptr<ConditionNode> compile_condition(CompileContext& ctx, const YamlNode& node);

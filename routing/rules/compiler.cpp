@@ -48,6 +48,7 @@ struct CompiledDocument {
   int version = 1;
   std::string timezone = "Europe/Warsaw";
   std::vector<CompiledRule> rules;
+  SmsOptions sms;
 };
 
 struct RuleSetBuilder {
@@ -64,9 +65,83 @@ struct RuleSetBuilder {
     rules->compiled_->queues = ctx.queue_names();
     rules->people_ = ctx.people();
     for (auto& schedule : ctx.oncall_schedules()) rules->oncall_.emplace(schedule->name, std::move(schedule));
+    rules->sms_ = document.sms;
     return rules;
   }
 };
+
+// One text with literal parts and {{variable}} or {{variable | "fallback"}}.
+std::optional<TemplateText> compile_template_text(CompileContext& ctx, const YamlNode& at, const std::string& subject,
+                                                  const std::string& text) {
+  static constexpr std::string_view kVariables[] = {"customer.name", "customer.first_name", "conversation.id",
+                                                    "conversation.queue", "message.channel"};
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+    return v;
+  };
+  TemplateText out;
+  bool ok = true;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t open = text.find("{{", pos);
+    if (open == std::string::npos) {
+      out.parts.emplace_back(text.substr(pos));
+      break;
+    }
+    if (open > pos) out.parts.emplace_back(text.substr(pos, open - pos));
+    const std::size_t close = text.find("}}", open + 2);
+    if (close == std::string::npos) {
+      ctx.error(at, "unclosed '{{' in " + subject);
+      return std::nullopt;
+    }
+    pos = close + 2;
+    const std::string_view inside = std::string_view(text).substr(open + 2, close - open - 2);
+    const std::size_t bar = inside.find('|');
+    TemplateVariable variable;
+    variable.written = std::string(trim(inside.substr(0, bar)));
+    if (bar != std::string_view::npos) {
+      const std::string_view fallback = trim(inside.substr(bar + 1));
+      if (fallback.size() < 2 || (fallback.front() != '"' && fallback.front() != '\'') || fallback.back() != fallback.front()) {
+        ctx.error(at, "the fallback of '" + variable.written + "' in " + subject + " must be quoted, such as {{" +
+                          variable.written + " | \"Państwo\"}}");
+        ok = false;
+        continue;
+      }
+      variable.fallback = std::string(fallback.substr(1, fallback.size() - 2));
+    }
+    using Kind = TemplateVariable::Kind;
+    const std::string& v = variable.written;
+    if (v == "customer.name") variable.kind = Kind::customer_name;
+    else if (v == "customer.first_name") variable.kind = Kind::customer_first_name;
+    else if (v == "conversation.id") variable.kind = Kind::conversation_id;
+    else if (v == "conversation.queue") variable.kind = Kind::conversation_queue;
+    else if (v == "message.channel") variable.kind = Kind::message_channel;
+    else if (v.ends_with(".next_open") && v.size() > 10) {
+      variable.kind = Kind::next_open;
+      variable.calendar = ctx.use_calendar(at, v.substr(0, v.size() - 10));
+      if (!variable.calendar) {
+        ok = false;
+        continue;
+      }
+    } else {
+      ctx.error(at, "undefined variable '" + v + "' in " + subject + did_you_mean(v, kVariables));
+      ok = false;
+      continue;
+    }
+    const bool may_be_empty = variable.kind == Kind::customer_name || variable.kind == Kind::customer_first_name ||
+                              variable.kind == Kind::conversation_queue;
+    if (may_be_empty && !variable.fallback) {
+      const std::string why = variable.kind == Kind::conversation_queue ? "a conversation is in no queue until it is enqueued"
+                                                                        : "an SMS sender has no name";
+      ctx.warning(at, "'" + v + "' may be empty (" + why + "): give a fallback such as {{" + v + " | \"" +
+                          (variable.kind == Kind::conversation_queue ? "obsługa" : "Państwo") + "\"}}");
+    }
+    out.parts.emplace_back(std::move(variable));
+  }
+  if (!ok) return std::nullopt;
+  return out;
+}
 
 namespace {
 
@@ -141,6 +216,32 @@ void compile_oncall_section(CompileContext& ctx, const YamlEntry& entry, Compile
   compile_oncall(ctx, entry.value);
 }
 
+// 'sms: { transliterate: true, max_segments: 2 }': applied by evaluate() to replies on SMS.
+void compile_sms(CompileContext& ctx, const YamlEntry& entry, CompiledDocument& document) {
+  static constexpr std::string_view kSmsKeys[] = {"transliterate", "max_segments"};
+  constexpr int kMaxSegments = 10;  // 1530 GSM-7 characters; Twilio takes bodies up to 1600
+  const YamlNode& value = entry.value;
+  if (value.is_null()) return;  // "sms:" with nothing under it keeps the defaults
+  if (!value.is_mapping()) {
+    ctx.error(value, "'sms' must be a mapping such as '{ transliterate: true, max_segments: 2 }'");
+    return;
+  }
+  ctx.check_keys(value, kSmsKeys);
+  if (const YamlNode* transliterate = value.find("transliterate")) {
+    if (auto flag = ctx.bool_of(*transliterate, "transliterate")) document.sms.transliterate = *flag;
+  }
+  if (const YamlNode* max = value.find("max_segments")) {
+    int n = 0;
+    const std::string& t = max->text;
+    const bool whole = max->is_scalar() && max->plain && !t.empty() &&
+                       std::from_chars(t.data(), t.data() + t.size(), n).ptr == t.data() + t.size();
+    if (whole && n >= 1 && n <= kMaxSegments)
+      document.sms.max_segments = n;
+    else
+      ctx.error(*max, "'max_segments' must be a whole number from 1 to " + std::to_string(kMaxSegments));
+  }
+}
+
 void compile_queues(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
   static constexpr std::string_view kQueueKeys[] = {"skills", "description"};
   const YamlNode& value = entry.value;
@@ -176,79 +277,6 @@ void compile_queues(CompileContext& ctx, const YamlEntry& entry, CompiledDocumen
     if (const YamlNode* description = settings.find("description"))
       (void)ctx.text_of(*description, "'description' must be a string");
   }
-}
-
-// One text of a template: literal parts and {{variable}} or {{variable | "fallback"}}.
-std::optional<TemplateText> compile_template_text(CompileContext& ctx, const YamlNode& at, const std::string& name,
-                                                  const std::string& text) {
-  static constexpr std::string_view kVariables[] = {"customer.name", "customer.first_name", "conversation.id",
-                                                    "conversation.queue", "message.channel"};
-  auto trim = [](std::string_view v) {
-    while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
-    while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
-    return v;
-  };
-  TemplateText out;
-  bool ok = true;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t open = text.find("{{", pos);
-    if (open == std::string::npos) {
-      out.parts.emplace_back(text.substr(pos));
-      break;
-    }
-    if (open > pos) out.parts.emplace_back(text.substr(pos, open - pos));
-    const std::size_t close = text.find("}}", open + 2);
-    if (close == std::string::npos) {
-      ctx.error(at, "unclosed '{{' in template '" + name + "'");
-      return std::nullopt;
-    }
-    pos = close + 2;
-    const std::string_view inside = std::string_view(text).substr(open + 2, close - open - 2);
-    const std::size_t bar = inside.find('|');
-    TemplateVariable variable;
-    variable.written = std::string(trim(inside.substr(0, bar)));
-    if (bar != std::string_view::npos) {
-      const std::string_view fallback = trim(inside.substr(bar + 1));
-      if (fallback.size() < 2 || (fallback.front() != '"' && fallback.front() != '\'') || fallback.back() != fallback.front()) {
-        ctx.error(at, "the fallback of '" + variable.written + "' in template '" + name +
-                          "' must be quoted, such as {{" + variable.written + " | \"Państwo\"}}");
-        ok = false;
-        continue;
-      }
-      variable.fallback = std::string(fallback.substr(1, fallback.size() - 2));
-    }
-    using Kind = TemplateVariable::Kind;
-    const std::string& v = variable.written;
-    if (v == "customer.name") variable.kind = Kind::customer_name;
-    else if (v == "customer.first_name") variable.kind = Kind::customer_first_name;
-    else if (v == "conversation.id") variable.kind = Kind::conversation_id;
-    else if (v == "conversation.queue") variable.kind = Kind::conversation_queue;
-    else if (v == "message.channel") variable.kind = Kind::message_channel;
-    else if (v.ends_with(".next_open") && v.size() > 10) {
-      variable.kind = Kind::next_open;
-      variable.calendar = ctx.use_calendar(at, v.substr(0, v.size() - 10));
-      if (!variable.calendar) {
-        ok = false;
-        continue;
-      }
-    } else {
-      ctx.error(at, "undefined variable '" + v + "' in template '" + name + "'" + did_you_mean(v, kVariables));
-      ok = false;
-      continue;
-    }
-    const bool may_be_empty = variable.kind == Kind::customer_name || variable.kind == Kind::customer_first_name ||
-                              variable.kind == Kind::conversation_queue;
-    if (may_be_empty && !variable.fallback) {
-      const std::string why = variable.kind == Kind::conversation_queue ? "a conversation is in no queue until it is enqueued"
-                                                                        : "an SMS sender has no name";
-      ctx.warning(at, "'" + v + "' may be empty (" + why + "): give a fallback such as {{" + v + " | \"" +
-                          (variable.kind == Kind::conversation_queue ? "obsługa" : "Państwo") + "\"}}");
-    }
-    out.parts.emplace_back(std::move(variable));
-  }
-  if (!ok) return std::nullopt;
-  return out;
 }
 
 void compile_templates(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
@@ -294,7 +322,7 @@ void compile_templates(CompileContext& ctx, const YamlEntry& entry, CompiledDocu
       } else if (node->text.empty()) {
         ctx.error(*node, "template '" + name + "' is empty");
         compiled = nullptr;
-      } else if (auto text = compile_template_text(ctx, *node, name, node->text); !text) {
+      } else if (auto text = compile_template_text(ctx, *node, "template '" + name + "'", node->text); !text) {
         compiled = nullptr;
       } else if (compiled) {
         compiled->variants.emplace(language, std::move(*text));
@@ -413,6 +441,7 @@ constexpr Section kSections[] = {
     {"queues", false, compile_queues},
     {"oncall", false, compile_oncall_section},
     {"templates", false, compile_templates},
+    {"sms", false, compile_sms},
     {"rules", true, compile_rules_section},
 };
 

@@ -18,6 +18,13 @@ namespace switchboard::routing {
 
 class CompiledRules;  // the compiled conditions and actions (rules/compiler.cpp)
 
+// The 'sms' section: what evaluate() does to every reply to a message that came by SMS.
+struct SmsOptions {
+  bool transliterate = false;           // to GSM-7 (routing/text/sms.hpp: ą->a, ł->l, ...)
+  std::optional<int> max_segments;      // cut to at most this many segments, 1..10; nullopt: no cap
+  bool operator==(const SmsOptions&) const = default;
+};
+
 class RuleSet {
  public:
   ~RuleSet();
@@ -38,6 +45,8 @@ class RuleSet {
   // An on-call schedule of the 'oncall' section, or nullptr; the names sorted.
   const OncallSchedule* oncall(std::string_view name) const;
   std::vector<std::string> oncall_names() const;
+  // The 'sms' section (defaults when the file has none).
+  const SmsOptions& sms() const { return sms_; }
 
  private:
   friend struct RuleSetBuilder;
@@ -50,6 +59,7 @@ class RuleSet {
   std::unique_ptr<CompiledRules> compiled_;
   std::vector<Person> people_;
   std::map<std::string, std::shared_ptr<const OncallSchedule>, std::less<>> oncall_;
+  SmsOptions sms_;
 };
 
 struct CompileOptions {

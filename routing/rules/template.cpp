@@ -41,8 +41,12 @@ std::string render(const Template& tmpl, const EvaluationInput& input) {
     variant = tmpl.variants.find(language);
   }
   if (variant == tmpl.variants.end()) return {};
+  return render_text(variant->second, input, language);
+}
+
+std::string render_text(const TemplateText& text, const EvaluationInput& input, const std::string& language) {
   std::string out;
-  for (const auto& part : variant->second.parts) {
+  for (const auto& part : text.parts) {
     if (const auto* literal = std::get_if<std::string>(&part)) {
       out += *literal;
       continue;

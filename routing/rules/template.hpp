@@ -37,4 +37,7 @@ struct Template {
 // The variant of the customer's language, else the message's, else the default language's.
 std::string render(const Template& tmpl, const EvaluationInput& input);
 
+// One text rendered in `language` (the language 'next_open' is said in: "pl", else English).
+std::string render_text(const TemplateText& text, const EvaluationInput& input, const std::string& language);
+
 }  // namespace switchboard::routing

@@ -43,7 +43,7 @@ DaemonProcess::DaemonProcess(DaemonOptions options) : dir_(make_scratch_dir()) {
       "listen: 127.0.0.1:0\n"
       "database:\n  url: " + options.database_url + "\n  pool_size: 4\n"
       "rules: rules.yaml\n"
-      "state_dir: state\n"
+      "state_dir: " + options.state_dir + "\n"
       "admin:\n  tokens: { secret: admin-token }\n"
       "channels:\n  api:\n    accounts:\n"
       "      shop:\n        tokens: { secret: shop-token }\n" +

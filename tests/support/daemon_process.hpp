@@ -19,6 +19,7 @@ struct DaemonOptions {
   std::string channels_extra;     // more channels, indented under the generated 'channels:' key
   std::map<std::string, std::string> env;  // extra environment (secrets)
   bool database_url_unreachable = false;  // do not wait for the schema to be ready
+  std::string state_dir = "state";        // relative to the daemon's scratch directory, or absolute
 };
 
 class DaemonProcess {

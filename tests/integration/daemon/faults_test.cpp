@@ -16,6 +16,7 @@
 #include "tests/support/callback_server.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/private_cluster.hpp"
 #include "tests/support/test_database.hpp"
 #include "tests/support/test_rules.hpp"
 
@@ -37,43 +38,6 @@ HttpResult post(const DaemonProcess& d, const std::string& body, long timeout_ms
                       {"Content-Type: application/json", std::string("Authorization: Bearer ") + DaemonProcess::kShopToken},
                       body, timeout_ms);
 }
-
-std::string run(const std::string& command) {
-  FILE* p = popen(command.c_str(), "r");
-  std::string out;
-  char buf[512];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  pclose(p);
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
-// A PostgreSQL cluster of the test's own, so that it can be stopped and started.
-class PrivateCluster {
- public:
-  PrivateCluster() {
-    char tmpl[] = "/tmp/sbpg-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    run("chmod 755 " + dir_);
-    url_ = run(script() + " start " + dir_ + "/pg 2>&1");
-    if (url_.rfind("postgresql://", 0) != 0) throw std::runtime_error("cannot start PostgreSQL: " + url_);
-  }
-  ~PrivateCluster() {
-    stop();
-    run("rm -rf " + dir_);
-  }
-  void stop() { run(script() + " stop " + dir_ + "/pg"); }
-  void start() {
-    std::string port = run("cat " + dir_ + "/pg/port");
-    run(script() + " start " + dir_ + "/pg " + port);
-  }
-  const std::string& url() const { return url_; }
-
- private:
-  static std::string script() { return std::string(SWITCHBOARD_SOURCE_DIR) + "/deploy/pg-cluster"; }
-  std::string dir_;
-  std::string url_;
-};
 
 }  // namespace
 
@@ -167,7 +131,7 @@ TEST_CASE("faults: PostgreSQL restarted under load: readiness follows, nothing l
     std::this_thread::sleep_for(std::chrono::milliseconds{50});
   }
   CHECK(ready_again);
-  std::string counts = run("psql '" + pg.url() + "' -Atc \"SELECT count(*) || '/' || count(DISTINCT external_id) FROM messages WHERE direction = 'in'\"");
+  std::string counts = pg.scalar("SELECT count(*) || '/' || count(DISTINCT external_id) FROM messages WHERE direction = 'in'");
   CHECK(counts == std::to_string(kMessages) + "/" + std::to_string(kMessages));
   CHECK(d.log().find("reason=database_unavailable") != std::string::npos);
 }

@@ -54,11 +54,13 @@ HttpRequest post(std::string body, std::optional<std::string> signature) {
   return r;
 }
 
+const SystemClock kClock;  // the inbound side never reads it
+
 meta::MetaAdapter make_adapter() {
   meta::Options o;
   o.app_secrets = {"test_app_secret"};
   o.verify_token = "verify-me";
-  return meta::MetaAdapter(o);
+  return meta::MetaAdapter(o, kClock);
 }
 
 std::vector<InboundEvent> parse_fixture(const std::string& file) {
@@ -282,10 +284,10 @@ TEST_CASE("meta: signature hex is case-insensitive; a second secret works; no se
 
   meta::Options rotated;
   rotated.app_secrets = {"old_secret", "test_app_secret"};
-  meta::MetaAdapter two(rotated);
+  meta::MetaAdapter two(rotated, kClock);
   CHECK(two.parse_webhook(post(text, signature_of("messenger_text.json"))).ok());
 
-  meta::MetaAdapter none(meta::Options{});
+  meta::MetaAdapter none(meta::Options{}, kClock);
   auto r = none.parse_webhook(post(text, signature_of("messenger_text.json")));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::forbidden);
@@ -337,25 +339,25 @@ TEST_CASE("meta: verification handshake", "[channels][meta]") {
 
   meta::Options empty;
   empty.app_secrets = {"test_app_secret"};
-  meta::MetaAdapter no_token(empty);
+  meta::MetaAdapter no_token(empty, kClock);
   CHECK(no_token.verify(get("hub.mode=subscribe&hub.challenge=1&hub.verify_token=")).status == 403);
 }
 
-TEST_CASE("meta: send is not built yet", "[channels][meta]") {
+TEST_CASE("meta: name, posture, and send refuses other channels (send_test.cpp)", "[channels][meta]") {
   auto adapter = make_adapter();
   CHECK(adapter.name() == "meta");
   CHECK(adapter.posture().max_body_bytes == 4 * 1024 * 1024);
   auto r = adapter.send(OutboundMessage{});
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::invalid);
-  CHECK(r.error().code == "not_implemented");
+  CHECK(r.error().code == "unsupported_channel");
 }
 
 TEST_CASE("meta: a body over the limit is too_large", "[channels][meta]") {
   meta::Options o;
   o.app_secrets = {"test_app_secret"};
   o.max_body_bytes = 100;
-  meta::MetaAdapter small(o);
+  meta::MetaAdapter small(o, kClock);
   auto r = small.parse_webhook(post(fixture("messenger_text.json"), signature_of("messenger_text.json")));
   REQUIRE_FALSE(r.ok());
   CHECK(r.error().kind == ErrorKind::too_large);

@@ -1,0 +1,228 @@
+// Tests for channels/twilio's send(): the Messages API request as a local fake of Twilio sees it
+// (protocols/twilio.md "Sending"), and how each answer or failure maps to the outbox's classes.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "channels/retry.hpp"
+#include "channels/twilio/adapter.hpp"
+#include "tests/unit/channels/local_server.hpp"
+
+using namespace switchboard;
+using namespace switchboard::channels;
+using namespace std::chrono_literals;
+using testing::Gate;
+using testing::LocalServer;
+using testing::Recorder;
+
+namespace {
+
+const char* kSid = "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa01";
+
+std::string fixture(const std::string& name) {
+  std::ifstream in(std::string(SWITCHBOARD_SHARED_DIR "/protocols/fixtures/twilio/") + name, std::ios::binary);
+  REQUIRE(in.good());
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+twilio::Options options(std::string api_base_url) {
+  twilio::Options o;
+  o.public_url = "https://switchboard.example.com";
+  o.api_base_url = std::move(api_base_url);
+  o.send_timeout = 2s;
+  twilio::Account service;
+  service.name = "main";
+  service.account_sid = kSid;
+  service.auth_tokens = {"test_auth_token", "old_token"};
+  service.messaging_service_sid = "MGbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb02";
+  twilio::Account number;
+  number.name = "number";
+  number.account_sid = "ACcccccccccccccccccccccccccccccc03";
+  number.auth_tokens = {"number_token"};
+  number.from = "+48732123456";
+  o.accounts = {service, number};
+  return o;
+}
+
+OutboundMessage reply(std::string account = "main") {
+  OutboundMessage m;
+  m.outbox_id = "43";
+  m.message_id = "1001";
+  m.channel = Channel::sms;
+  m.account = std::move(account);
+  m.conversation_id = "7";
+  m.recipient = "+48601234567";
+  m.text = "Dziękujemy! Paczka wyszła dziś, numer przesyłki: 00123456789.";
+  return m;
+}
+
+HttpResponse answer(int status, std::string body, std::string content_type = "application/json") {
+  HttpResponse r;
+  r.status = status;
+  r.content_type = std::move(content_type);
+  r.body = std::move(body);
+  return r;
+}
+
+std::string header(const HttpRequest& r, const char* name) {
+  const std::string* v = r.header(name);
+  return v ? *v : std::string("<absent>");
+}
+
+// send() against a fake answering `status` and `body`; the error it returns.
+Error failure(int status, std::string body) {
+  LocalServer server([&](const HttpRequest&) { return answer(status, body); });
+  twilio::TwilioAdapter adapter(options(server.url("")));
+  auto sent = adapter.send(reply());
+  REQUIRE_FALSE(sent.ok());
+  return sent.error();
+}
+
+}  // namespace
+
+TEST_CASE("twilio: send posts the form with basic auth and reads the sid of a 201", "[channels][twilio]") {
+  Recorder recorder;
+  LocalServer server([&](const HttpRequest& r) {
+    recorder.add(r);
+    return answer(201, fixture("send_response.json"));
+  });
+  twilio::TwilioAdapter adapter(options(server.url("")));
+  auto sent = adapter.send(reply());
+  if (!sent) FAIL(sent.error().code << " " << sent.error().message);
+  CHECK(sent->external_id == "SM9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d");
+  CHECK(sent->status == "sent");
+
+  const auto requests = recorder.requests();
+  REQUIRE(requests.size() == 1);
+  const HttpRequest& r = requests[0];
+  CHECK(r.method == "POST");
+  CHECK(r.path == "/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa01/Messages.json");
+  // base64("ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa01:test_auth_token"): the first token sends.
+  CHECK(header(r, "Authorization") == "Basic QUNhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWFhYWEwMTp0ZXN0X2F1dGhfdG9rZW4=");
+  CHECK(header(r, "Content-Type") == "application/x-www-form-urlencoded");
+  // Byte for byte the documented request: To, MessagingServiceSid, Body, StatusCallback.
+  CHECK(r.body == fixture("send_request.form"));
+}
+
+TEST_CASE("twilio: send from a number, and without status callbacks", "[channels][twilio]") {
+  Recorder recorder;
+  LocalServer server([&](const HttpRequest& r) {
+    recorder.add(r);
+    return answer(201, R"({"sid":"SM0123","status":"queued"})");
+  });
+  auto o = options(server.url(""));
+  o.status_callbacks = false;
+  twilio::TwilioAdapter adapter(o);
+  auto sent = adapter.send(reply("number"));
+  REQUIRE(sent.ok());
+  CHECK(sent->external_id == "SM0123");
+  const auto requests = recorder.requests();
+  REQUIRE(requests.size() == 1);
+  CHECK(requests[0].path == "/2010-04-01/Accounts/ACcccccccccccccccccccccccccccccc03/Messages.json");
+  auto form = twilio::parse_form(requests[0].body);
+  REQUIRE(form.ok());
+  const twilio::Params expected = {{"To", "+48601234567"},
+                                   {"From", "+48732123456"},
+                                   {"Body", "Dziękujemy! Paczka wyszła dziś, numer przesyłki: 00123456789."}};
+  CHECK(*form == expected);
+}
+
+TEST_CASE("twilio: a 2xx without a readable sid still counts as sent", "[channels][twilio]") {
+  LocalServer server([&](const HttpRequest&) { return answer(201, "<html>", "text/html"); });
+  twilio::TwilioAdapter adapter(options(server.url("")));
+  auto sent = adapter.send(reply());
+  REQUIRE(sent.ok());
+  CHECK(sent->external_id.empty());
+  CHECK(sent->status == "sent");
+}
+
+TEST_CASE("twilio: 21610 means the recipient opted out", "[channels][twilio]") {
+  const Error e = failure(400, fixture("error_21610.json"));
+  CHECK(e.code == "opted_out");
+  CHECK(classify(e) == SendFailure::permanent);
+  CHECK(e.message == "twilio answered 400, error 21610: Attempt to send to unsubscribed recipient");
+}
+
+TEST_CASE("twilio: rate limits and server errors are retried", "[channels][twilio]") {
+  Error e = failure(429, R"({"code":20429,"message":"Too Many Requests","status":429})");
+  CHECK(e.kind == ErrorKind::unavailable);
+  CHECK(e.code == "twilio_unavailable");
+  CHECK(classify(e) == SendFailure::retryable);
+  CHECK(e.message == "twilio answered 429, error 20429: Too Many Requests");
+
+  e = failure(429, "");
+  CHECK(classify(e) == SendFailure::retryable);
+  CHECK(e.message == "twilio answered 429");
+  e = failure(503, "<html>busy</html>");
+  CHECK(classify(e) == SendFailure::retryable);
+  e = failure(400, R"({"code":20429,"message":"Too Many Requests"})");
+  CHECK(classify(e) == SendFailure::retryable);
+}
+
+TEST_CASE("twilio: refused credentials are a configuration error", "[channels][twilio]") {
+  Error e = failure(401, R"({"code":20003,"message":"Authenticate","more_info":"https://www.twilio.com/docs/errors/20003","status":401})");
+  CHECK(e.kind == ErrorKind::config);
+  CHECK(e.code == "invalid_credentials");
+  CHECK(classify(e) == SendFailure::permanent);
+  CHECK(e.message == "twilio answered 401, error 20003: Authenticate");
+  e = failure(401, "");
+  CHECK(e.code == "invalid_credentials");
+}
+
+TEST_CASE("twilio: recipient and other client errors fail permanently", "[channels][twilio]") {
+  Error e = failure(400, R"({"code":21211,"message":"Invalid 'To' Phone Number","status":400})");
+  CHECK(e.kind == ErrorKind::invalid);
+  CHECK(e.code == "invalid_recipient");
+  CHECK(e.message == "twilio answered 400, error 21211: Invalid 'To' Phone Number");
+  CHECK(failure(400, R"({"code":21614,"message":"not a mobile number"})").code == "invalid_recipient");
+  e = failure(400, R"({"code":"21408","message":"Permission to send an SMS has not been enabled"})");
+  CHECK(e.code == "region_not_enabled");
+  CHECK(classify(e) == SendFailure::permanent);
+  e = failure(400, R"({"code":21617,"message":"The concatenated message body exceeds the 1600 character limit"})");
+  CHECK(e.code == "twilio_error");
+  CHECK(classify(e) == SendFailure::permanent);
+  CHECK(e.message == "twilio answered 400, error 21617: The concatenated message body exceeds the 1600 character limit");
+}
+
+TEST_CASE("twilio: an unreachable or slow API is retried", "[channels][twilio]") {
+  twilio::TwilioAdapter refused(options("http://127.0.0.1:" + std::to_string(testing::closed_port())));
+  auto sent = refused.send(reply());
+  REQUIRE_FALSE(sent.ok());
+  CHECK(sent.error().kind == ErrorKind::unavailable);
+  CHECK(sent.error().code == "transport_error");
+  CHECK(sent.error().message.rfind("twilio request failed: ", 0) == 0);
+
+  Gate gate;
+  LocalServer server([&](const HttpRequest&) {
+    gate.wait();
+    return answer(201, R"({"sid":"SMlate"})");
+  });
+  auto o = options(server.url(""));
+  o.send_timeout = 200ms;
+  twilio::TwilioAdapter slow(o);
+  sent = slow.send(reply());
+  gate.open();
+  REQUIRE_FALSE(sent.ok());
+  CHECK(classify(sent.error()) == SendFailure::retryable);
+}
+
+TEST_CASE("twilio: send refuses what it cannot send before calling out", "[channels][twilio]") {
+  twilio::TwilioAdapter adapter(options("http://127.0.0.1:" + std::to_string(testing::closed_port())));
+  auto sent = adapter.send(reply("nobody"));
+  REQUIRE_FALSE(sent.ok());
+  CHECK(sent.error().kind == ErrorKind::config);
+  CHECK(sent.error().code == "unknown_account");
+  auto empty = reply();
+  empty.text.clear();
+  CHECK(adapter.send(empty).error().code == "empty_message");
+  auto nowhere = reply();
+  nowhere.recipient.clear();
+  CHECK(adapter.send(nowhere).error().code == "invalid_recipient");
+
+  twilio::TwilioAdapter bad_url(options("ftp://api.twilio.com"));
+  sent = bad_url.send(reply());
+  REQUIRE_FALSE(sent.ok());
+  CHECK(classify(sent.error()) == SendFailure::permanent);
+}
