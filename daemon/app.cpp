@@ -429,6 +429,10 @@ HttpResponse App::meta_webhook(const HttpRequest& request) {
   if (!schema_ready_)
     return rejected(request, "webhook_rejected",
                     make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
+  if (events->empty())
+    // Platforms disable webhooks that keep failing: what we do not handle is acknowledged.
+    log::info("webhook_ignored", {{"path", request.path}, {"reason", "no message, status or echo we handle"},
+                                  {"bytes", std::to_string(request.body.size())}, {"req", request.request_id}});
   if (auto applied = apply(request.request_id, *events); !applied)
     return rejected(request, "webhook_rejected", applied.error());
   HttpResponse ok;
@@ -453,7 +457,11 @@ HttpResponse App::twilio_webhook(const HttpRequest& request) {
     }
     return ok;
   };
-  if (events->empty()) return answer();
+  if (events->empty()) {
+    log::info("webhook_ignored", {{"path", request.path}, {"reason", "nothing we record (e.g. a queued or sending status)"},
+                                  {"req", request.request_id}});
+    return answer();
+  }
   std::optional<Error> unavailable;
   if (!schema_ready_) {
     unavailable = make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready");

@@ -161,6 +161,58 @@ SELECT (extract(epoch FROM max(o.created_at)) * 1000000)::bigint
   JOIN outbox o ON o.message_id = m.id
  WHERE c.customer_id = $1 AND o.payload->>'template' = $2)sql"};
 
+// Merging customer $2 into $1, when one message proves they are one person (a WhatsApp user id
+// and the phone number seen together). First the absorbed customer's active conversation is
+// locked, so that a message of theirs being stored right now commits before its conversation
+// moves; then its messages join the surviving customer's active conversation (or the conversation
+// itself moves over when the survivor has none), the rest of its history and its identities move,
+// and it points at the survivor.
+constexpr Statement kMergeLock{"sb_ingest_merge_lock", R"sql(
+SELECT id FROM conversations WHERE customer_id IN ($1, $2) AND state IN ('open', 'pending')
+ ORDER BY id
+   FOR NO KEY UPDATE)sql"};
+
+constexpr Statement kMerge{"sb_ingest_merge", R"sql(
+WITH survivor AS (
+       SELECT id FROM conversations WHERE customer_id = $1 AND state IN ('open', 'pending')),
+     absorbed AS (
+       SELECT id, inbound_count, inbound_since_human_reply
+         FROM conversations WHERE customer_id = $2 AND state IN ('open', 'pending')),
+     moved_messages AS (
+       UPDATE messages SET conversation_id = (SELECT id FROM survivor)
+        WHERE conversation_id = (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor)
+       RETURNING id),
+     moved_audit AS (
+       UPDATE audit SET conversation_id = (SELECT id FROM survivor)
+        WHERE conversation_id = (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor)),
+     moved_pages AS (
+       UPDATE pages SET conversation_id = (SELECT id FROM survivor)
+        WHERE conversation_id = (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor)),
+     counted AS (
+       UPDATE conversations v
+          SET inbound_count = v.inbound_count + a.inbound_count,
+              inbound_since_human_reply = v.inbound_since_human_reply + a.inbound_since_human_reply
+         FROM absorbed a
+        WHERE v.id = (SELECT id FROM survivor)),
+     emptied AS (
+       UPDATE conversations
+          SET customer_id = $1, state = 'resolved', resolved_at = $3, inbound_count = 0,
+              inbound_since_human_reply = 0, tags = array_append(tags, 'merged')
+        WHERE id = (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor)),
+     history AS (  -- a row may change only once per statement: not the one emptied above
+       UPDATE conversations SET customer_id = $1
+        WHERE customer_id = $2
+          AND NOT (id IN (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor))),
+     identities_moved AS (
+       UPDATE identities SET customer_id = $1 WHERE customer_id = $2),
+     pointed AS (
+       UPDATE customers SET merged_into = $1 WHERE id = $2)
+SELECT (SELECT id FROM survivor), (SELECT id FROM absorbed), (SELECT count(*) FROM moved_messages))sql"};
+
+constexpr Statement kMergeAudit{"sb_ingest_merge_audit", R"sql(
+INSERT INTO audit (at, conversation_id, rules_hash, decision)
+VALUES ($1, $2, $3, $4::jsonb))sql"};
+
 // Whether the sender opted out of automatic messages on this channel (SMS STOP): only asked
 // when the rules want to reply.
 constexpr Statement kOptedOut{"sb_ingest_opted_out", R"sql(
@@ -169,7 +221,8 @@ SELECT EXISTS (SELECT 1 FROM opt_outs WHERE channel = $1 AND address = $2))sql"}
 constexpr Statement kStatements[] = {kLock,         kFindMessage,      kFindCustomer,  kCreateCustomer,
                                      kAttachIdentities, kCompleteCustomer, kOpenConversation,
                                      kInsertMessage, kReply,            kEffects,       kLastAutoReply,
-                                     kSetLanguage,   kPage,             kNotify,        kOptedOut};
+                                     kSetLanguage,   kPage,             kNotify,        kOptedOut,
+                                     kMergeLock,     kMerge,            kMergeAudit};
 
 // The message's parameters, computed once for all attempts.
 struct Input {
@@ -257,6 +310,37 @@ boost::json::object decision_json(const Decision& d) {
 
 void prepare_statements(Pool::Lease& lease) { sql::prepare_once(lease, "pipeline", kStatements); }
 
+// When the message's known identities belong to different customers, the customer of the
+// first one (the primary identity first) absorbs the others, audited. Returns whether any
+// merge happened.
+bool merge_customers(pqxx::work& tx, const Input& in, const pqxx::result& known, const std::string& rules_hash) {
+  std::string survivor;
+  std::vector<std::string> absorbed;
+  for (const auto& id : in.identities)
+    for (const auto& row : known) {
+      if (row[0].c_str() != to_string(id.kind) || row[1].c_str() != id.value) continue;
+      std::string customer = row[2].c_str();
+      if (survivor.empty())
+        survivor = customer;
+      else if (customer != survivor && std::find(absorbed.begin(), absorbed.end(), customer) == absorbed.end())
+        absorbed.push_back(customer);
+    }
+  for (const auto& other : absorbed) {
+    tx.exec_prepared(kMergeLock.name, survivor, other);
+    auto r = tx.exec_prepared(kMerge.name, survivor, other, in.now);
+    boost::json::object merge{{"into", survivor}, {"from", other},
+                              {"reason", "one message carried identities of both customers"}};
+    if (!r[0][2].is_null()) merge["messages_moved"] = r[0][2].as<long>();
+    std::optional<std::string> conversation;
+    if (!r[0][0].is_null()) conversation = r[0][0].c_str();
+    else if (!r[0][1].is_null()) conversation = r[0][1].c_str();
+    tx.exec_prepared(kMergeAudit.name, in.now, conversation, rules_hash,
+                     boost::json::serialize(boost::json::object{{"merge", merge}}));
+    log::info("customers_merged", {{"into", survivor}, {"from", other}});
+  }
+  return !absorbed.empty();
+}
+
 // One attempt, inside one transaction. nullopt: the message insert met a row that the lookup had
 // not seen; the caller starts over.
 std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Input& in, const InboundMessage& m,
@@ -285,8 +369,9 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   ConversationView conversation;
   CustomerView customer;
   auto known = tx.exec_prepared(kFindCustomer.name, in.kinds, in.values);
-  // The customer of the first known identity, the primary first. Identities of two different
-  // customers are not merged here yet: the others stay with their customers.
+  if (merge_customers(tx, in, known, router.rules_hash))
+    known = tx.exec_prepared(kFindCustomer.name, in.kinds, in.values);
+  // The customer of the first known identity, the primary first (after a merge they are all one).
   std::optional<pqxx::row> chosen;
   std::vector<const Identity*> unknown;
   for (const auto& id : in.identities) {

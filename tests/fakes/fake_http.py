@@ -227,6 +227,21 @@ def make_handler(fake):
     return Handler
 
 
+class FakeBase:
+    """What both fakes' control sides share: routing a control request, filtered journal lists."""
+
+    def dispatch(self, routes, request):
+        route = routes.get((request["method"], request["path"]))
+        if route is None:
+            return Answer(404, {"error": f"no control endpoint {request['method']} {request['path']}",
+                                "endpoints": [f"{m} {p}" for m, p in routes]})
+        return Answer(200, route(request))
+
+    def filtered(self, which, request, allowed):
+        check_keys(request["query"], allowed, "filter")
+        return self.journal.list(which, request["query"])
+
+
 def parse_body(request):
     """Body views for the record: raw text always, then json or form by Content-Type."""
     content_type = request["headers"].get("content-type", "").split(";")[0].strip().lower()

@@ -21,7 +21,7 @@ import threading
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree (not git-ignored)
-from fake_http import (Answer, ControlError, Journal, check_keys, compact_json, control_json, http_post,
+from fake_http import (Answer, ControlError, FakeBase, Journal, check_keys, compact_json, control_json, http_post,
                        load_fixture, log, norm, parse_body, record_of, required, serve)
 
 FIXTURE_SUBDIR = "meta"
@@ -192,7 +192,7 @@ def new_wamid():
     return "wamid." + base64.b64encode(b"\x15\x02\x00\x11\x18\x12" + secrets.token_bytes(24)).decode()
 
 
-class GraphFake:
+class GraphFake(FakeBase):
     def __init__(self):
         self.fixtures = None  # set by serve() from --fixtures
         self.journal = Journal()
@@ -226,15 +226,7 @@ class GraphFake:
             ("POST", "/_fake/statuses"): self.set_statuses,
             ("POST", "/_fake/echoes"): self.set_echoes,
         }
-        route = routes.get((request["method"], request["path"]))
-        if route is None:
-            return Answer(404, {"error": f"no control endpoint {request['method']} {request['path']}",
-                                "endpoints": [f"{m} {p}" for m, p in routes]})
-        return Answer(200, route(request))
-
-    def filtered(self, which, request, allowed):
-        check_keys(request["query"], allowed, "filter")
-        return self.journal.list(which, request["query"])
+        return self.dispatch(routes, request)
 
     def reset(self, request):
         spec = control_json(request)

@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree (not git-ignored)
-from fake_http import (Answer, ControlError, Journal, check_keys, control_json, http_post, load_fixture,
+from fake_http import (Answer, ControlError, FakeBase, Journal, check_keys, control_json, http_post, load_fixture,
                        log, norm, parse_body, record_of, required, serve)
 
 FIXTURE_SUBDIR = "twilio"
@@ -99,7 +99,7 @@ def apply_override(pairs, override):
     return out
 
 
-class TwilioFake:
+class TwilioFake(FakeBase):
     def __init__(self):
         self.fixtures = None  # set by serve() from --fixtures
         self.journal = Journal()
@@ -137,15 +137,7 @@ class TwilioFake:
             ("POST", "/_fake/sms"): lambda r: self.send_form(r, "sms"),
             ("POST", "/_fake/status"): lambda r: self.send_form(r, "status"),
         }
-        route = routes.get((request["method"], request["path"]))
-        if route is None:
-            return Answer(404, {"error": f"no control endpoint {request['method']} {request['path']}",
-                                "endpoints": [f"{m} {p}" for m, p in routes]})
-        return Answer(200, route(request))
-
-    def filtered(self, which, request, allowed):
-        check_keys(request["query"], allowed, "filter")
-        return self.journal.list(which, request["query"])
+        return self.dispatch(routes, request)
 
     def reset(self, request):
         spec = control_json(request)

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/support/callback_server.hpp"
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/test_database.hpp"
@@ -90,4 +91,17 @@ TEST_CASE("meta: without channels.meta in the config the webhook path is 404", "
   o.rules_yaml = kTestRules;
   DaemonProcess d(o);
   CHECK(http_request("GET", d.url("/webhooks/meta?hub.mode=subscribe")).status == 404);
+}
+
+TEST_CASE("meta: a signed event of a kind we do not handle is acknowledged, logged and not stored",
+          "[daemon][meta]") {
+  TestDatabase db;
+  DaemonProcess d(with_meta(db));
+  for (const std::string body : {R"({"object":"instagram","entry":[{"id":"1","time":1,"messaging":[]}]})",
+                                 R"({"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"message_template_status_update","value":{"event":"APPROVED"}}]}]})"}) {
+    auto r = post_meta(d, body, "sha256=" + hmac_sha256_hex("test_app_secret", body));
+    CHECK(r.status == 200);
+  }
+  CHECK(d.wait_for_log("event=webhook_ignored"));
+  CHECK(db.scalar("SELECT count(*) FROM messages") == "0");
 }

@@ -33,6 +33,23 @@ long long unix_seconds_ago(std::chrono::hours h) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
 
+// A Page and a WhatsApp number of this test alone, the one of `kind` registered with the Graph
+// fake under its token.
+struct MetaIds {
+  std::string page;
+  std::string number;
+};
+
+MetaIds fresh_meta_ids(const std::string& kind) {
+  const std::string id = unique_digits();
+  MetaIds ids{"8" + id, "9" + id};
+  const bool page = kind == "page";
+  FakeServer::graph().post("/_fake/tokens", json::object{{"id", page ? ids.page : ids.number},
+                                                         {"token", page ? kPageToken : kWhatsAppToken},
+                                                         {"kind", kind}});
+  return ids;
+}
+
 // Polls a scalar until it equals `want` (the outbox works asynchronously).
 bool eventually(const TestDatabase& db, const std::string& sql, const std::string& want,
                 std::chrono::milliseconds timeout = std::chrono::seconds{15}) {
@@ -103,9 +120,8 @@ TEST_CASE("whatsapp: a reply goes out through Graph after a rate limit, and its 
           "[daemon][outbound][whatsapp]") {
   TestDatabase db;
   auto& graph = FakeServer::graph();
-  const std::string id = unique_digits();
-  const std::string number = "9" + id, page = "8" + id;
-  graph.post("/_fake/tokens", json::object{{"id", number}, {"token", kWhatsAppToken}, {"kind", "whatsapp"}});
+  const auto [page, number] = fresh_meta_ids("whatsapp");
+  const std::string id = number;
   DaemonProcess d(with_meta(db, page, number, false));
   graph.post("/_fake/statuses", json::object{{"id", number}, {"url", d.url("/webhooks/meta")}, {"app_secret", kAppSecret},
                                              {"sequence", json::array{"sent", "delivered", "read"}}});
@@ -130,9 +146,8 @@ TEST_CASE("whatsapp: outside the 24-hour window a free-text reply is blocked and
           "[daemon][outbound][whatsapp]") {
   TestDatabase db;
   auto& graph = FakeServer::graph();
-  const std::string id = unique_digits();
-  const std::string number = "9" + id, page = "8" + id;
-  graph.post("/_fake/tokens", json::object{{"id", number}, {"token", kWhatsAppToken}, {"kind", "whatsapp"}});
+  const auto [page, number] = fresh_meta_ids("whatsapp");
+  const std::string id = number;
   DaemonProcess d(with_meta(db, page, number, false));
   // The customer wrote 30 hours ago (the webhook's own timestamp): the window is closed.
   REQUIRE(meta_webhook(d, whatsapp_message(number, "48601234568", "wamid.old-" + id, "Halo",
@@ -166,9 +181,8 @@ TEST_CASE("messenger: replies inside the window, HUMAN_AGENT for an agent after 
           "[daemon][outbound][messenger]") {
   TestDatabase db;
   auto& graph = FakeServer::graph();
-  const std::string id = unique_digits();
-  const std::string number = "9" + id, page = "8" + id;
-  graph.post("/_fake/tokens", json::object{{"id", page}, {"token", kPageToken}, {"kind", "page"}});
+  const auto [page, number] = fresh_meta_ids("page");
+  const std::string id = page;
   DaemonProcess d(with_meta(db, page, number, true));
   graph.post("/_fake/echoes", json::object{{"id", page}, {"url", d.url("/webhooks/meta")}, {"app_secret", kAppSecret},
                                            {"app_id", "1517776481860111"}});
@@ -271,9 +285,8 @@ TEST_CASE("whatsapp: outside the window the rules' approved template goes out in
           "[daemon][outbound][whatsapp]") {
   TestDatabase db;
   auto& graph = FakeServer::graph();
-  const std::string id = unique_digits();
-  const std::string number = "9" + id, page = "8" + id;
-  graph.post("/_fake/tokens", json::object{{"id", number}, {"token", kWhatsAppToken}, {"kind", "whatsapp"}});
+  const auto [page, number] = fresh_meta_ids("whatsapp");
+  const std::string id = number;
   const std::string rules = R"(version: 1
 timezone: Europe/Warsaw
 templates:

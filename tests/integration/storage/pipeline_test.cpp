@@ -245,13 +245,15 @@ TEST_CASE("pipeline: a phone and an e-mail address are separate customers until 
   // The empty display name was filled in.
   CHECK(d.db.scalar("SELECT display_name FROM customers WHERE id = " + by_phone->customer_id) == "Jan");
 
-  // Two known identities of different customers: the primary's customer wins, nothing moves.
+  // Two known identities of different customers: one message proves they are one person; the
+  // primary's customer absorbs the other (tests/integration/storage/merge_test.cpp has the rest).
   auto both = sms("SM9", "+48600100200", "both");
   both.identities.push_back(Identity{IdentityKind::email, "jan@example.pl"});
   auto r = pipeline.ingest(both, no_rule_router());
   REQUIRE(r.ok());
   CHECK(r->customer_id == by_phone->customer_id);
-  CHECK(d.db.scalar("SELECT customer_id FROM identities WHERE kind = 'email'") == by_mail->customer_id);
+  CHECK(d.db.scalar("SELECT customer_id FROM identities WHERE kind = 'email'") == by_phone->customer_id);
+  CHECK(d.db.scalar("SELECT merged_into FROM customers WHERE id = " + by_mail->customer_id) == by_phone->customer_id);
 }
 
 TEST_CASE("pipeline: decision effects are written with the message", "[storage][pipeline]") {
