@@ -131,6 +131,31 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
     (void)registry_.add(std::move(adapter));
     spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
   }
+  if (!config_.mailboxes.empty()) {
+    channels::email::Options email;
+    email.token_secret = config_.email_token_secret;
+    email.loop_marker = "switchboard";
+    for (const auto& m : config_.mailboxes) {
+      channels::email::Mailbox box;
+      box.name = m.name;
+      box.address = m.address;
+      box.display_name = m.display_name;
+      box.time_zone = m.time_zone;
+      box.smtp = smtp_options(m.smtp);
+      box.max_attachment_bytes = m.max_attachment_bytes;
+      email.mailboxes.push_back(std::move(box));
+    }
+    auto adapter = std::make_unique<channels::email::EmailAdapter>(std::move(email), clock_);
+    email_ = adapter.get();
+    (void)registry_.add(std::move(adapter));
+    for (const auto& m : config_.mailboxes)
+      pollers_.push_back(std::make_unique<EmailPoller>(
+          m, config_.database_url, pool_, *email_, clock_,
+          [this](const std::string& request_id, const std::vector<InboundEvent>& events) {
+            return apply(request_id, events);
+          },
+          [this](const std::string& mailbox, std::string_view result) { metrics_.mail(mailbox, result); }));
+  }
   for (const auto& t : config_.admin_tokens) admin_tokens_.add("admin", t);
 
   http::ServerOptions options;
@@ -197,6 +222,8 @@ void App::migrate_until_ready() {
       // Sending starts only on a current schema, and not at all once a stop has begun.
       std::lock_guard lock(lifecycle_mu_);
       if (!stopping_ && outbox_) outbox_->start();
+      if (!stopping_)
+        for (auto& p : pollers_) p->start();
       schema_ready_ = true;
       return;
     }
@@ -218,6 +245,7 @@ void App::run() {
   spool_cv_.notify_all();
   if (migrator_.joinable()) migrator_.join();
   if (replayer_.joinable()) replayer_.join();
+  for (auto& p : pollers_) p->stop();
   if (outbox_) outbox_->stop();
 }
 
@@ -336,6 +364,18 @@ HttpResponse App::readyz() {
   rules_check["state"] = "loaded";
   rules_check["hash"] = r->hash();
   checks["rules"] = std::move(rules_check);
+  if (!pollers_.empty()) {
+    // A mailbox being down does not fail readiness (CONTRACT.md): mail waits on its server.
+    json::object boxes;
+    for (const auto& p : pollers_) {
+      auto st = p->status();
+      json::object box{{"state", st.state}, {"stored", st.stored}, {"set_aside", st.set_aside}};
+      if (!st.error.empty()) box["error"] = st.error;
+      if (st.last_poll) box["last_poll"] = format_rfc3339(*st.last_poll);
+      boxes[p->name()] = std::move(box);
+    }
+    checks["mailboxes"] = std::move(boxes);
+  }
   if (spool_) {
     // Waiting requests do not fail readiness: they are safe on disk and replayed by themselves.
     json::object spool;
@@ -363,6 +403,7 @@ HttpResponse App::metrics() {
   }
   snapshot.http_in_flight = static_cast<long>(server_->in_flight());
   snapshot.outbox_in_flight = outbox_ ? static_cast<long>(outbox_->in_flight()) : 0;
+  for (const auto& p : pollers_) snapshot.mailboxes_up.emplace_back(p->name(), p->status().state == "polling");
   if (spool_) {
     snapshot.spool_requests = static_cast<long>(spool_->count());
     snapshot.spool_bytes = static_cast<long>(spool_->bytes());

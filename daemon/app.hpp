@@ -12,11 +12,13 @@
 #include "channels/http.hpp"
 #include "channels/meta/adapter.hpp"
 #include "channels/registry.hpp"
+#include "channels/email/adapter.hpp"
 #include "channels/twilio/adapter.hpp"
 #include "channels/tokens.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/outbox_worker.hpp"
 #include "daemon/config.hpp"
+#include "daemon/email_poller.hpp"
 #include "daemon/spool.hpp"
 #include "routing/core/time.hpp"
 #include "routing/rules/ruleset.hpp"
@@ -86,6 +88,8 @@ class App {
   channels::BearerTokens admin_tokens_;
   channels::meta::MetaAdapter* meta_ = nullptr;  // owned by registry_; null when not configured
   channels::twilio::TwilioAdapter* twilio_ = nullptr;  // the same
+  channels::email::EmailAdapter* email_ = nullptr;  // the same
+  std::vector<std::unique_ptr<EmailPoller>> pollers_;  // one per mailbox, started with the outbox
   std::unique_ptr<Spool> spool_;  // with the Twilio channel: it does not redeliver
   std::mutex spool_mu_;
   std::condition_variable spool_cv_;

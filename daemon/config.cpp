@@ -306,6 +306,109 @@ void parse_twilio(Reader& r, const YAML::Node& tw, Config& c) {
   }
 }
 
+std::optional<bool> boolean(Reader& r, const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) return node.Scalar() == "true";
+  r.error(node, "'" + what + "' must be true or false");
+  return std::nullopt;
+}
+
+void parse_mail_server(Reader& r, const YAML::Node& node, const std::string& what, MailServerConfig& server) {
+  if (!r.mapping(node, what, {"host", "port", "security", "user", "password", "verify_certificate", "ca_file", "timeout"}))
+    return;
+  if (node["host"]) {
+    if (auto v = r.string(node["host"], what + ".host")) server.host = *v;
+  } else {
+    r.error(node, "'" + what + ".host' is required");
+  }
+  if (node["port"])
+    if (auto v = r.integer(node["port"], what + ".port", 1, 65535)) server.port = static_cast<std::uint16_t>(*v);
+  if (node["security"]) {
+    if (auto v = r.string(node["security"], what + ".security")) {
+      if (*v != "tls" && *v != "starttls" && *v != "none")
+        r.error(node["security"], "'" + what + ".security' must be tls, starttls or none");
+      server.security = *v;
+    }
+  }
+  if (node["user"])
+    if (auto v = r.string(node["user"], what + ".user")) server.user = *v;
+  if (node["password"])
+    if (auto v = r.secret(node["password"], what + ".password")) server.password = *v;
+  if (node["verify_certificate"])
+    if (auto v = boolean(r, node["verify_certificate"], what + ".verify_certificate")) server.verify_certificate = *v;
+  if (node["ca_file"])
+    if (auto v = r.string(node["ca_file"], what + ".ca_file")) server.ca_file = *v;
+  if (node["timeout"])
+    if (auto v = r.millis(node["timeout"], what + ".timeout")) server.timeout = *v;
+}
+
+void parse_email(Reader& r, const YAML::Node& em, Config& c) {
+  if (!r.mapping(em, "channels.email", {"token_secret", "mailboxes"})) return;
+  if (em["token_secret"]) {
+    if (auto v = r.secret(em["token_secret"], "channels.email.token_secret")) c.email_token_secret = *v;
+  } else {
+    r.error(em, "'channels.email.token_secret' is required: it signs the reply addresses of our mail");
+  }
+  YAML::Node boxes = em["mailboxes"];
+  if (!boxes) {
+    r.error(em, "'channels.email.mailboxes' is required");
+    return;
+  }
+  if (!r.mapping(boxes, "channels.email.mailboxes", {})) return;
+  for (auto it = boxes.begin(); it != boxes.end(); ++it) {
+    std::string name = it->first.Scalar();
+    std::string what = "channels.email.mailboxes." + name;
+    if (!valid_id(name)) {
+      r.error(it->first, "mailbox name '" + name + "' must be 1-64 letters, digits, '_', '-' or '.'");
+      continue;
+    }
+    const YAML::Node& b = it->second;
+    if (!r.mapping(b, what, {"address", "name", "time_zone", "imap", "smtp", "folder", "processed_folder",
+                             "quarantine_folder", "poll_interval", "idle", "max_message_size", "max_attachment_size"}))
+      continue;
+    MailboxConfig box;
+    box.name = name;
+    box.imap.port = 993;
+    box.smtp.port = 587;
+    box.smtp.security = "starttls";
+    if (b["address"]) {
+      if (auto v = r.string(b["address"], what + ".address")) {
+        if (v->find('@') == std::string::npos || v->find('+') != std::string::npos)
+          r.error(b["address"], "'" + what + ".address' must be a plain address such as obsluga@example.pl");
+        box.address = *v;
+      }
+    } else {
+      r.error(it->first, "'" + what + ".address' is required: replies come from it");
+    }
+    if (b["name"])
+      if (auto v = r.string(b["name"], what + ".name")) box.display_name = *v;
+    if (b["time_zone"])
+      if (auto v = r.string(b["time_zone"], what + ".time_zone")) box.time_zone = *v;
+    if (b["imap"])
+      parse_mail_server(r, b["imap"], what + ".imap", box.imap);
+    else
+      r.error(it->first, "'" + what + ".imap' is required");
+    if (b["smtp"])
+      parse_mail_server(r, b["smtp"], what + ".smtp", box.smtp);
+    else
+      r.error(it->first, "'" + what + ".smtp' is required");
+    if (b["folder"])
+      if (auto v = r.string(b["folder"], what + ".folder")) box.folder = *v;
+    if (b["processed_folder"])
+      if (auto v = r.string(b["processed_folder"], what + ".processed_folder")) box.processed_folder = *v;
+    if (b["quarantine_folder"])
+      if (auto v = r.string(b["quarantine_folder"], what + ".quarantine_folder")) box.quarantine_folder = *v;
+    if (b["poll_interval"])
+      if (auto v = r.millis(b["poll_interval"], what + ".poll_interval")) box.poll_interval = *v;
+    if (b["idle"])
+      if (auto v = boolean(r, b["idle"], what + ".idle")) box.idle = *v;
+    if (b["max_message_size"])
+      if (auto v = r.size(b["max_message_size"], what + ".max_message_size")) box.max_message_bytes = *v;
+    if (b["max_attachment_size"])
+      if (auto v = r.size(b["max_attachment_size"], what + ".max_attachment_size")) box.max_attachment_bytes = *v;
+    c.mailboxes.push_back(std::move(box));
+  }
+}
+
 }  // namespace
 
 std::optional<std::size_t> parse_size(const std::string& text) {
@@ -420,8 +523,9 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   }
 
   if (YAML::Node ch = root["channels"]) {
-    if (r.mapping(ch, "channels", {"api", "meta", "twilio"})) {
+    if (r.mapping(ch, "channels", {"api", "meta", "twilio", "email"})) {
       if (YAML::Node tw = ch["twilio"]) parse_twilio(r, tw, c);
+      if (YAML::Node em = ch["email"]) parse_email(r, em, c);
       if (YAML::Node meta = ch["meta"]) {
         if (r.mapping(meta, "channels.meta", {"app_secrets", "verify_token", "graph_url", "graph_version",
                                               "send_timeout", "pages", "whatsapp_numbers"})) {

@@ -42,6 +42,33 @@ struct TwilioAccountConfig {
   std::string messaging_service_sid;     // MG...
 };
 
+struct MailServerConfig {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string security = "tls";  // tls | starttls | none
+  std::string user;
+  std::string password;  // secret value
+  bool verify_certificate = true;
+  std::string ca_file;
+  std::chrono::milliseconds timeout{30000};
+};
+
+struct MailboxConfig {
+  std::string name;          // ours: the `account` of its conversations
+  std::string address;       // the support address replies come from
+  std::string display_name;
+  std::string time_zone = "Europe/Warsaw";
+  MailServerConfig imap;     // port default 993
+  MailServerConfig smtp;     // port default 587, security starttls
+  std::string folder = "INBOX";
+  std::string processed_folder;   // "": processed mail is marked \Seen and stays
+  std::string quarantine_folder;  // "": mail that cannot be stored is marked \Seen, logged and skipped
+  std::chrono::milliseconds poll_interval{30000};
+  bool idle = true;               // wait with IMAP IDLE where the server has it
+  std::size_t max_message_bytes = 25 * 1024 * 1024;
+  std::size_t max_attachment_bytes = 10 * 1024 * 1024;
+};
+
 // Sending from the outbox: how many senders, how often to look without a NOTIFY, retries.
 struct OutboxConfig {
   std::size_t workers = 2;
@@ -86,6 +113,9 @@ struct Config {
   std::chrono::milliseconds twilio_send_timeout{10000};
   bool twilio_status_callbacks = true;
   std::vector<TwilioAccountConfig> twilio_accounts;
+  // E-mail: mailboxes polled over IMAP, replies by SMTP.
+  std::vector<MailboxConfig> mailboxes;
+  std::string email_token_secret;  // signs reply tokens (secret value)
   // The durable spool for webhooks that are not redelivered (state_dir/spool).
   std::size_t spool_max_bytes = 64 * 1024 * 1024;
   OutboxConfig outbox;

@@ -67,6 +67,16 @@ struct Metrics::Impl {
           .Name("switchboard_platform_events_total")
           .Help("Delivery statuses, echoes and opt-outs reported by platforms, by outcome")
           .Register(registry);
+  prometheus::Family<prometheus::Counter>& mail =
+      prometheus::BuildCounter()
+          .Name("switchboard_mail_fetched_total")
+          .Help("Mail taken from IMAP mailboxes: stored, or set aside (too large, not a message)")
+          .Register(registry);
+  prometheus::Family<prometheus::Gauge>& mailbox_up =
+      prometheus::BuildGauge()
+          .Name("switchboard_mailbox_up")
+          .Help("1 while the mailbox is polled normally, 0 while its server is down or another daemon polls it")
+          .Register(registry);
   std::mutex rules_mu;
   prometheus::Gauge* active_rules = nullptr;
 };
@@ -99,6 +109,10 @@ void Metrics::rules_loaded(const std::string& hash) {
 
 void Metrics::rules_reload_failed() { impl_->reload_failures.Add({}).Increment(); }
 
+void Metrics::mail(std::string_view mailbox, std::string_view result) {
+  impl_->mail.Add({{"mailbox", std::string(mailbox)}, {"result", std::string(result)}}).Increment();
+}
+
 void Metrics::spool(std::string_view event) { impl_->spool_events.Add({{"event", std::string(event)}}).Increment(); }
 
 void Metrics::platform_event(std::string_view channel, std::string_view kind, std::string_view result) {
@@ -114,6 +128,7 @@ std::string Metrics::render(const Snapshot& s) {
   impl_->in_flight.Add({{"kind", "http_requests"}}).Set(static_cast<double>(s.http_in_flight));
   impl_->in_flight.Add({{"kind", "outbox_sends"}}).Set(static_cast<double>(s.outbox_in_flight));
   impl_->spool_requests.Add({}).Set(static_cast<double>(s.spool_requests));
+  for (const auto& [name, up] : s.mailboxes_up) impl_->mailbox_up.Add({{"mailbox", name}}).Set(up ? 1 : 0);
   impl_->spool_bytes.Add({}).Set(static_cast<double>(s.spool_bytes));
   return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
 }

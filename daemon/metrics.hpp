@@ -5,6 +5,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace switchboard::daemon {
 
@@ -23,6 +25,8 @@ class Metrics {
   // event: spooled | replayed | rejected (a spooled request that could never be replayed)
   void spool(std::string_view event);
   // kind: status | echo | opt_out; result: applied | duplicate | pending | ignored | failed
+  // result: stored | set_aside
+  void mail(std::string_view mailbox, std::string_view result);
   void platform_event(std::string_view channel, std::string_view kind, std::string_view result);
 
   // Values read when scraped.
@@ -34,6 +38,7 @@ class Metrics {
     long outbox_in_flight = 0;
     long spool_requests = 0;  // waiting in the durable spool for the database
     long spool_bytes = 0;
+    std::vector<std::pair<std::string, bool>> mailboxes_up;  // polling normally
   };
   std::string render(const Snapshot& snapshot);
 

@@ -123,7 +123,7 @@ SELECT o.id, o.message_id, o.channel, o.account, o.recipient, o.payload::text, o
 // is locked first, as the pipeline locks it first, so that the two never wait for each other in
 // opposite orders; FOR ... OF c because the lateral side may be all NULLs.
 constexpr Statement kReplyTarget{"sb_outbox_reply_target", R"sql(
-SELECT last.id, last.channel, last.account, last.sender
+SELECT last.id, last.channel, last.account, last.sender, h.message_id_header, h.subject, h.references_ids
   FROM conversations c
   LEFT JOIN LATERAL (
         SELECT id, channel, account, sender
@@ -131,6 +131,7 @@ SELECT last.id, last.channel, last.account, last.sender
          WHERE conversation_id = c.id AND direction = 'in'
          ORDER BY created_at DESC, id DESC
          LIMIT 1) AS last ON true
+  LEFT JOIN email_headers h ON h.message_id = last.id
  WHERE c.id = $1
    FOR NO KEY UPDATE OF c)sql"};
 
@@ -431,6 +432,16 @@ Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversatio
         payload["conversation_id"] = conversation_id;
         payload["author"] = author;
         payload["in_reply_to"] = in_reply_to;
+        if (out.channel == "email") {
+          // Threaded under the customer's last mail (see storage/pipeline.cpp email_thread_json).
+          boost::json::array references;
+          const auto stored = sql::parse_text_array(last[6]);  // newest first, as the pipeline keeps them
+          for (auto it = stored.rbegin(); it != stored.rend(); ++it) references.emplace_back(*it);
+          std::string header = last[4].is_null() ? std::string() : std::string(last[4].c_str());
+          if (!header.empty()) references.emplace_back(header);
+          payload["email"] = boost::json::object{{"subject", last[5].is_null() ? "" : last[5].c_str()},
+                                                 {"in_reply_to", header}, {"references", std::move(references)}};
+        }
         const auto r = tx.exec_prepared(kReplyInsert.name, conversation_id, out.channel, out.account, author, text,
                                         out.recipient, boost::json::serialize(payload), at);
         out.message_id = r[0][0].c_str();

@@ -213,6 +213,55 @@ constexpr Statement kMergeAudit{"sb_ingest_merge_audit", R"sql(
 INSERT INTO audit (at, conversation_id, rules_hash, decision)
 VALUES ($1, $2, $3, $4::jsonb))sql"};
 
+// E-mail threading (protocols/email.md): the conversation a reply belongs to. A verified reply
+// token names it; else In-Reply-To/References name a mail we sent (its Message-ID is the
+// message's external_id) or received (email_headers), the first listed winning; else a subject
+// tag [#N], only when the sender is that conversation's customer.
+constexpr Statement kThreadByToken{"sb_ingest_thread_by_token", R"sql(
+SELECT id FROM conversations WHERE id = $1)sql"};
+
+constexpr Statement kThreadByMessageIds{"sb_ingest_thread_by_message_ids", R"sql(
+SELECT conversation_id
+  FROM (SELECT m.conversation_id, array_position($2::text[], m.external_id) AS pos
+          FROM messages m
+         WHERE m.channel = 'email' AND m.account = $1 AND m.direction = 'out' AND m.external_id = ANY ($2::text[])
+        UNION ALL
+        SELECT m.conversation_id, array_position($2::text[], h.message_id_header)
+          FROM email_headers h
+          JOIN messages m ON m.id = h.message_id
+         WHERE h.message_id_header = ANY ($2::text[])) AS found
+ ORDER BY pos
+ LIMIT 1)sql"};
+
+constexpr Statement kThreadBySubjectTag{"sb_ingest_thread_by_subject_tag", R"sql(
+SELECT id FROM conversations WHERE id = $1 AND customer_id = $2)sql"};
+
+// A reply reopens its resolved conversation unless its customer has another one open (then it
+// joins that one: a customer has one open conversation).
+constexpr Statement kReopen{"sb_ingest_reopen", R"sql(
+UPDATE conversations v
+   SET state = 'open', resolved_at = NULL
+ WHERE v.id = $1 AND v.state = 'resolved'
+   AND NOT EXISTS (SELECT 1 FROM conversations o
+                    WHERE o.customer_id = v.customer_id AND o.state IN ('open', 'pending')))sql"};
+
+// The conversation and its customer in the shape of kFindCustomer's rows (no identity columns).
+constexpr Statement kThreadConversation{"sb_ingest_thread_conversation", R"sql(
+SELECT '', '', c.id, c.display_name, c.language, c.tags,
+       v.id, v.state, v.inbound_count, v.queue,
+       (extract(epoch FROM v.opened_at) * 1000000)::bigint,
+       (extract(epoch FROM v.last_human_reply_at) * 1000000)::bigint, v.inbound_since_human_reply,
+       (SELECT o.id FROM conversations o
+         WHERE o.customer_id = v.customer_id AND o.state IN ('open', 'pending') AND o.id <> v.id)
+  FROM conversations v
+  JOIN customers c ON c.id = v.customer_id
+ WHERE v.id = $1
+   FOR NO KEY UPDATE OF v)sql"};
+
+constexpr Statement kEmailHeaders{"sb_ingest_email_headers", R"sql(
+INSERT INTO email_headers (message_id, message_id_header, subject, references_ids)
+VALUES ($1, $2, $3, $4::text[]))sql"};
+
 // Whether the sender opted out of automatic messages on this channel (SMS STOP): only asked
 // when the rules want to reply.
 constexpr Statement kOptedOut{"sb_ingest_opted_out", R"sql(
@@ -222,7 +271,9 @@ constexpr Statement kStatements[] = {kLock,         kFindMessage,      kFindCust
                                      kAttachIdentities, kCompleteCustomer, kOpenConversation,
                                      kInsertMessage, kReply,            kEffects,       kLastAutoReply,
                                      kSetLanguage,   kPage,             kNotify,        kOptedOut,
-                                     kMergeLock,     kMerge,            kMergeAudit};
+                                     kMergeLock,     kMerge,            kMergeAudit,    kThreadByToken,
+                                     kThreadByMessageIds, kThreadBySubjectTag, kReopen, kThreadConversation,
+                                     kEmailHeaders};
 
 // The message's parameters, computed once for all attempts.
 struct Input {
@@ -310,6 +361,59 @@ boost::json::object decision_json(const Decision& d) {
 
 void prepare_statements(Pool::Lease& lease) { sql::prepare_once(lease, "pipeline", kStatements); }
 
+// What a reply to this mail needs to be threaded under it.
+boost::json::object email_thread_json(const InboundMessage& m) {
+  boost::json::array references;
+  for (auto it = m.thread_hints.rbegin(); it != m.thread_hints.rend(); ++it) references.emplace_back(*it);
+  if (!m.message_id_header.empty()) references.emplace_back(m.message_id_header);
+  return boost::json::object{{"subject", m.subject}, {"in_reply_to", m.message_id_header},
+                             {"references", std::move(references)}};
+}
+
+// "[#1042]" in a subject: 1042.
+std::optional<std::string> subject_tag(const std::string& subject) {
+  auto open = subject.rfind("[#");
+  if (open == std::string::npos) return std::nullopt;
+  auto close = subject.find(']', open);
+  std::string digits = subject.substr(open + 2, close == std::string::npos ? 0 : close - open - 2);
+  if (!sql::is_canonical_id(digits)) return std::nullopt;
+  return digits;
+}
+
+// The conversation an e-mail reply belongs to (see kThreadByToken), reopened when resolved, as a
+// row shaped like kFindCustomer's; nullopt when the mail names none.
+std::optional<pqxx::row> thread_target(pqxx::work& tx, const InboundMessage& m,
+                                       const std::optional<std::string>& sender_customer) {
+  std::optional<std::string> conversation;
+  for (const auto& token : m.reply_tokens) {
+    if (!sql::is_canonical_id(token)) continue;
+    if (auto r = tx.exec_prepared(kThreadByToken.name, token); !r.empty()) {
+      conversation = r[0][0].c_str();
+      break;
+    }
+  }
+  if (!conversation && !m.thread_hints.empty()) {
+    auto r = tx.exec_prepared(kThreadByMessageIds.name, m.account, sql::text_array(m.thread_hints));
+    if (!r.empty()) conversation = r[0][0].c_str();
+  }
+  if (!conversation && sender_customer) {
+    if (auto tag = subject_tag(m.subject)) {
+      auto r = tx.exec_prepared(kThreadBySubjectTag.name, *tag, *sender_customer);
+      if (!r.empty()) conversation = r[0][0].c_str();
+    }
+  }
+  if (!conversation) return std::nullopt;
+  tx.exec_prepared(kReopen.name, *conversation);
+  auto row = tx.exec_prepared(kThreadConversation.name, *conversation);
+  if (row.empty()) return std::nullopt;
+  if (std::string_view(row[0][7].c_str()) == "resolved" && !row[0][13].is_null()) {
+    // Resolved, and its customer has another conversation open: the reply joins that one.
+    row = tx.exec_prepared(kThreadConversation.name, std::string(row[0][13].c_str()));
+    if (row.empty()) return std::nullopt;
+  }
+  return row[0];
+}
+
 // When the message's known identities belong to different customers, the customer of the
 // first one (the primary identity first) absorbs the others, audited. Returns whether any
 // merge happened.
@@ -384,6 +488,17 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
       chosen = match;
   }
 
+  if (m.channel == Channel::email) {
+    std::optional<std::string> sender_customer;
+    if (chosen) sender_customer = (*chosen)[2].c_str();
+    if (auto target = thread_target(tx, m, sender_customer)) {
+      // A stranger answering through the thread (a colleague the mail was forwarded to) joins
+      // the conversation; their address does not become this customer's.
+      if (!sender_customer || *sender_customer != (*target)[2].c_str()) unknown.clear();
+      chosen = target;
+    }
+  }
+
   if (!chosen) {
     std::optional<std::string> language = m.language;
     auto r = tx.exec_prepared(kCreateCustomer.name, m.display_name, language, in.kinds, in.values, in.now);
@@ -432,6 +547,11 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
                                    m.sender, m.text, in.attachments, in.sent_at);
   if (inserted.empty()) return std::nullopt;
   out.message_id = inserted[0][0].c_str();
+  if (m.channel == Channel::email) {
+    std::optional<std::string> header;
+    if (!m.message_id_header.empty()) header = m.message_id_header;
+    tx.exec_prepared(kEmailHeaders.name, out.message_id, header, m.subject, sql::text_array(m.thread_hints));
+  }
 
   conversation.id = out.conversation_id;
   if (conversation.is_new) conversation.opened_at = in.now_value;
@@ -441,7 +561,9 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
     return sql::from_epoch_micros(r[0][0].as<std::int64_t>());
   };
   const routing::EvaluationInput input{m, conversation, customer, in.now_value};
-  out.decision = router.decide ? router.decide(input) : Decision{};
+  // Automatic mail (an out-of-office, a list, a bounce) is kept for the agents, never routed: a
+  // rule's reply to it could start a loop between two robots.
+  out.decision = router.decide && m.automated.empty() ? router.decide(input) : Decision{};
 
   // Later actions of the same kind win (set_priority after enqueue overrides its priority).
   std::optional<std::string> queue;
@@ -474,6 +596,7 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
       }
       payload["in_reply_to"] = out.message_id;
       payload["conversation_id"] = out.conversation_id;
+      if (m.channel == Channel::email) payload["email"] = email_thread_json(m);
       tx.exec_prepared(kReply.name, out.conversation_id, in.channel, m.account, reply->text, m.sender,
                        boost::json::serialize(payload));
     } else if (const auto* enqueue = std::get_if<EnqueueAction>(&action)) {
@@ -512,6 +635,7 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   }
   auto audit = decision_json(out.decision);
   if (out.opted_out) audit["replies_held_back"] = "the sender opted out of this channel";
+  if (!m.automated.empty()) audit["not_routed"] = "automatic mail: " + m.automated;
   tx.exec_prepared(kEffects.name, out.conversation_id, out.message_id, out.decision.rule, router.rules_hash,
                    boost::json::serialize(audit), in.now, queue, priority,
                    sql::text_array(tags), assignee, close);

@@ -50,6 +50,13 @@ struct InboundMessage {
   Timestamp sent_at{};
   std::optional<std::string> language;
   std::vector<std::string> thread_hints;  // e-mail Message-IDs from In-Reply-To/References
+  // Why no automatic reply may answer it (an out-of-office, a list, a bounce): it is stored
+  // but not routed. Empty for a person's message.
+  std::string automated{};
+  // E-mail only: what threading and replies need.
+  std::string message_id_header{};          // the Message-ID without <>, "" when none
+  std::string subject{};                    // decoded
+  std::vector<std::string> reply_tokens{};  // from our plus-addresses among the recipients
 };
 
 // A platform's report on a message we sent.

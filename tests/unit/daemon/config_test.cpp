@@ -1,6 +1,7 @@
 // Tests for daemon/config: validation with positions, secrets, defaults.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "daemon/config.hpp"
@@ -126,4 +127,76 @@ TEST_CASE("config: sizes and secret names", "[daemon][config]") {
   CHECK(valid_secret_name("admin_token"));
   CHECK_FALSE(valid_secret_name("../etc/passwd"));
   CHECK_FALSE(valid_secret_name(""));
+}
+
+TEST_CASE("config: Meta pages, Twilio accounts and e-mail mailboxes", "[daemon][config]") {
+  EnvGuard db("SWITCHBOARD_DATABASE_URL", nullptr);
+  EnvGuard s1("SWITCHBOARD_SECRET_T", "value-t");
+  const std::string yaml = R"(database: { url: 'postgresql://u@h/db' }
+rules: r.yaml
+public_url: https://sb.example.com/
+channels:
+  meta:
+    app_secrets: { secret: t }
+    verify_token: { secret: t }
+    graph_url: http://127.0.0.1:9000/
+    pages:
+      "1048": { access_token: { secret: t }, human_agent: true }
+    whatsapp_numbers:
+      "1065": { access_token: { secret: t } }
+  twilio:
+    accounts:
+      main: { account_sid: ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa01, auth_tokens: [ { secret: t }, { secret: t } ], from: "+48732123456" }
+  email:
+    token_secret: { secret: t }
+    mailboxes:
+      support:
+        address: obsluga@example.pl
+        imap: { host: imap.example.pl, user: obsluga, password: { secret: t } }
+        smtp: { host: smtp.example.pl, security: starttls }
+        poll_interval: 10s
+spool: { max_size: 1MiB }
+)";
+  auto r = parse_config(yaml, "sb.yaml", "/etc/switchboard");
+  INFO((r.diagnostics.empty() ? std::string() : r.diagnostics[0].format()));
+  REQUIRE(r.config);
+  const auto& c = *r.config;
+  CHECK(c.public_url == "https://sb.example.com");
+  CHECK(c.meta_graph_url == "http://127.0.0.1:9000");
+  REQUIRE(c.meta_pages.size() == 1);
+  CHECK(c.meta_pages[0].human_agent);
+  CHECK(c.meta_pages[0].access_token == "value-t");
+  REQUIRE(c.whatsapp_numbers.size() == 1);
+  REQUIRE(c.twilio_accounts.size() == 1);
+  CHECK(c.twilio_accounts[0].auth_tokens.size() == 2);
+  CHECK(c.twilio_accounts[0].from == "+48732123456");
+  REQUIRE(c.mailboxes.size() == 1);
+  CHECK(c.mailboxes[0].imap.port == 993);
+  CHECK(c.mailboxes[0].imap.security == "tls");
+  CHECK(c.mailboxes[0].smtp.port == 587);
+  CHECK(c.mailboxes[0].poll_interval == std::chrono::seconds{10});
+  CHECK(c.email_token_secret == "value-t");
+  CHECK(c.spool_max_bytes == 1024 * 1024);
+}
+
+TEST_CASE("config: channel mistakes are reported with their place", "[daemon][config]") {
+  EnvGuard s1("SWITCHBOARD_SECRET_T", "value-t");
+  auto errors = errors_of(R"(rules: r.yaml
+channels:
+  twilio:
+    accounts:
+      main: { account_sid: AC12, auth_tokens: { secret: t } }
+  email:
+    mailboxes:
+      support: { address: "obsluga+x@example.pl", imap: { host: h, security: ssl }, smtp: { host: s } }
+)");
+  auto has = [&](const std::string& needle) {
+    return std::any_of(errors.begin(), errors.end(), [&](const std::string& e) { return e.find(needle) != std::string::npos; });
+  };
+  CHECK(has("sb.yaml:5:"));
+  CHECK(has("34-character AC"));
+  CHECK(has("exactly one of 'from'"));
+  CHECK(has("token_secret' is required"));
+  CHECK(has("must be a plain address"));
+  CHECK(has("must be tls, starttls or none"));
 }

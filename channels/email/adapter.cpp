@@ -1,0 +1,167 @@
+#include "channels/email/adapter.hpp"
+
+#include <openssl/crypto.h>
+
+#include <boost/json.hpp>
+
+#include "channels/email/compose.hpp"
+#include "channels/email/mime.hpp"
+#include "channels/signed_post.hpp"
+#include "routing/core/log.hpp"
+
+namespace switchboard::channels::email {
+
+namespace json = boost::json;
+
+namespace {
+
+// "local@domain" -> {"local", "domain"}
+std::pair<std::string, std::string> split_address(std::string_view address) {
+  auto at = address.rfind('@');
+  if (at == std::string_view::npos) return {std::string(address), std::string()};
+  return {std::string(address.substr(0, at)), std::string(address.substr(at + 1))};
+}
+
+std::string plus_address(std::string_view address, std::string_view detail) {
+  auto [local, domain] = split_address(address);
+  return local + "+" + std::string(detail) + "@" + domain;
+}
+
+std::string string_at(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string()) : std::string();
+}
+
+std::vector<std::string> strings_at(const json::object& o, std::string_view key) {
+  std::vector<std::string> out;
+  const json::value* v = o.if_contains(key);
+  if (v && v->is_array())
+    for (const auto& item : v->get_array())
+      if (item.is_string() && !item.get_string().empty()) out.emplace_back(item.get_string());
+  return out;
+}
+
+}  // namespace
+
+EmailAdapter::EmailAdapter(Options options, const Clock& clock) : options_(std::move(options)), clock_(clock) {}
+
+Posture EmailAdapter::posture() const {
+  return Posture{0, "mail from configured mailboxes only (IMAP with TLS and login); reply tokens signed with HMAC-SHA256"};
+}
+
+Result<std::vector<InboundEvent>> EmailAdapter::parse_webhook(const HttpRequest&) {
+  return make_error(ErrorKind::not_found, "not_found", "e-mail arrives through IMAP, not over HTTP");
+}
+
+const Mailbox* EmailAdapter::mailbox(std::string_view name) const {
+  for (const auto& m : options_.mailboxes)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+std::string EmailAdapter::reply_token(std::string_view conversation_id) const {
+  const std::string subject = "c" + std::string(conversation_id);
+  // 12 hex digits of the HMAC: 48 bits, out of reach of guessing through a mailbox.
+  std::string mac = body_signature(options_.token_secret, subject).substr(std::string_view("sha256=").size(), 12);
+  return subject + "." + mac;
+}
+
+std::string EmailAdapter::verify_token(std::string_view token) const {
+  auto dot = token.find('.');
+  if (token.size() < 3 || token[0] != 'c' || dot == std::string_view::npos || dot < 2) return {};
+  std::string id(token.substr(1, dot - 1));
+  for (char c : id)
+    if (c < '0' || c > '9') return {};
+  const std::string expected = reply_token(id);
+  if (expected.size() != token.size() || CRYPTO_memcmp(expected.data(), token.data(), token.size()) != 0) return {};
+  return id;
+}
+
+Result<std::vector<InboundEvent>> EmailAdapter::parse_mail(std::string_view raw, const std::string& mailbox_name,
+                                                           std::vector<std::string>* defects) const {
+  const Mailbox* box = mailbox(mailbox_name);
+  if (!box) return make_error(ErrorKind::not_found, "unknown_mailbox", "no mailbox '" + mailbox_name + "' is configured");
+  ParseOptions options;
+  options.mailbox = box->name;
+  options.own_addresses = {box->address};
+  options.loop_marker = options_.loop_marker;
+  options.max_attachment_bytes = box->max_attachment_bytes;
+  auto parsed = email::parse_mail(raw, options);
+  if (!parsed) return parsed.error();
+  if (defects) *defects = parsed->defects;
+
+  std::vector<InboundEvent> events;
+  if (parsed->bounce) {
+    // A delivery report about our mail: the reply it names failed (or is only delayed).
+    if (parsed->bounce_info && parsed->bounce_info->action != "delayed" && !parsed->bounce_info->original_message_id.empty()) {
+      DeliveryStatus status;
+      status.channel = Channel::email;
+      status.account = box->name;
+      status.external_id = parsed->bounce_info->original_message_id;
+      status.status = "failed";
+      status.error = parsed->bounce_info->status + " " + parsed->bounce_info->diagnostic;
+      status.at = clock_.now();
+      events.emplace_back(std::move(status));
+    }
+    return events;
+  }
+  if (parsed->report) return events;  // read receipts, abuse reports: nobody's message
+
+  InboundMessage m = std::move(parsed->message);
+  m.automated = parsed->automated ? (parsed->automated_reason.empty() ? "automatic mail" : parsed->automated_reason)
+                                  : std::string();
+  m.message_id_header = parsed->message_id;
+  m.subject = parsed->subject;
+  m.reply_tokens.clear();
+  for (const auto& token : parsed->reply_tokens)
+    if (std::string id = verify_token(token); !id.empty()) m.reply_tokens.push_back(id);
+  if (m.sent_at == Timestamp{}) m.sent_at = clock_.now();
+  events.emplace_back(std::move(m));
+  return events;
+}
+
+Result<Delivery> EmailAdapter::send(const OutboundMessage& message) {
+  const Mailbox* box = mailbox(message.account);
+  if (!box) return make_error(ErrorKind::config, "unknown_mailbox", "no mailbox '" + message.account + "' is configured");
+  if (message.recipient.empty() || message.recipient.find('@') == std::string::npos)
+    return make_error(ErrorKind::invalid, "no_recipient", "the reply has no e-mail address to go to");
+
+  json::error_code ec;
+  json::value payload = json::parse(message.payload, ec);
+  json::object fields = !ec && payload.is_object() ? payload.get_object() : json::object{};
+  json::object thread;
+  if (const json::value* e = fields.if_contains("email"); e && e->is_object()) thread = e->get_object();
+  const bool automatic = !fields.contains("author");
+
+  OutgoingMail mail;
+  mail.from_address = box->address;
+  mail.from_name = box->display_name;
+  mail.to_address = message.recipient;
+  mail.reply_to = plus_address(box->address, reply_token(message.conversation_id));
+  mail.subject = reply_subject(string_at(thread, "subject"), message.conversation_id);
+  mail.text = message.text.empty() ? string_at(fields, "text") : message.text;
+  mail.html = string_at(fields, "html");
+  mail.message_id = make_message_id(message.conversation_id, message.message_id, split_address(box->address).second);
+  if (std::string parent = string_at(thread, "in_reply_to"); !parent.empty()) mail.in_reply_to = {parent};
+  mail.references = strings_at(thread, "references");
+  mail.date = clock_.now();
+  mail.time_zone = box->time_zone;
+  mail.automatic = automatic;
+  mail.loop_marker = options_.loop_marker;
+
+  Envelope envelope;
+  // RFC 3834: an automatic reply goes out with the null return path, so that its failure cannot
+  // bounce back into a loop; a person's reply is tied to its message for the bounce.
+  envelope.mail_from = automatic ? std::string() : plus_address(box->address, "m" + message.message_id);
+  envelope.recipients = {message.recipient};
+  auto sent = send_mail(box->smtp, envelope, render(mail));
+  if (!sent) {
+    Error e = sent.error();
+    // The outbox tells the operator about refused credentials under one code for every channel.
+    if (e.code == "smtp_auth_failed" || e.code == "smtp_auth_required") e.code = "invalid_credentials";
+    return e;
+  }
+  return Delivery{mail.message_id, "sent"};
+}
+
+}  // namespace switchboard::channels::email

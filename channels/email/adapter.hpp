@@ -1,0 +1,74 @@
+// The e-mail channel: raw mail from a mailbox into InboundEvents, replies out by SMTP, threaded
+// (protocols/email.md). Fetching from IMAP is the daemon's poller (daemon/email_poller.cpp,
+// with channels/email/imap_client.hpp); this adapter holds what every mailbox needs to parse
+// and to send.
+// Reply tokens: our mail carries Reply-To local+c{conversation}.{signature}@domain, the signature
+// an HMAC of the conversation id with the configured token secret, so a stranger cannot guess
+// the address of another customer's thread. Only verified tokens reach the pipeline, as
+// conversation ids.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "channels/adapter.hpp"
+#include "channels/email/smtp.hpp"
+#include "routing/core/time.hpp"
+
+namespace switchboard::channels::email {
+
+struct Mailbox {
+  std::string name;          // ours: the `account` of its conversations
+  std::string address;       // the support address, e.g. obsluga@support.example.com
+  std::string display_name;  // "Obsługa klienta"
+  std::string time_zone = "Europe/Warsaw";  // of the Date header our replies carry
+  SmtpOptions smtp;
+  std::size_t max_attachment_bytes = 10 * 1024 * 1024;
+};
+
+struct Options {
+  std::vector<Mailbox> mailboxes;
+  std::string token_secret;  // signs reply tokens; required
+  std::string loop_marker;   // our X-Switchboard-Loop value: mail carrying it is our own
+};
+
+class EmailAdapter final : public Adapter {
+ public:
+  EmailAdapter(Options options, const Clock& clock);
+
+  std::string_view name() const override { return "email"; }
+  Posture posture() const override;
+  // Mail does not come over HTTP: always not_found.
+  Result<std::vector<InboundEvent>> parse_webhook(const HttpRequest& request) override;
+
+  // One raw message of `mailbox` as events: an InboundMessage (automated set for mail no rule
+  // may answer), or for a delivery status notification of our mail a DeliveryStatus ("failed"
+  // with the DSN's status and diagnostic; nothing for "delayed"), or nothing for other reports
+  // (read receipts, abuse reports), which are never customer messages. Defects of malformed
+  // mail are returned in `defects` for the log. Errors: invalid "not_a_message",
+  // not_found "unknown_mailbox".
+  Result<std::vector<InboundEvent>> parse_mail(std::string_view raw, const std::string& mailbox,
+                                               std::vector<std::string>* defects = nullptr) const;
+
+  // "c1042.k7Hq2Xv9Ab": the token our mail for conversation 1042 carries.
+  std::string reply_token(std::string_view conversation_id) const;
+  // The conversation id a token names, "" when it is not one of ours.
+  std::string verify_token(std::string_view token) const;
+
+  // Renders and submits the reply: Message-ID on the mailbox's domain (returned as the
+  // Delivery's external_id), In-Reply-To/References and "Re: subject [#conversation]" from the
+  // payload's "email" object, Reply-To with the conversation's token. An automatic reply (no
+  // "author" in the payload) carries Auto-Submitted: auto-replied and goes out with the null
+  // return path; an agent's goes out with local+m{message}@domain so that a bounce finds
+  // it. Errors: those of send_mail(); config "unknown_mailbox"; invalid "no_recipient".
+  Result<Delivery> send(const OutboundMessage& message) override;
+
+  const Mailbox* mailbox(std::string_view name) const;
+
+ private:
+  Options options_;
+  const Clock& clock_;
+};
+
+}  // namespace switchboard::channels::email
