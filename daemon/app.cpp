@@ -86,7 +86,7 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
                                  .size = config_.pool_size,
                                  .acquire_timeout = std::chrono::milliseconds{5000},
                                  .connect_timeout = config_.connect_timeout}),
-      pipeline_(pool_, clock_) {
+      pipeline_(pool_, clock_, storage::PipelineOptions{.email_auto_reply_interval = config_.email_auto_reply_interval}) {
   channels::BuiltinOptions builtin;
   builtin.api.max_body_bytes = config_.api_body_limit;
   builtin.api.default_region = config_.default_region;

@@ -342,7 +342,10 @@ void parse_mail_server(Reader& r, const YAML::Node& node, const std::string& wha
 }
 
 void parse_email(Reader& r, const YAML::Node& em, Config& c) {
-  if (!r.mapping(em, "channels.email", {"token_secret", "mailboxes"})) return;
+  if (!r.mapping(em, "channels.email", {"token_secret", "mailboxes", "auto_reply_interval"})) return;
+  if (em["auto_reply_interval"])
+    if (auto v = r.millis(em["auto_reply_interval"], "channels.email.auto_reply_interval"))
+      c.email_auto_reply_interval = *v;
   if (em["token_secret"]) {
     if (auto v = r.secret(em["token_secret"], "channels.email.token_secret")) c.email_token_secret = *v;
   } else {

@@ -116,6 +116,7 @@ struct Config {
   // E-mail: mailboxes polled over IMAP, replies by SMTP.
   std::vector<MailboxConfig> mailboxes;
   std::string email_token_secret;  // signs reply tokens (secret value)
+  std::chrono::milliseconds email_auto_reply_interval{3600000};  // one automatic mail per address per this
   // The durable spool for webhooks that are not redelivered (state_dir/spool).
   std::size_t spool_max_bytes = 64 * 1024 * 1024;
   OutboxConfig outbox;

@@ -258,6 +258,14 @@ SELECT '', '', c.id, c.display_name, c.language, c.tags,
  WHERE v.id = $1
    FOR NO KEY UPDATE OF v)sql"};
 
+constexpr Statement kAttachmentContent{"sb_ingest_attachment_content", R"sql(
+INSERT INTO attachment_contents (message_id, position, bytes) VALUES ($1, $2, $3))sql"};
+
+constexpr Statement kRecentAutoMail{"sb_ingest_recent_auto_mail", R"sql(
+SELECT EXISTS (SELECT 1 FROM outbox
+                WHERE channel = 'email' AND NOT (payload ? 'author') AND recipient = $1
+                  AND created_at > now() - make_interval(secs => $2)))sql"};
+
 constexpr Statement kEmailHeaders{"sb_ingest_email_headers", R"sql(
 INSERT INTO email_headers (message_id, message_id_header, subject, references_ids)
 VALUES ($1, $2, $3, $4::text[]))sql"};
@@ -273,7 +281,7 @@ constexpr Statement kStatements[] = {kLock,         kFindMessage,      kFindCust
                                      kSetLanguage,   kPage,             kNotify,        kOptedOut,
                                      kMergeLock,     kMerge,            kMergeAudit,    kThreadByToken,
                                      kThreadByMessageIds, kThreadBySubjectTag, kReopen, kThreadConversation,
-                                     kEmailHeaders};
+                                     kEmailHeaders, kAttachmentContent, kRecentAutoMail};
 
 // The message's parameters, computed once for all attempts.
 struct Input {
@@ -448,7 +456,7 @@ bool merge_customers(pqxx::work& tx, const Input& in, const pqxx::result& known,
 // One attempt, inside one transaction. nullopt: the message insert met a row that the lookup had
 // not seen; the caller starts over.
 std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Input& in, const InboundMessage& m,
-                                              const Router& router, bool& committing) {
+                                              const Router& router, Duration email_interval, bool& committing) {
   pqxx::work tx(conn, "ingest");
   tx.exec_prepared(kLock.name, in.lock_keys);
 
@@ -488,13 +496,17 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
       chosen = match;
   }
 
+  bool stranger = false;  // the message joins a thread of someone else's conversation
   if (m.channel == Channel::email) {
     std::optional<std::string> sender_customer;
     if (chosen) sender_customer = (*chosen)[2].c_str();
     if (auto target = thread_target(tx, m, sender_customer)) {
       // A stranger answering through the thread (a colleague the mail was forwarded to) joins
       // the conversation; their address does not become this customer's.
-      if (!sender_customer || *sender_customer != (*target)[2].c_str()) unknown.clear();
+      if (!sender_customer || *sender_customer != (*target)[2].c_str()) {
+        unknown.clear();
+        stranger = true;
+      }
       chosen = target;
     }
   }
@@ -520,8 +532,8 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
       }
       tx.exec_prepared(kAttachIdentities.name, sql::text_array(kinds), sql::text_array(values), out.customer_id);
     }
-    const bool name_missing = customer.display_name.empty() && !m.display_name.empty();
-    const bool language_missing = !customer.language && m.language;
+    const bool name_missing = !stranger && customer.display_name.empty() && !m.display_name.empty();
+    const bool language_missing = !stranger && !customer.language && m.language;
     if (name_missing || language_missing) {
       std::optional<std::string> language = m.language;
       tx.exec_prepared(kCompleteCustomer.name, out.customer_id, m.display_name, language);
@@ -552,6 +564,12 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
     if (!m.message_id_header.empty()) header = m.message_id_header;
     tx.exec_prepared(kEmailHeaders.name, out.message_id, header, m.subject, sql::text_array(m.thread_hints));
   }
+  for (std::size_t i = 0; i < m.attachment_contents.size() && i < m.attachments.size(); ++i) {
+    const auto& bytes = m.attachment_contents[i];
+    if (bytes.empty()) continue;
+    tx.exec_prepared(kAttachmentContent.name, out.message_id, static_cast<int>(i),
+                     pqxx::binarystring(bytes.data(), bytes.size()));
+  }
 
   conversation.id = out.conversation_id;
   if (conversation.is_new) conversation.opened_at = in.now_value;
@@ -572,12 +590,25 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   bool close = false;
   std::vector<std::string> tags;
   std::optional<bool> opted_out;  // asked once, at the first reply
+  std::optional<bool> recent_auto_mail;
   for (const auto& action : out.decision.actions) {
     if (const auto* reply = std::get_if<ReplyAction>(&action)) {
       if (!opted_out) opted_out = tx.exec_prepared(kOptedOut.name, in.channel, m.sender)[0][0].as<bool>();
       if (*opted_out) {
         out.opted_out = true;
         continue;
+      }
+      if (m.channel == Channel::email) {
+        if (!recent_auto_mail)
+          // The database's clock, as outbox.created_at is written by it.
+          recent_auto_mail =
+              tx.exec_prepared(kRecentAutoMail.name, m.sender,
+                               std::chrono::duration<double>(email_interval).count())[0][0].as<bool>();
+        if (*recent_auto_mail) {
+          out.capped = true;
+          continue;
+        }
+        recent_auto_mail = true;  // this reply: the next one of the same decision waits too
       }
       boost::json::object payload;
       payload["text"] = reply->text;
@@ -635,6 +666,10 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   }
   auto audit = decision_json(out.decision);
   if (out.opted_out) audit["replies_held_back"] = "the sender opted out of this channel";
+  if (out.capped)
+    audit["replies_held_back"] = "an automatic e-mail went to this address within the last " +
+                                 std::to_string(std::chrono::duration_cast<std::chrono::minutes>(email_interval).count()) +
+                                 " minutes";
   if (!m.automated.empty()) audit["not_routed"] = "automatic mail: " + m.automated;
   tx.exec_prepared(kEffects.name, out.conversation_id, out.message_id, out.decision.rule, router.rules_hash,
                    boost::json::serialize(audit), in.now, queue, priority,
@@ -660,7 +695,7 @@ Result<IngestOutcome> Pipeline::ingest(const InboundMessage& message, const Rout
       bool committing = false;
       try {
         prepare_statements(*lease);
-        auto result = run_once(lease->conn(), *input, message, router, committing);
+        auto result = run_once(lease->conn(), *input, message, router, options_.email_auto_reply_interval, committing);
         if (result) return std::move(*result);
         if (restarted)
           return make_error(ErrorKind::bug, "ingest_conflict",

@@ -21,6 +21,7 @@ struct IngestOutcome {
   bool duplicate = false;  // the same (channel, account, external_id) with the same content
   Decision decision;       // empty for a duplicate
   bool opted_out = false;  // the sender opted out of the channel: the rules' replies were held back
+  bool capped = false;     // an automatic e-mail reply went to the sender recently: held back
 };
 
 // How the pipeline decides: evaluate() with the active rules, or a stand-in in tests.
@@ -29,9 +30,16 @@ struct Router {
   std::function<Decision(const routing::EvaluationInput&)> decide;
 };
 
+struct PipelineOptions {
+  // At most one automatic e-mail reply per address within this time (RFC 3834: a responder
+  // should not answer the same sender again soon; two robots answering each other stop here).
+  Duration email_auto_reply_interval = std::chrono::hours{1};
+};
+
 class Pipeline {
  public:
-  Pipeline(Pool& pool, const Clock& clock) : pool_(pool), clock_(clock) {}
+  Pipeline(Pool& pool, const Clock& clock, PipelineOptions options = {})
+      : pool_(pool), clock_(clock), options_(options) {}
 
   // Errors: conflict (same key, other content: nothing written), invalid (the message breaks a
   // database constraint), unavailable (database down: nothing written), bug.
@@ -40,6 +48,7 @@ class Pipeline {
  private:
   Pool& pool_;
   const Clock& clock_;
+  PipelineOptions options_;
 };
 
 }  // namespace switchboard::storage

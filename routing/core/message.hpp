@@ -57,6 +57,9 @@ struct InboundMessage {
   std::string message_id_header{};          // the Message-ID without <>, "" when none
   std::string subject{};                    // decoded
   std::vector<std::string> reply_tokens{};  // from our plus-addresses among the recipients
+  // The attachments' bytes, parallel to `attachments`; "" where not kept (over the size limit,
+  // or a channel that only gives a URL).
+  std::vector<std::string> attachment_contents{};
 };
 
 // A platform's report on a message we sent.
