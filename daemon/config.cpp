@@ -364,7 +364,7 @@ void parse_email(Reader& r, const YAML::Node& em, Config& c) {
       r.error(it->first, "mailbox name '" + name + "' must be 1-64 letters, digits, '_', '-' or '.'");
       continue;
     }
-    const YAML::Node& b = it->second;
+    const YAML::Node b = it->second;  // a copy: the iterator yields a temporary
     if (!r.mapping(b, what, {"address", "name", "time_zone", "imap", "smtp", "folder", "processed_folder",
                              "quarantine_folder", "poll_interval", "idle", "max_message_size", "max_attachment_size"}))
       continue;
