@@ -60,6 +60,7 @@ struct InboundMessage {
   // The attachments' bytes, parallel to `attachments`; "" where not kept (over the size limit,
   // or a channel that only gives a URL).
   std::vector<std::string> attachment_contents{};
+  std::vector<std::string> defects{};  // what was malformed (e-mail): stored as far as it parsed
 };
 
 // A platform's report on a message we sent.

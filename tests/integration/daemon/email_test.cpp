@@ -15,6 +15,7 @@
 
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/dovecot.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/private_cluster.hpp"
 #include "tests/support/smtp_sink.hpp"
 #include "tests/support/test_database.hpp"
@@ -153,6 +154,8 @@ rules:
   CHECK(db.scalar("SELECT body FROM messages WHERE external_id LIKE 'mislabel-0001@example.pl#%'")
             .find("Proszę o kontakt w środę") != std::string::npos);
   CHECK(d.log().find("event=mail_defects") != std::string::npos);
+  CHECK(db.scalar("SELECT cardinality(h.defects) > 0 FROM email_headers h JOIN messages m ON m.id = h.message_id "
+                  "WHERE m.external_id LIKE 'broken-0001@broken.example#%'") == "t");
 }
 
 TEST_CASE("email: mail arriving during a database outage and a daemon crash is stored exactly once",
@@ -203,4 +206,38 @@ TEST_CASE("email: after a UIDVALIDITY change the folder is scanned again and not
   CHECK(db.scalar("SELECT uidvalidity FROM mailbox_positions") != before);
   CHECK(d.wait_for_log("event=mailbox_uidvalidity_changed"));
   CHECK(db.scalar("SELECT count(DISTINCT external_id) FROM messages WHERE direction = 'in'") == "3");
+}
+
+TEST_CASE("email: two daemons on one database poll a mailbox once; a mail server down does not fail readiness",
+          "[daemon][email]") {
+  TestDatabase db;
+  auto& dovecot = Dovecot::shared();
+  const std::string user = dovecot.add_user("twodaemons");
+  DaemonProcess first(with_mailbox(db.url(), user));
+  DaemonProcess second(with_mailbox(db.url(), user));
+  for (int i = 0; i < 6; ++i)
+    dovecot.deliver(user, "From: k" + std::to_string(i) + "-" + user + "@example.pl\r\nTo: obsluga@support.example.com\r\n"
+                          "Subject: x\r\nMessage-ID: <two-" + std::to_string(i) + "-" + user + "@example.pl>\r\n\r\nHej\r\n");
+  auto scalar = [&](const std::string& sql) { return db.scalar(sql); };
+  REQUIRE(eventually(scalar, "SELECT count(*) FROM messages WHERE direction = 'in'", "6"));
+  const std::string a = http_request("GET", first.url("/readyz")).body;
+  const std::string b = http_request("GET", second.url("/readyz")).body;
+  CHECK(((a.find(R"("state":"standby")") != std::string::npos) != (b.find(R"("state":"standby")") != std::string::npos)));
+  std::this_thread::sleep_for(std::chrono::seconds{2});
+  CHECK(db.scalar("SELECT count(*) FROM messages WHERE direction = 'in'") == "6");
+
+  // A mailbox whose IMAP server refuses connections: reported, readiness unaffected.
+  DaemonOptions broken = with_mailbox(db.url(), user);
+  broken.channels_extra = std::regex_replace(broken.channels_extra, std::regex("port: " + std::to_string(dovecot.imap_port())),
+                                             "port: 1");
+  broken.channels_extra = std::regex_replace(broken.channels_extra, std::regex("      support:"), "      other:");
+  DaemonProcess down(broken);
+  bool reported = false;
+  for (int i = 0; i < 50 && !reported; ++i) {
+    auto r = http_request("GET", down.url("/readyz"));
+    reported = r.status == 200 && r.body.find(R"("state":"down")") != std::string::npos;
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+  }
+  CHECK(reported);
+  CHECK(http_request("GET", down.url("/metrics")).body.find(R"(switchboard_mailbox_up{mailbox="other"} 0)") != std::string::npos);
 }
