@@ -267,8 +267,8 @@ SELECT EXISTS (SELECT 1 FROM outbox
                   AND created_at > now() - make_interval(secs => $2)))sql"};
 
 constexpr Statement kEmailHeaders{"sb_ingest_email_headers", R"sql(
-INSERT INTO email_headers (message_id, message_id_header, subject, references_ids, defects)
-VALUES ($1, $2, $3, $4::text[], $5::text[]))sql"};
+INSERT INTO email_headers (message_id, message_id_header, subject, references_ids, defects, full_text)
+VALUES ($1, $2, $3, $4::text[], $5::text[], $6))sql"};
 
 // Whether the sender opted out of automatic messages on this channel (SMS STOP): only asked
 // when the rules want to reply.
@@ -563,7 +563,7 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
     std::optional<std::string> header;
     if (!m.message_id_header.empty()) header = m.message_id_header;
     tx.exec_prepared(kEmailHeaders.name, out.message_id, header, m.subject, sql::text_array(m.thread_hints),
-                     sql::text_array(m.defects));
+                     sql::text_array(m.defects), m.full_text);
   }
   for (std::size_t i = 0; i < m.attachment_contents.size() && i < m.attachments.size(); ++i) {
     const auto& bytes = m.attachment_contents[i];

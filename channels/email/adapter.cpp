@@ -117,6 +117,7 @@ Result<std::vector<InboundEvent>> EmailAdapter::parse_mail(std::string_view raw,
     if (std::string id = verify_token(token); !id.empty()) m.reply_tokens.push_back(id);
   if (m.sent_at == Timestamp{}) m.sent_at = clock_.now();
   m.defects = parsed->defects;
+  m.full_text = parsed->full_text;
   m.attachment_contents.clear();
   for (auto& data : parsed->attachment_data) m.attachment_contents.push_back(std::move(data.bytes));
   events.emplace_back(std::move(m));

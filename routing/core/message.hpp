@@ -61,6 +61,7 @@ struct InboundMessage {
   // or a channel that only gives a URL).
   std::vector<std::string> attachment_contents{};
   std::vector<std::string> defects{};  // what was malformed (e-mail): stored as far as it parsed
+  std::string full_text{};  // e-mail: the whole text, quoted history included (`text` is the new part)
 };
 
 // A platform's report on a message we sent.

@@ -122,6 +122,8 @@ TEST_CASE("email: a mail gets a threaded auto-reply by SMTP and the customer's a
   dovecot.deliver(user, answer);
   REQUIRE(eventually(scalar, "SELECT count(*) FROM messages WHERE direction = 'in'", "2"));
   CHECK(db.scalar("SELECT count(*) FROM conversations") == "1");
+  CHECK(db.scalar("SELECT full_text FROM email_headers h JOIN messages m ON m.id = h.message_id "
+                  "WHERE m.body LIKE 'Dziękuję%'").find("Dziękuję, czekam.") != std::string::npos);
   CHECK(db.scalar("SELECT state FROM conversations") == "open");
 }
 
@@ -143,14 +145,20 @@ rules:
   dovecot.deliver(user, fixture("bounce_dsn_multipart_report.eml"));
   dovecot.deliver(user, fixture("malformed_mime_invalid_utf8.eml"));
   dovecot.deliver(user, fixture("mislabelled_cp1250_as_iso8859-2.eml"));
+  dovecot.deliver(user, fixture("reply_polish_quoted.eml"));
   auto scalar = [&](const std::string& sql) { return db.scalar(sql); };
-  REQUIRE(eventually(scalar, "SELECT last_uid FROM mailbox_positions", "5"));
-  // The people's mail (the malformed one and the last one) is answered; the robots' are stored
+  REQUIRE(eventually(scalar, "SELECT last_uid FROM mailbox_positions", "6"));
+  // The people's mail (the malformed one and the last two) is answered; the robots' are stored
   // and not routed.
-  CHECK(eventually(scalar, "SELECT count(*) FROM outbox", "2"));
+  CHECK(eventually(scalar, "SELECT count(*) FROM outbox", "3"));
   CHECK(db.scalar("SELECT count(*) FROM audit WHERE decision ? 'not_routed'") == "2");
   CHECK(db.scalar("SELECT count(*) FROM delivery_statuses WHERE channel = 'email' AND status = 'failed'") == "1");
-  CHECK(db.scalar("SELECT count(*) FROM messages WHERE direction = 'in'") == "4");  // the bounce is a status
+  CHECK(db.scalar("SELECT count(*) FROM messages WHERE direction = 'in'") == "5");  // the bounce is a status
+  // A reply is stored as its new text; the quoted history stays in the full text.
+  const std::string quoted = "FROM email_headers h JOIN messages m ON m.id = h.message_id WHERE m.external_id LIKE "
+                             "'5f1c2a9e-7b3d-4e0a-9c1d-2b6f8e4a7d10@mail.example.pl#%'";
+  CHECK(db.scalar("SELECT m.body " + quoted).find("pisze:") == std::string::npos);
+  CHECK(db.scalar("SELECT h.full_text " + quoted).find("pisze:") != std::string::npos);
   CHECK(db.scalar("SELECT body FROM messages WHERE external_id LIKE 'mislabel-0001@example.pl#%'")
             .find("Proszę o kontakt w środę") != std::string::npos);
   CHECK(d.log().find("event=mail_defects") != std::string::npos);
