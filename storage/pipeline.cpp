@@ -729,6 +729,14 @@ Result<IngestOutcome> Pipeline::ingest(const InboundMessage& message, const Rout
             }
             return make_error(ErrorKind::unavailable, "database_unavailable", "database connection failed: " + failure.text);
           case sql::FailureKind::invalid:
+            // Two messages of one customer arriving through different identities (whose locks
+            // do not meet) may both open or reopen a conversation; the second one's attempt
+            // sees the first one's conversation when it runs again.
+            if (failure.text.find("conversations_one_active_per_customer") != std::string::npos &&
+                retries++ < kMaxRetries) {
+              log::warn("ingest_retry", {{"reason", failure.text}, {"sqlstate", failure.sqlstate}});
+              continue;
+            }
             return make_error(ErrorKind::invalid, "invalid_message",
                               "the database refused the message: " + failure.text);
           case sql::FailureKind::bug:
