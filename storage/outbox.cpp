@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "routing/core/log.hpp"
+#include "routing/text/utf8.hpp"
 #include "storage/sql.hpp"
 #include "storage/unit_of_work.hpp"
 
@@ -171,43 +172,9 @@ Result<T> run(Pool& pool, const Work& work, Op op) {
   return sql::run_unit<T>(pool, "outbox", kStatements, "outbox_db_retry", work, std::move(op));
 }
 
-// The length of the well-formed UTF-8 sequence starting at s[i], 0 when there is none: no
-// overlong forms, no surrogates, nothing above U+10FFFF (what PostgreSQL accepts as UTF8).
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
-  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char lead = byte(i);
-  if (lead < 0x80) return 1;
-  std::size_t length = 0;
-  unsigned char low = 0x80;  // the range of the second byte, narrower after some lead bytes
-  unsigned char high = 0xBF;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3;
-    if (lead == 0xE0) low = 0xA0;   // overlong
-    if (lead == 0xED) high = 0x9F;  // surrogates
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4;
-    if (lead == 0xF0) low = 0x90;   // overlong
-    if (lead == 0xF4) high = 0x8F;  // above U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() - i < length) return 0;
-  if (byte(i + 1) < low || byte(i + 1) > high) return 0;
-  for (std::size_t k = 2; k < length; ++k)
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-  return length;
-}
+using routing::utf8_sequence;
 
-bool is_utf8(std::string_view s) {
-  for (std::size_t i = 0; i < s.size();) {
-    const auto n = utf8_sequence(s, i);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
+bool is_utf8(std::string_view s) { return routing::is_valid_utf8(s); }
 
 // last_error as stored: see kMaxErrorBytes.
 std::string error_text(std::string_view error) {

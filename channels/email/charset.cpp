@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "channels/email/gmime_init.hpp"
+#include "routing/text/utf8.hpp"
 
 namespace switchboard::channels::email {
 
@@ -23,43 +24,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (is_wsp(s.front()) || s.front() == '\r' || s.front() == '\n')) s.remove_prefix(1);
   while (!s.empty() && (is_wsp(s.back()) || s.back() == '\r' || s.back() == '\n')) s.remove_suffix(1);
   return s;
-}
-
-// Length of the valid UTF-8 sequence at s[i], or 0 with `bad` = how many bytes form the
-// maximal invalid subpart to replace by one U+FFFD.
-std::size_t utf8_sequence(std::string_view s, std::size_t i, std::size_t& bad) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  bad = 1;
-  if (c < 0x80) return 1;
-  std::size_t need = 0;
-  unsigned char lo = 0x80, hi = 0xBF;
-  if (c >= 0xC2 && c <= 0xDF) {
-    need = 1;
-  } else if (c >= 0xE0 && c <= 0xEF) {
-    need = 2;
-    if (c == 0xE0) lo = 0xA0;
-    if (c == 0xED) hi = 0x9F;  // no UTF-16 surrogates
-  } else if (c >= 0xF0 && c <= 0xF4) {
-    need = 3;
-    if (c == 0xF0) lo = 0x90;
-    if (c == 0xF4) hi = 0x8F;  // nothing above U+10FFFF
-  } else {
-    return 0;
-  }
-  for (std::size_t k = 0; k < need; ++k) {
-    const std::size_t j = i + 1 + k;
-    if (j >= s.size()) {
-      bad = j - i;
-      return 0;
-    }
-    const auto b = static_cast<unsigned char>(s[j]);
-    const unsigned char l = k == 0 ? lo : 0x80, h = k == 0 ? hi : 0xBF;
-    if (b < l || b > h) {
-      bad = j - i;
-      return 0;
-    }
-  }
-  return need + 1;
 }
 
 enum class Family { utf8, ascii, latin1, latin2, cp1250, other };
@@ -236,44 +200,8 @@ std::string ascii_lower(std::string_view text) {
   return out;
 }
 
-bool is_valid_utf8(std::string_view bytes) {
-  std::size_t i = 0;
-  while (i < bytes.size()) {
-    if (static_cast<unsigned char>(bytes[i]) < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t bad = 0;
-    const std::size_t n = utf8_sequence(bytes, i, bad);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
 std::string sanitize_utf8(std::string_view bytes, bool* replaced) {
-  std::string out;
-  out.reserve(bytes.size());
-  std::size_t i = 0;
-  while (i < bytes.size()) {
-    const char c = bytes[i];
-    if (static_cast<unsigned char>(c) < 0x80) {
-      if (c != '\0') out.push_back(c);
-      ++i;
-      continue;
-    }
-    std::size_t bad = 0;
-    const std::size_t n = utf8_sequence(bytes, i, bad);
-    if (n > 0) {
-      out.append(bytes.substr(i, n));
-      i += n;
-    } else {
-      out += kReplacement;
-      if (replaced) *replaced = true;
-      i += bad;
-    }
-  }
-  return out;
+  return routing::scrub_utf8(bytes, /*drop_nul=*/true, replaced);
 }
 
 std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {

@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "routing/text/utf8.hpp"
+
 namespace switchboard::channels::email {
 
 // Valid UTF-8 from any bytes: each maximal invalid subsequence becomes one U+FFFD (the WHATWG
@@ -16,7 +18,7 @@ namespace switchboard::channels::email {
 std::string sanitize_utf8(std::string_view bytes, bool* replaced = nullptr);
 
 // True when `bytes` is valid UTF-8 (NUL allowed).
-bool is_valid_utf8(std::string_view bytes);
+using routing::is_valid_utf8;
 
 // The longest prefix of `text` (valid UTF-8) of at most `max_bytes` that ends on a character
 // boundary.

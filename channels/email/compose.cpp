@@ -14,6 +14,7 @@
 #include <random>
 
 #include "routing/calendar/zone.hpp"
+#include "routing/text/utf8.hpp"
 
 namespace switchboard::channels::email {
 
@@ -43,52 +44,10 @@ std::string random_token(std::size_t count) {
   return out;
 }
 
-// Length of the UTF-8 sequence at s[i] when it is a valid one (shortest form, no surrogates,
-// at most U+10FFFF); 0 when it is not.
-std::size_t valid_sequence(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  std::size_t len = 0;
-  std::uint32_t cp = 0;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (std::size_t k = 1; k < len; ++k) {
-    const auto cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  static constexpr std::array<std::uint32_t, 5> kMin = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
+// Invalid UTF-8 becomes U+FFFD: charset=UTF-8 must not be a lie.
+std::string scrub_utf8(std::string_view s) { return routing::scrub_utf8(s); }
 
-// Invalid UTF-8 becomes U+FFFD (one per offending byte): charset=UTF-8 must not be a lie.
-std::string scrub_utf8(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (std::size_t i = 0; i < s.size();) {
-    const std::size_t len = valid_sequence(s, i);
-    if (len == 0) {
-      out += kReplacement;
-      ++i;
-    } else {
-      out.append(s.substr(i, len));
-      i += len;
-    }
-  }
-  return out;
-}
+std::size_t valid_sequence(std::string_view s, std::size_t i) { return routing::utf8_sequence(s, i); }
 
 bool is_space(char c) { return c == ' ' || c == '\t'; }
 bool is_control(unsigned char c) { return c < 0x20 || c == 0x7F; }

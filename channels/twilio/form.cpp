@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "channels/twilio/adapter.hpp"
+#include "routing/text/utf8.hpp"
 
 namespace switchboard::channels::twilio {
 
@@ -15,41 +16,6 @@ int hex_value(char c) {
   return -1;
 }
 
-// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    std::size_t n = 0;
-    std::uint32_t cp = 0;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-      cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (s.size() - i <= n) return false;
-    for (std::size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-      return false;
-    i += n + 1;
-  }
-  return true;
-}
 
 Error malformed(std::string message) { return make_error(ErrorKind::invalid, "malformed_form", std::move(message)); }
 
@@ -70,7 +36,7 @@ Result<std::string> decode(std::string_view s) {
       out.push_back(c);
     }
   }
-  if (!valid_utf8(out)) return malformed("a form name or value is not valid UTF-8");
+  if (!routing::is_valid_utf8(out)) return malformed("a form name or value is not valid UTF-8");
   return out;
 }
 

@@ -7,8 +7,8 @@
 // asks again (jbeder/yaml-cpp#1040, fixed upstream by PR #1319). Driving the parser ourselves
 // bounds the loop and turns that case into an error.
 #include "routing/rules/yaml_tree.hpp"
+#include "routing/text/utf8.hpp"
 
-#include <unicode/utf8.h>
 #include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/exceptions.h>
@@ -37,16 +37,6 @@ struct TooBig {
   int column;
 };
 
-bool valid_utf8(std::string_view s) {
-  const auto* bytes = reinterpret_cast<const uint8_t*>(s.data());
-  const auto length = static_cast<int32_t>(s.size());
-  for (int32_t i = 0; i < length;) {
-    UChar32 c = 0;
-    U8_NEXT(bytes, i, length, c);
-    if (c < 0) return false;
-  }
-  return true;
-}
 
 long count_nodes(const YamlNode& node) {
   long n = 1;
@@ -104,7 +94,7 @@ class TreeBuilder final : public YAML::EventHandler {
     node.kind = YamlNode::Kind::scalar;
     node.text = value;
     node.plain = tag == "?";
-    if (!valid_utf8(value)) problems_.push_back(problem_at(node.line, node.column, "invalid UTF-8"));
+    if (!is_valid_utf8(value)) problems_.push_back(problem_at(node.line, node.column, "invalid UTF-8"));
     add(std::move(node), anchor);
   }
 

@@ -17,6 +17,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/child_process.hpp"
+
 namespace switchboard::testing {
 
 namespace {
@@ -145,18 +147,7 @@ void SmtpSink::start() {
 }
 
 SmtpSink::~SmtpSink() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{3};
-    while (waitpid(pid_, nullptr, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
-        break;
-      }
-      std::this_thread::sleep_for(kPoll);
-    }
-  }
+  stop_child(pid_);
   if (!scratch_.empty()) {
     std::error_code ignored;
     fs::remove_all(scratch_, ignored);
