@@ -178,7 +178,7 @@ bool is_utf8(std::string_view s) { return routing::is_valid_utf8(s); }
 
 // last_error as stored: see kMaxErrorBytes.
 std::string error_text(std::string_view error) {
-  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  constexpr std::string_view kReplacement = routing::kReplacementCharacter;
   std::string out;
   out.reserve(std::min(error.size(), kMaxErrorBytes));
   for (std::size_t i = 0; i < error.size();) {

@@ -16,7 +16,7 @@ namespace switchboard::channels::email {
 
 namespace {
 
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+constexpr std::string_view kReplacement = routing::kReplacementCharacter;
 
 bool is_wsp(char c) { return c == ' ' || c == '\t'; }
 

@@ -21,7 +21,6 @@ namespace switchboard::channels::email {
 namespace {
 
 constexpr std::string_view kCrlf = "\r\n";
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 constexpr std::size_t kFoldAt = 78;         // RFC 5322's recommended line length
 constexpr std::size_t kEncodedLineMax = 76; // RFC 2047: a line with encoded words
 constexpr std::size_t kMaxIdLength = 900;   // an id must fit on one line (998 with " <>")
