@@ -192,6 +192,12 @@ std::optional<std::string> http_url(Reader& r, const YAML::Node& node, const std
   return url;
 }
 
+std::optional<bool> boolean(Reader& r, const YAML::Node& node, const std::string& what) {
+  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) return node.Scalar() == "true";
+  r.error(node, "'" + what + "' must be true or false");
+  return std::nullopt;
+}
+
 void parse_meta_outbound(Reader& r, const YAML::Node& meta, Config& c) {
   if (meta["graph_url"])
     if (auto u = http_url(r, meta["graph_url"], "channels.meta.graph_url")) c.meta_graph_url = *u;
@@ -220,12 +226,8 @@ void parse_meta_outbound(Reader& r, const YAML::Node& meta, Config& c) {
       } else {
         r.error(it->first, "'" + what + ".access_token' is required to send Messenger replies");
       }
-      if (YAML::Node h = it->second["human_agent"]) {
-        if (h.IsScalar() && (h.Scalar() == "true" || h.Scalar() == "false"))
-          page.human_agent = h.Scalar() == "true";
-        else
-          r.error(h, "'" + what + ".human_agent' must be true or false");
-      }
+      if (YAML::Node h = it->second["human_agent"])
+        if (auto v = boolean(r, h, what + ".human_agent")) page.human_agent = *v;
       c.meta_pages.push_back(std::move(page));
     }
   }
@@ -257,12 +259,8 @@ void parse_twilio(Reader& r, const YAML::Node& tw, Config& c) {
     if (auto u = http_url(r, tw["api_url"], "channels.twilio.api_url")) c.twilio_api_url = *u;
   if (tw["send_timeout"])
     if (auto v = r.millis(tw["send_timeout"], "channels.twilio.send_timeout")) c.twilio_send_timeout = *v;
-  if (YAML::Node s = tw["status_callbacks"]) {
-    if (s.IsScalar() && (s.Scalar() == "true" || s.Scalar() == "false"))
-      c.twilio_status_callbacks = s.Scalar() == "true";
-    else
-      r.error(s, "'channels.twilio.status_callbacks' must be true or false");
-  }
+  if (YAML::Node s = tw["status_callbacks"])
+    if (auto v = boolean(r, s, "channels.twilio.status_callbacks")) c.twilio_status_callbacks = *v;
   YAML::Node accounts = tw["accounts"];
   if (!accounts) {
     r.error(tw, "'channels.twilio.accounts' is required: inbound webhooks are matched on their AccountSid");
@@ -304,12 +302,6 @@ void parse_twilio(Reader& r, const YAML::Node& tw, Config& c) {
         r.error(it->first, "'" + what + "' has the same account_sid as '" + other.name + "'");
     c.twilio_accounts.push_back(std::move(acc));
   }
-}
-
-std::optional<bool> boolean(Reader& r, const YAML::Node& node, const std::string& what) {
-  if (node.IsScalar() && (node.Scalar() == "true" || node.Scalar() == "false")) return node.Scalar() == "true";
-  r.error(node, "'" + what + "' must be true or false");
-  return std::nullopt;
 }
 
 void parse_mail_server(Reader& r, const YAML::Node& node, const std::string& what, MailServerConfig& server) {
