@@ -1,6 +1,6 @@
 #include "daemon/app.hpp"
 
-
+#include <algorithm>
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
@@ -14,6 +14,7 @@
 #include "storage/migrate.hpp"
 #include "storage/outbox.hpp"
 #include "storage/platform_events.hpp"
+#include "storage/system_messages.hpp"
 #include "channels/api/adapter.hpp"
 
 namespace switchboard::daemon {
@@ -139,6 +140,7 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
       channels::email::Mailbox box;
       box.name = m.name;
       box.address = m.address;
+      box.aliases = m.aliases;
       box.display_name = m.display_name;
       box.time_zone = m.time_zone;
       box.smtp = smtp_options(m.smtp);
@@ -151,8 +153,8 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
     for (const auto& m : config_.mailboxes)
       pollers_.push_back(std::make_unique<EmailPoller>(
           m, config_.database_url, pool_, *email_, clock_,
-          [this](const std::string& request_id, const std::vector<InboundEvent>& events) {
-            return apply(request_id, events);
+          [this](const std::string& request_id, const std::vector<InboundEvent>& events, ApplyReport& report) {
+            return apply(request_id, events, &report);
           },
           [this](const std::string& mailbox, std::string_view result) { metrics_.mail(mailbox, result); }));
   }
@@ -369,7 +371,9 @@ HttpResponse App::readyz() {
     json::object boxes;
     for (const auto& p : pollers_) {
       auto st = p->status();
-      json::object box{{"state", st.state}, {"stored", st.stored}, {"set_aside", st.set_aside}};
+      json::object box{{"state", st.state},         {"stored", st.stored},
+                       {"duplicate", st.duplicate}, {"system", st.system},
+                       {"quarantined", st.quarantined}};
       if (!st.error.empty()) box["error"] = st.error;
       if (st.last_poll) box["last_poll"] = format_rfc3339(*st.last_poll);
       boxes[p->name()] = std::move(box);
@@ -437,7 +441,7 @@ Result<storage::IngestOutcome> App::ingest(const std::string& request_id, const 
 
 HttpResponse App::inbound(const HttpRequest& request) {
   auto reject = [&](const Error& e) {
-    metrics_.inbound("api", "rejected");
+    metrics_.rejected("api", e.code);
     return rejected(request, "inbound_rejected", e);
   };
   auto adapter = registry_.find("api");
@@ -462,32 +466,54 @@ HttpResponse App::inbound(const HttpRequest& request) {
 }
 
 HttpResponse App::meta_webhook(const HttpRequest& request) {
+  // A refused request is counted by endpoint: the channels of its messages are not known yet.
+  auto reject = [&](const Error& e) {
+    metrics_.rejected("meta", e.code);
+    return rejected(request, "webhook_rejected", e);
+  };
   auto events = meta_->parse_webhook(request);  // the signature is checked before any parsing
-  if (!events) {
-    metrics_.inbound("meta", "rejected");
-    return rejected(request, "webhook_rejected", events.error());
-  }
+  if (!events) return reject(events.error());
   if (!schema_ready_)
-    return rejected(request, "webhook_rejected",
-                    make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
+    return reject(make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
+  hold_unconfigured_numbers(request.request_id, *events);
   if (events->empty())
     // Platforms disable webhooks that keep failing: what we do not handle is acknowledged.
     log::info("webhook_ignored", {{"path", request.path}, {"reason", "no message, status or echo we handle"},
                                   {"bytes", std::to_string(request.body.size())}, {"req", request.request_id}});
-  if (auto applied = apply(request.request_id, *events); !applied)
-    return rejected(request, "webhook_rejected", applied.error());
+  if (auto applied = apply(request.request_id, *events); !applied) return reject(applied.error());
   HttpResponse ok;
   ok.status = 200;
   return ok;
 }
 
-HttpResponse App::twilio_webhook(const HttpRequest& request) {
-  auto events = twilio_->parse_webhook(request);  // the signature is checked before any field is read
-  if (!events) {
-    metrics_.inbound("sms", "rejected");
-    return rejected(request, "webhook_rejected", events.error());
+void App::hold_unconfigured_numbers(const std::string& request_id, std::vector<InboundEvent>& events) {
+  // Stored, so nothing is lost (and Meta would redeliver the whole batch if it were refused), but
+  // never routed: no reply could go out from a number we have no token for.
+  for (auto& event : events) {
+    auto* message = std::get_if<InboundMessage>(&event);
+    if (!message || message->channel != Channel::whatsapp || !message->automated.empty()) continue;
+    const auto& numbers = config_.whatsapp_numbers;
+    if (std::any_of(numbers.begin(), numbers.end(),
+                    [&](const auto& n) { return n.phone_number_id == message->account; }))
+      continue;
+    message->automated = "whatsapp phone_number_id " + message->account + " is not configured";
+    metrics_.unconfigured_account("whatsapp", message->account);
+    log::warn("whatsapp_number_not_configured",
+              {{"phone_number_id", message->account},
+               {"external_id", message->external_id},
+               {"action", "stored, not routed; add it to channels.meta.whatsapp_numbers"},
+               {"req", request_id}});
   }
+}
+
+HttpResponse App::twilio_webhook(const HttpRequest& request) {
   const bool sms = request.path == "/webhooks/twilio/sms";
+  auto reject = [&](const Error& e) {
+    metrics_.rejected(sms ? "twilio_sms" : "twilio_status", e.code);
+    return rejected(request, "webhook_rejected", e);
+  };
+  auto events = twilio_->parse_webhook(request);  // the signature is checked before any field is read
+  if (!events) return reject(events.error());
   auto answer = [sms] {
     HttpResponse ok;
     ok.status = 200;
@@ -529,7 +555,7 @@ HttpResponse App::twilio_webhook(const HttpRequest& request) {
   spooled.received_at = clock_.now();
   spooled.body = request.body;
   auto name = spool_->append(spooled);
-  if (!name) return rejected(request, "webhook_rejected", name.error());
+  if (!name) return reject(name.error());
   metrics_.spool("spooled");
   log::warn("webhook_spooled", {{"path", request.path}, {"account", spooled.account}, {"spool_entry", *name},
                                 {"waiting", std::to_string(spool_->count())}, {"reason", unavailable->message},
@@ -538,8 +564,10 @@ HttpResponse App::twilio_webhook(const HttpRequest& request) {
   return answer();
 }
 
-Status App::apply(const std::string& request_id, const std::vector<InboundEvent>& events) {
+Status App::apply(const std::string& request_id, const std::vector<InboundEvent>& events, ApplyReport* report) {
   const auto now = clock_.now();
+  ApplyReport ignored;
+  ApplyReport& counts = report ? *report : ignored;
   for (const auto& event : events) {
     const auto* opt_out = std::get_if<OptOut>(&event);
     if (!opt_out) continue;
@@ -558,14 +586,61 @@ Status App::apply(const std::string& request_id, const std::vector<InboundEvent>
   for (const auto& event : events) {
     if (const auto* message = std::get_if<InboundMessage>(&event)) {
       auto outcome = ingest(request_id, *message);
-      if (outcome) continue;
+      if (outcome) {
+        ++(outcome->duplicate ? counts.duplicate : counts.stored);
+        continue;
+      }
       // Platforms retry what is not answered 200: right while the database is down (the
       // messages stored already come back as duplicates), wrong for a message that can never
       // be stored, which would hold up the rest of the batch for days.
       if (outcome.error().kind == ErrorKind::unavailable) return outcome.error();
-      log::error("webhook_message_dropped", {{"channel", to_string(message->channel)}, {"account", message->account},
-                                             {"external_id", message->external_id}, {"reason", outcome.error().code},
-                                             {"detail", outcome.error().message}, {"req", request_id}});
+      counts.failures.push_back(outcome.error().code + ": " + outcome.error().message);
+      if (!report)  // the caller that asked for the counts (the mailbox) logs what it does with it
+        log::error("webhook_message_dropped",
+                   {{"channel", to_string(message->channel)}, {"account", message->account},
+                    {"external_id", message->external_id}, {"reason", outcome.error().code},
+                    {"detail", outcome.error().message}, {"req", request_id}});
+    } else if (const auto* sys = std::get_if<SystemMessage>(&event)) {
+      const std::string channel(to_string(sys->channel));
+      auto recorded = storage::record_system_message(pool_, *sys);
+      if (!recorded) {
+        if (recorded.error().kind == ErrorKind::unavailable) return recorded.error();
+        counts.failures.push_back(recorded.error().code + ": " + recorded.error().message);
+        metrics_.platform_event(channel, "system_message", "failed");
+        if (!report)
+          log::error("system_message_dropped", {{"channel", channel}, {"external_id", sys->external_id},
+                                                {"reason", recorded.error().message}, {"req", request_id}});
+        continue;
+      }
+      ++(recorded->duplicate ? counts.duplicate : counts.system);
+      std::string status_result;
+      const std::string concerns = recorded->concerns_external_id.value_or(sys->concerns_external_id);
+      if (!sys->status.empty() && !concerns.empty()) {
+        // What the report says of our reply: the same path as a platform's delivery status (for
+        // a reply not known here it waits in delivery_statuses, as a platform's would).
+        DeliveryStatus status;
+        status.channel = sys->channel;
+        status.account = sys->account;
+        status.external_id = concerns;
+        status.status = sys->status;
+        status.error = sys->error;
+        status.at = sys->at;
+        auto applied = storage::record_delivery_status(pool_, status);
+        if (!applied) {
+          if (applied.error().kind == ErrorKind::unavailable) return applied.error();
+          status_result = "failed: " + applied.error().message;
+        } else {
+          status_result = applied->duplicate ? "duplicate" : applied->applied ? "applied" : "noop";
+        }
+      }
+      metrics_.platform_event(channel, "system_message", recorded->duplicate ? "duplicate" : sys->kind);
+      log::info("system_message_stored",
+                {{"channel", channel}, {"account", sys->account}, {"kind", sys->kind},
+                 {"external_id", sys->external_id}, {"id", recorded->id},
+                 {"conversation", recorded->conversation_id.value_or("")},
+                 {"concerns_message", recorded->concerns_message_id.value_or("")},
+                 {"status", sys->status}, {"status_result", status_result},
+                 {"duplicate", recorded->duplicate ? "true" : "false"}, {"req", request_id}});
     } else if (const auto* status = std::get_if<DeliveryStatus>(&event)) {
       const std::string channel(to_string(status->channel));
       auto recorded = storage::record_delivery_status(pool_, *status);
@@ -576,7 +651,10 @@ Status App::apply(const std::string& request_id, const std::vector<InboundEvent>
                                                {"reason", recorded.error().message}, {"req", request_id}});
         continue;
       }
-      const char* result = recorded->duplicate ? "duplicate" : recorded->applied ? "applied" : "pending";
+      const char* result = recorded->duplicate ? "duplicate"
+                           : recorded->applied ? "applied"
+                           : recorded->waiting ? "pending"
+                                               : "noop";
       metrics_.platform_event(channel, "status", result);
       log::info("delivery_status", {{"channel", channel}, {"account", status->account},
                                     {"external_id", status->external_id}, {"status", status->status},

@@ -63,6 +63,9 @@ class App {
   HttpResponse conversation(const HttpRequest& request, const std::string& id, bool messages);
   HttpResponse agent_reply(const HttpRequest& request, const std::string& id);
   HttpResponse meta_webhook(const HttpRequest& request);
+  // Marks WhatsApp messages to a phone_number_id that is not configured as not to be routed
+  // (InboundMessage::automated), with a warning and a count.
+  void hold_unconfigured_numbers(const std::string& request_id, std::vector<InboundEvent>& events);
   HttpResponse twilio_webhook(const HttpRequest& request);
   // One message through the pipeline with the active rules; counted in /metrics and logged.
   Result<storage::IngestOutcome> ingest(const std::string& request_id, const InboundMessage& message);
@@ -70,7 +73,11 @@ class App {
   // statuses and echoes. Returns an error only when the database is unavailable (the caller
   // answers 503 or spools, and the platform's redelivery or the replay repeats the lot, which
   // the idempotent writes absorb); events that can never be stored are logged and dropped.
-  Status apply(const std::string& request_id, const std::vector<InboundEvent>& events);
+  // Stores a batch of events. An error only when the database is unavailable (nothing after the
+  // failing event is applied; everything is safe to apply again). Events that can never be
+  // stored are logged, unless `report` asks for them (the caller then decides).
+  Status apply(const std::string& request_id, const std::vector<InboundEvent>& events,
+               ApplyReport* report = nullptr);
   // Replays spooled requests whenever the database is ready; runs on its own thread.
   void replay_spool();
   Status require_admin(const HttpRequest& request) const;

@@ -304,6 +304,14 @@ void parse_twilio(Reader& r, const YAML::Node& tw, Config& c) {
   }
 }
 
+// Without `security:`, the port says it (IMAP 143 and SMTP 25/587 speak STARTTLS, 993 and 465
+// implicit TLS); other ports default to implicit TLS for IMAP and STARTTLS for SMTP.
+std::string default_security(bool imap, std::uint16_t port) {
+  if (port == 143 || port == 25 || port == 587) return "starttls";
+  if (port == 993 || port == 465) return "tls";
+  return imap ? "tls" : "starttls";
+}
+
 void parse_mail_server(Reader& r, const YAML::Node& node, const std::string& what, MailServerConfig& server) {
   if (!r.mapping(node, what, {"host", "port", "security", "user", "password", "verify_certificate", "ca_file", "timeout"}))
     return;
@@ -331,6 +339,7 @@ void parse_mail_server(Reader& r, const YAML::Node& node, const std::string& wha
     if (auto v = r.string(node["ca_file"], what + ".ca_file")) server.ca_file = *v;
   if (node["timeout"])
     if (auto v = r.millis(node["timeout"], what + ".timeout")) server.timeout = *v;
+  if (!node["security"]) server.security = default_security(what.ends_with(".imap"), server.port);
 }
 
 void parse_email(Reader& r, const YAML::Node& em, Config& c) {
@@ -357,7 +366,7 @@ void parse_email(Reader& r, const YAML::Node& em, Config& c) {
       continue;
     }
     const YAML::Node b = it->second;  // a copy: the iterator yields a temporary
-    if (!r.mapping(b, what, {"address", "name", "time_zone", "imap", "smtp", "folder", "processed_folder",
+    if (!r.mapping(b, what, {"address", "aliases", "name", "time_zone", "imap", "smtp", "folder", "processed_folder",
                              "quarantine_folder", "poll_interval", "idle", "max_message_size", "max_attachment_size"}))
       continue;
     MailboxConfig box;
@@ -373,6 +382,20 @@ void parse_email(Reader& r, const YAML::Node& em, Config& c) {
       }
     } else {
       r.error(it->first, "'" + what + ".address' is required: replies come from it");
+    }
+    if (const YAML::Node aliases = b["aliases"]) {
+      if (!aliases.IsSequence()) {
+        r.error(aliases, "'" + what + ".aliases' must be a list of addresses such as [kontakt@example.pl]");
+      } else {
+        for (std::size_t i = 0; i < aliases.size(); ++i) {
+          auto v = r.string(aliases[i], what + ".aliases[" + std::to_string(i) + "]");
+          if (!v) continue;
+          if (v->find('@') == std::string::npos || v->find_first_of(" <>,;") != std::string::npos)
+            r.error(aliases[i], "'" + what + ".aliases[" + std::to_string(i) + "]' must be a plain address such as kontakt@example.pl");
+          else
+            box.aliases.push_back(*v);
+        }
+      }
     }
     if (b["name"])
       if (auto v = r.string(b["name"], what + ".name")) box.display_name = *v;
@@ -391,7 +414,12 @@ void parse_email(Reader& r, const YAML::Node& em, Config& c) {
     if (b["processed_folder"])
       if (auto v = r.string(b["processed_folder"], what + ".processed_folder")) box.processed_folder = *v;
     if (b["quarantine_folder"])
-      if (auto v = r.string(b["quarantine_folder"], what + ".quarantine_folder")) box.quarantine_folder = *v;
+      if (auto v = r.string(b["quarantine_folder"], what + ".quarantine_folder")) {
+        if (v->empty())
+          r.error(b["quarantine_folder"], "'" + what + ".quarantine_folder' cannot be empty: mail that cannot be "
+                                          "stored is moved there (default Quarantine)");
+        box.quarantine_folder = *v;
+      }
     if (b["poll_interval"])
       if (auto v = r.millis(b["poll_interval"], what + ".poll_interval")) box.poll_interval = *v;
     if (b["idle"])
@@ -445,8 +473,17 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   }
   if (root["public_url"]) {
     if (auto s = r.string(root["public_url"], "public_url")) {
-      if (s->rfind("http://", 0) != 0 && s->rfind("https://", 0) != 0)
+      const std::size_t scheme = s->rfind("https://", 0) == 0 ? 8 : s->rfind("http://", 0) == 0 ? 7 : 0;
+      // Platforms sign the full URL: public_url + the path they were given. With a path in it
+      // (the webhook's own URL, say) every signature would be checked against the wrong URL.
+      const std::size_t path = scheme == 0 ? std::string::npos : s->find('/', scheme);
+      if (scheme == 0)
         r.error(root["public_url"], "'public_url' must start with http:// or https://");
+      else if (s->find_first_of("?#", scheme) != std::string::npos)
+        r.error(root["public_url"], "'public_url' must not have a query or fragment: '" + *s + "'");
+      else if (path != std::string::npos && s->substr(path) != "/")
+        r.error(root["public_url"], "'public_url' must be the scheme, host and port only, without a path: '" + *s +
+                                        "' (did you mean '" + s->substr(0, path) + "'?)");
       c.public_url = *s;
       while (!c.public_url.empty() && c.public_url.back() == '/') c.public_url.pop_back();
     }

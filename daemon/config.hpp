@@ -56,13 +56,16 @@ struct MailServerConfig {
 struct MailboxConfig {
   std::string name;          // ours: the `account` of its conversations
   std::string address;       // the support address replies come from
+  std::vector<std::string> aliases;  // other addresses delivered to this mailbox: mail to them is addressed to us
   std::string display_name;
   std::string time_zone = "Europe/Warsaw";
-  MailServerConfig imap;     // port default 993
-  MailServerConfig smtp;     // port default 587, security starttls
+  MailServerConfig imap;     // port default 993; security by port (143 starttls, else tls)
+  MailServerConfig smtp;     // port default 587; security by port (465 tls, else starttls)
   std::string folder = "INBOX";
   std::string processed_folder;   // "": processed mail is marked \Seen and stays
-  std::string quarantine_folder;  // "": mail that cannot be stored is marked \Seen, logged and skipped
+  // Mail that cannot be stored (too large, not a message, refused by the database) is moved here
+  // with a log line; created when missing. Never empty: set aside never means merely \Seen.
+  std::string quarantine_folder = "Quarantine";
   std::chrono::milliseconds poll_interval{30000};
   bool idle = true;               // wait with IMAP IDLE where the server has it
   std::size_t max_message_bytes = 25 * 1024 * 1024;

@@ -1,7 +1,12 @@
 #include "daemon/email_poller.hpp"
 
-#include <algorithm>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cstdint>
+
+#include "channels/email/mime.hpp"
 #include "routing/core/log.hpp"
 #include "storage/mailboxes.hpp"
 
@@ -11,8 +16,8 @@ namespace email = channels::email;
 
 namespace {
 
-// IDLE is re-issued this often, so that stop() is never kept waiting long.
-constexpr std::chrono::milliseconds kIdleSlice{5000};
+// IDLE is re-issued this often (stop() ends it at once through the wake descriptor).
+constexpr std::chrono::milliseconds kIdleSlice{60000};
 constexpr std::chrono::milliseconds kMaxBackoff{300000};
 
 }  // namespace
@@ -55,15 +60,23 @@ EmailPoller::EmailPoller(MailboxConfig config, std::string database_url, storage
       adapter_(adapter),
       clock_(clock),
       apply_(std::move(apply)),
-      count_(std::move(count)) {}
+      count_(std::move(count)),
+      wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {}
 
-EmailPoller::~EmailPoller() { stop(); }
+EmailPoller::~EmailPoller() {
+  stop();
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+}
 
 void EmailPoller::start() { thread_ = std::thread([this] { run(); }); }
 
 void EmailPoller::stop() {
   stopping_ = true;
   cv_.notify_all();
+  if (wake_fd_ >= 0) {
+    const std::uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);  // ends an IMAP IDLE at once
+  }
   if (thread_.joinable()) thread_.join();
 }
 
@@ -109,13 +122,18 @@ void EmailPoller::run() {
       wait(config_.poll_interval);
       continue;
     }
-    email::ImapClient client(imap_options(config_.imap));
+    auto options = imap_options(config_.imap);
+    options.wake_fd = wake_fd_;
+    email::ImapClient client(options);
     if (auto connected = client.connect(); !connected) {
       failed(connected.error());
       continue;
     }
     for (const auto& folder : {config_.processed_folder, config_.quarantine_folder})
-      if (!folder.empty()) (void)client.create_folder_if_missing(folder);
+      if (!folder.empty())
+        if (auto created = client.create_folder_if_missing(folder); !created)
+          log::warn("mailbox_folder_missing", {{"mailbox", config_.name}, {"folder", folder},
+                                               {"reason", created.error().message}});
     const bool idle = config_.idle && client.has_capability("IDLE");
     Status broken = Ok{};
     while (!stopping_ && lock.held()) {
@@ -184,41 +202,57 @@ Status EmailPoller::pass(email::ImapClient& client, std::uint32_t uidvalidity) {
   std::sort(sizes->begin(), sizes->end());
   for (const auto& [uid, size] : *sizes) {
     if (stopping_) break;
-    const std::string request_id = "imap-" + config_.name + "-" + std::to_string(uidvalidity) + "-" + std::to_string(uid);
-    if (size > config_.max_message_bytes) {
-      if (auto aside = set_aside(client, uid, "larger than max_message_size (" + std::to_string(size) + " bytes)"); !aside)
-        return aside;
-    } else {
-      auto fetched = client.fetch(uid, config_.max_message_bytes);
-      if (!fetched) {
-        if (fetched.error().kind != ErrorKind::too_large) return fetched.error();
-        if (auto aside = set_aside(client, uid, fetched.error().message); !aside) return aside;
-      } else {
-        std::vector<std::string> defects;
-        auto events = adapter_.parse_mail(fetched->raw, config_.name, &defects);
-        if (!defects.empty()) {
-          std::string list;
-          for (const auto& d : defects) list += (list.empty() ? "" : "; ") + d;
-          log::warn("mail_defects", {{"mailbox", config_.name}, {"uid", std::to_string(uid)}, {"defects", list},
-                                     {"req", request_id}});
-        }
-        if (!events) {
-          if (auto aside = set_aside(client, uid, events.error().message); !aside) return aside;
-        } else {
-          if (auto applied = apply_(request_id, *events); !applied) return applied.error();  // not marked: fetched again
-          {
-            std::lock_guard lock(mu_);
-            ++status_.stored;
-          }
-          if (count_) count_(config_.name, "stored");
-          if (auto done = done_with(client, uid); !done) return done;
-        }
-      }
-    }
+    if (auto done = one_mail(client, uidvalidity, uid, size); !done) return done;
     if (auto saved = storage::save_mailbox_position(pool_, config_.name, config_.folder, {uidvalidity, uid}); !saved)
       return saved.error();
   }
   return Ok{};
+}
+
+// Every mail ends in exactly one of: stored (a message), stored before (a duplicate), a system
+// message, or the quarantine folder with a log line. Only then is it marked or moved; a database
+// outage leaves it where it is, to be fetched again.
+Status EmailPoller::one_mail(email::ImapClient& client, std::uint32_t uidvalidity, std::uint32_t uid,
+                             std::uint64_t size) {
+  const std::string request_id =
+      "imap-" + config_.name + "-" + std::to_string(uidvalidity) + "-" + std::to_string(uid);
+  auto too_large = [&](const std::string& why) -> Status {
+    auto header = client.fetch_header(uid);
+    if (!header && header.error().kind == ErrorKind::unavailable) return header.error();
+    const auto summary = email::summarize_headers(header ? *header : std::string());
+    return quarantine(client, uid, summary.message_id, summary.sender, why, request_id);
+  };
+  if (size > config_.max_message_bytes)
+    return too_large("larger than max_message_size (" + std::to_string(size) + " bytes)");
+  auto fetched = client.fetch(uid, config_.max_message_bytes);
+  if (!fetched) {
+    if (fetched.error().kind == ErrorKind::too_large) return too_large(fetched.error().message);
+    return fetched.error();
+  }
+  const auto summary = email::summarize_headers(fetched->raw);
+  std::vector<std::string> defects;
+  auto events = adapter_.parse_mail(fetched->raw, config_.name, &defects);
+  if (!defects.empty()) {
+    std::string list;
+    for (const auto& d : defects) list += (list.empty() ? "" : "; ") + d;
+    log::warn("mail_defects", {{"mailbox", config_.name}, {"uid", std::to_string(uid)}, {"message_id", summary.message_id},
+                               {"defects", list}, {"req", request_id}});
+  }
+  if (!events) return quarantine(client, uid, summary.message_id, summary.sender, events.error().message, request_id);
+  if (events->empty())  // parse_mail gives one event per mail; never stored as nothing
+    return quarantine(client, uid, summary.message_id, summary.sender, "the mail gave nothing to store", request_id);
+  ApplyReport report;
+  if (auto applied = apply_(request_id, *events, report); !applied) return applied.error();  // fetched again
+  if (!report.failures.empty())
+    return quarantine(client, uid, summary.message_id, summary.sender,
+                      "the database refused it: " + report.failures.front(), request_id);
+  const char* result = report.system > 0 ? "system" : report.stored > 0 ? "stored" : "duplicate";
+  {
+    std::lock_guard lock(mu_);
+    ++(report.system > 0 ? status_.system : report.stored > 0 ? status_.stored : status_.duplicate);
+  }
+  if (count_) count_(config_.name, result);
+  return done_with(client, uid);
 }
 
 Status EmailPoller::done_with(email::ImapClient& client, std::uint32_t uid) {
@@ -226,16 +260,18 @@ Status EmailPoller::done_with(email::ImapClient& client, std::uint32_t uid) {
   return client.mark_seen(uid);
 }
 
-Status EmailPoller::set_aside(email::ImapClient& client, std::uint32_t uid, const std::string& why) {
-  log::error("mail_set_aside", {{"mailbox", config_.name}, {"uid", std::to_string(uid)}, {"reason", why},
-                                {"moved_to", config_.quarantine_folder.empty() ? "(kept, marked seen)" : config_.quarantine_folder}});
+Status EmailPoller::quarantine(email::ImapClient& client, std::uint32_t uid, const std::string& message_id,
+                               const std::string& sender, const std::string& why, const std::string& request_id) {
+  log::error("mail_quarantined", {{"mailbox", config_.name}, {"uid", std::to_string(uid)},
+                                  {"message_id", message_id}, {"sender", sender}, {"reason", why},
+                                  {"moved_to", config_.quarantine_folder}, {"req", request_id}});
+  if (auto moved = client.move(uid, config_.quarantine_folder); !moved) return moved;
   {
     std::lock_guard lock(mu_);
-    ++status_.set_aside;
+    ++status_.quarantined;
   }
-  if (count_) count_(config_.name, "set_aside");
-  if (!config_.quarantine_folder.empty()) return client.move(uid, config_.quarantine_folder);
-  return client.mark_seen(uid);
+  if (count_) count_(config_.name, "quarantined");
+  return Ok{};
 }
 
 }  // namespace switchboard::daemon

@@ -24,15 +24,28 @@ struct MailboxStatus {
   std::string state = "starting";  // starting | polling | standby (another daemon polls it) | down
   std::string error;               // why down
   std::optional<Timestamp> last_poll;  // the last complete pass over new mail
-  long stored = 0;                 // mails handed to the pipeline since start
-  long set_aside = 0;              // too large or unparseable: marked, logged, skipped
+  // Since start, one outcome per mail: a new message, one stored before (fetched again), a
+  // system message (a bounce, a report), or moved to the quarantine folder with a log line.
+  long stored = 0;
+  long duplicate = 0;
+  long system = 0;
+  long quarantined = 0;
+};
+
+// What App::apply made of a batch of events.
+struct ApplyReport {
+  int stored = 0;     // new customers' messages
+  int duplicate = 0;  // messages or system messages stored before
+  int system = 0;     // new system messages
+  std::vector<std::string> failures;  // events that can never be stored: why
 };
 
 class EmailPoller {
  public:
   // Stores a mail's events (App::apply): an error only when the database is unavailable.
-  using Apply = std::function<Status(const std::string& request_id, const std::vector<InboundEvent>& events)>;
-  // result: stored | set_aside | failed
+  using Apply = std::function<Status(const std::string& request_id, const std::vector<InboundEvent>& events,
+                                     ApplyReport& report)>;
+  // result: stored | duplicate | system | quarantined
   using Count = std::function<void(const std::string& mailbox, std::string_view result)>;
 
   EmailPoller(MailboxConfig config, std::string database_url, storage::Pool& pool,
@@ -48,7 +61,11 @@ class EmailPoller {
   // Every mail after the stored position, in UID order. An error stops the pass: the caller
   // reconnects (IMAP) or waits (database) and the pass starts again where it stopped.
   Status pass(channels::email::ImapClient& client, std::uint32_t uidvalidity);
-  Status set_aside(channels::email::ImapClient& client, std::uint32_t uid, const std::string& why);
+  Status one_mail(channels::email::ImapClient& client, std::uint32_t uidvalidity, std::uint32_t uid,
+                  std::uint64_t size);
+  // Moves the mail to the quarantine folder with a log line naming it and the reason.
+  Status quarantine(channels::email::ImapClient& client, std::uint32_t uid, const std::string& message_id,
+                    const std::string& sender, const std::string& why, const std::string& request_id);
   Status done_with(channels::email::ImapClient& client, std::uint32_t uid);
   // Sleeps up to `d`, woken by stop(). false when stopping.
   bool wait(std::chrono::milliseconds d);
@@ -65,6 +82,7 @@ class EmailPoller {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   MailboxStatus status_;
+  int wake_fd_ = -1;  // an eventfd written by stop(): ends an IMAP IDLE at once
   std::thread thread_;
 };
 

@@ -27,7 +27,8 @@ const char* kHelp =
     "\n"
     "Shows which rule fires for a message, every condition with its value, and the actions with\n"
     "their rendered templates. Touches no database.\n"
-    "  --message   the inbound API JSON plus \"channel\" (default api); external_id is optional\n"
+    "  --message   the inbound API JSON plus \"channel\" (default api); external_id is optional;\n"
+    "              \"automatic\": \"unsure\" for mail that may be a robot's (no reply goes to it)\n"
     "  --at        RFC 3339 time (2027-03-29T10:00:00+02:00) or local time in the rules' time zone\n"
     "              (2027-03-29T10:00; the earlier of a repeated autumn hour, a spring-gap time moved\n"
     "              forward by the gap); default: now\n"
@@ -35,16 +36,20 @@ const char* kHelp =
     "               \"last_auto_reply\": {\"TEMPLATE\": TIME}}  (TIME: when that auto-reply last went out)\n"
     "  --json      {\"rule\": NAME or null, \"conditions\": [...], \"actions\": [...]}\n"
     "A reply on sms shows its encoding (gsm7 or ucs2) and segments, after the rules' 'sms' options;\n"
-    "a reply on whatsapp its template for outside the 24 h window, when it has one.\n"
+    "a reply on whatsapp its template for outside the 24 h window, when it has one. A template\n"
+    "variable that renders as nothing here gets a warning line (in --json: \"empty_variables\").\n"
     "exit: 0 (also when no rule matches); 1 errors in the rules file; 2 bad usage or input.\n";
 
 // A reply's SMS encoding and segments and its WhatsApp template, which explain shows on lines
 // of their own below the reply.
 bool reply_detail(const std::string& key) { return key.starts_with("sms_") || key.starts_with("whatsapp_"); }
 
-json::object action_json(const Action& action) {
+json::object action_json(const Action& action, const std::vector<std::string>& empty_variables) {
   json::object o;
   for (const auto& [key, value] : action_fields(action)) o[key] = value;
+  json::array empty;
+  for (const auto& v : empty_variables) empty.emplace_back(v);
+  o["empty_variables"] = std::move(empty);
   if (const auto* reply = std::get_if<ReplyAction>(&action)) {
     if (!reply->sms_encoding.empty()) o["sms_segments"] = reply->sms_segments;
     if (reply->whatsapp_template) {
@@ -56,7 +61,7 @@ json::object action_json(const Action& action) {
   return o;
 }
 
-std::string action_text(const Action& action) {
+std::string action_text(const Action& action, const std::vector<std::string>& empty_variables) {
   auto fields = action_fields(action);
   std::string out = fields.front().second;
   for (std::size_t i = 1; i < fields.size(); ++i) {
@@ -73,6 +78,10 @@ std::string action_text(const Action& action) {
       out += "]";
     }
   }
+  // An empty variable leaves a gap ("rozmowa ."): say so rather than let it pass unseen.
+  for (const auto& v : empty_variables)
+    out += "\n    warning: variable {{" + v + "}} is empty here and renders as nothing; give it a fallback: {{" + v +
+           " | \"...\"}}";
   return out;
 }
 
@@ -146,6 +155,16 @@ int cmd_explain(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   message->channel = channel;
+  // "automatic": "unsure" (or a reason): a mail that may be a robot's, as the e-mail channel marks
+  // it; the rules see it as `automatic: unsure` and no reply goes to it.
+  if (const json::value* a = mo.if_contains("automatic")) {
+    if (!a->is_string() && !a->is_null()) {
+      std::cerr << "switchboard explain: 'automatic' must be \"unsure\" (or a reason), \"no\" or null\n";
+      return kExitUsage;
+    }
+    if (a->is_string() && a->get_string() != "no" && !a->get_string().empty())
+      message->automatic_unsure = a->get_string() == "unsure" ? "given as unsure" : std::string(a->get_string());
+  }
 
   CustomerView customer;
   customer.id = "explain";
@@ -208,17 +227,22 @@ int cmd_explain(const std::vector<std::string>& args) {
                                           {"depth", t.depth}});
     out["conditions"] = std::move(conditions);
     json::array actions;
-    for (const auto& a : decision.actions) actions.push_back(action_json(a));
+    for (std::size_t i = 0; i < decision.actions.size(); ++i)
+      actions.push_back(action_json(decision.actions[i], explanation.empty_variables.at(i)));
     out["actions"] = std::move(actions);
     json::array suppressed;
     for (const auto& t : decision.suppressed) suppressed.emplace_back(t);
     out["suppressed_by_at_most"] = std::move(suppressed);
     out["at"] = format_rfc3339(at);
+    out["automatic"] = message->automatic_unsure.empty() ? json::value("no") : json::value("unsure");
+    if (!message->automatic_unsure.empty() && decision.rule) out["replies_held_back"] = "automatic: unsure";
     std::cout << json::serialize(out) << "\n";
     return kExitOk;
   }
 
-  std::cout << "message: channel " << to_string(channel) << ", at " << format_rfc3339(at) << "\n";
+  std::cout << "message: channel " << to_string(channel) << ", at " << format_rfc3339(at);
+  if (!message->automatic_unsure.empty()) std::cout << ", automatic: unsure (" << message->automatic_unsure << ")";
+  std::cout << "\n";
   for (const auto& [rule, traces] : explanation.rules_checked) {
     bool fired = std::find(decision.matched.begin(), decision.matched.end(), rule) != decision.matched.end();
     std::cout << "rule '" << rule << "': " << (fired ? "fires" : "does not match") << "\n";
@@ -231,9 +255,16 @@ int cmd_explain(const std::vector<std::string>& args) {
     return kExitOk;
   }
   std::cout << "decision: rule '" << *decision.rule << "'\n";
-  for (const auto& a : decision.actions) std::cout << "  " << action_text(a) << "\n";
+  for (std::size_t i = 0; i < decision.actions.size(); ++i)
+    std::cout << "  " << action_text(decision.actions[i], explanation.empty_variables.at(i)) << "\n";
   for (const auto& t : decision.suppressed)
     std::cout << "  (reply " << t << " held back by at_most: the customer had it within the window)\n";
+  if (!message->automatic_unsure.empty())
+    for (const auto& action : decision.actions)
+      if (std::holds_alternative<ReplyAction>(action)) {
+        std::cout << "  (replies held back: automatic: unsure, no automatic reply goes to a possible robot)\n";
+        break;
+      }
   return kExitOk;
 }
 

@@ -16,6 +16,16 @@ struct Metrics::Impl {
           .Name("switchboard_inbound_messages_total")
           .Help("Inbound messages by channel and result (stored, duplicate, rejected)")
           .Register(registry);
+  prometheus::Family<prometheus::Counter>& rejected =
+      prometheus::BuildCounter()
+          .Name("switchboard_rejected_requests_total")
+          .Help("Requests refused (4xx, 5xx) by endpoint (meta, twilio_sms, twilio_status, api) and reason")
+          .Register(registry);
+  prometheus::Family<prometheus::Counter>& unconfigured =
+      prometheus::BuildCounter()
+          .Name("switchboard_unconfigured_account_messages_total")
+          .Help("Messages stored but not routed because the account they came to is not configured")
+          .Register(registry);
   prometheus::Family<prometheus::Counter>& http =
       prometheus::BuildCounter()
           .Name("switchboard_http_responses_total")
@@ -70,7 +80,8 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& mail =
       prometheus::BuildCounter()
           .Name("switchboard_mail_fetched_total")
-          .Help("Mail taken from IMAP mailboxes: stored, or set aside (too large, not a message)")
+          .Help("Mail taken from IMAP mailboxes, one result per mail: stored, duplicate, system (a bounce or "
+                "report), quarantined")
           .Register(registry);
   prometheus::Family<prometheus::Gauge>& mailbox_up =
       prometheus::BuildGauge()
@@ -84,12 +95,22 @@ struct Metrics::Impl {
 Metrics::Metrics(const std::string& version, const std::string& commit) : impl_(std::make_unique<Impl>()) {
   impl_->build.Add({{"version", version}, {"commit", commit}}).Set(1);
   impl_->reload_failures.Add({});
+  // Counters without variable labels are exported from the start, at 0.
+  for (const char* event : {"spooled", "replayed", "rejected"}) impl_->spool_events.Add({{"event", event}});
 }
 
 Metrics::~Metrics() = default;
 
 void Metrics::inbound(std::string_view channel, std::string_view result) {
   impl_->inbound.Add({{"channel", std::string(channel)}, {"result", std::string(result)}}).Increment();
+}
+
+void Metrics::rejected(std::string_view endpoint, std::string_view reason) {
+  impl_->rejected.Add({{"endpoint", std::string(endpoint)}, {"reason", std::string(reason)}}).Increment();
+}
+
+void Metrics::unconfigured_account(std::string_view channel, std::string_view account) {
+  impl_->unconfigured.Add({{"channel", std::string(channel)}, {"account", std::string(account)}}).Increment();
 }
 
 void Metrics::http_response(int status) {

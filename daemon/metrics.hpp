@@ -15,8 +15,15 @@ class Metrics {
   Metrics(const std::string& version, const std::string& commit);
   ~Metrics();
 
-  // result: stored | duplicate | rejected
+  // Messages by the channel they came on (CONTRACT's names: api, webchat, email, messenger,
+  // whatsapp, sms). result: stored | duplicate | rejected (refused by the pipeline)
   void inbound(std::string_view channel, std::string_view result);
+  // Requests refused before their messages' channel is known, by the endpoint that refused them
+  // (meta, twilio_sms, twilio_status, api) and the error code (bad_signature, invalid_json, ...).
+  void rejected(std::string_view endpoint, std::string_view reason);
+  // A message stored but not routed because the account it came to is not configured (a WhatsApp
+  // phone_number_id without an entry in channels.meta.whatsapp_numbers).
+  void unconfigured_account(std::string_view channel, std::string_view account);
   void http_response(int status);
   // result: delivered | sent | retry | failed
   void outbox_send(std::string_view channel, std::string_view result);
@@ -24,9 +31,10 @@ class Metrics {
   void rules_reload_failed();
   // event: spooled | replayed | rejected (a spooled request that could never be replayed)
   void spool(std::string_view event);
-  // kind: status | echo | opt_out; result: applied | duplicate | pending | ignored | failed
   // result: stored | set_aside
   void mail(std::string_view mailbox, std::string_view result);
+  // kind: status | echo | opt_out; result (status): applied | noop | pending | duplicate | failed,
+  // (echo) stored | ignored | duplicate | unknown_customer | failed, (opt_out) opted_out | opted_in | failed
   void platform_event(std::string_view channel, std::string_view kind, std::string_view result);
 
   // Values read when scraped.

@@ -42,14 +42,19 @@ void finish_sms_reply(Action& action, const SmsOptions& options) {
 }
 
 // The one loop behind evaluate() and explain(); `holds(rule)` says whether a rule's 'when' holds.
+// With `empty_variables` (explain), each action's empty template variables, parallel to the actions.
 template <class Holds>
-Decision run(const RuleSet& rules, EvalContext& ctx, Holds&& holds) {
+Decision run(const RuleSet& rules, EvalContext& ctx, Holds&& holds,
+             std::vector<std::vector<std::string>>* empty_variables = nullptr) {
   Decision decision;
+  std::vector<std::string> empty;
+  if (empty_variables) ctx.note_empty_variables(&empty);
   for (const CompiledRule& rule : rules.compiled().rules) {
     if (!holds(rule)) continue;
     if (!decision.rule) decision.rule = rule.name;
     decision.matched.push_back(rule.name);
     for (const auto& action : rule.then) {
+      empty.clear();
       Action produced = action->produce(ctx);
       if (held_back(produced, ctx.input())) {
         decision.suppressed.push_back(std::get<ReplyAction>(produced).template_name);
@@ -57,9 +62,11 @@ Decision run(const RuleSet& rules, EvalContext& ctx, Holds&& holds) {
       }
       if (ctx.input().message.channel == Channel::sms) finish_sms_reply(produced, rules.sms());
       decision.actions.push_back(std::move(produced));
+      if (empty_variables) empty_variables->push_back(empty);
     }
     if (!rule.keep_going) break;
   }
+  ctx.note_empty_variables(nullptr);
   return decision;
 }
 
@@ -73,14 +80,17 @@ Decision evaluate(const RuleSet& rules, const EvaluationInput& input) {
 Explanation explain(const RuleSet& rules, const EvaluationInput& input) {
   EvalContext ctx(input);
   Explanation explanation;
-  explanation.decision = run(rules, ctx, [&](const CompiledRule& rule) {
-    auto& [name, conditions] = explanation.rules_checked.emplace_back(rule.name, std::vector<ConditionTrace>{});
-    if (rule.when == nullptr) {
-      conditions.push_back(ConditionTrace{"always", true, 0});
-      return true;
-    }
-    return rule.when->trace(ctx, 0, conditions);
-  });
+  explanation.decision = run(
+      rules, ctx,
+      [&](const CompiledRule& rule) {
+        auto& [name, conditions] = explanation.rules_checked.emplace_back(rule.name, std::vector<ConditionTrace>{});
+        if (rule.when == nullptr) {
+          conditions.push_back(ConditionTrace{"always", true, 0});
+          return true;
+        }
+        return rule.when->trace(ctx, 0, conditions);
+      },
+      &explanation.empty_variables);
   return explanation;
 }
 

@@ -39,6 +39,9 @@ struct Explanation {
   // part of all/any is evaluated (no short-circuit) so that the trace shows each one's value.
   // A rule without 'when' has one entry, "always", true.
   std::vector<std::pair<std::string, std::vector<ConditionTrace>>> rules_checked;
+  // Per action of `decision` (same index): the template variables that rendered as nothing in
+  // it, by their written name ("conversation.id": explain has no conversation), each once.
+  std::vector<std::vector<std::string>> empty_variables;
 };
 
 Explanation explain(const RuleSet& rules, const EvaluationInput& input);

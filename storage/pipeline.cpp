@@ -594,6 +594,12 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   std::optional<bool> recent_auto_mail;
   for (const auto& action : out.decision.actions) {
     if (const auto* reply = std::get_if<ReplyAction>(&action)) {
+      if (!m.automatic_unsure.empty()) {
+        // Maybe a robot (a delivery failure without the standard headers, a Bcc): routed to the
+        // agents, but a robot of ours answering it could start a loop.
+        out.unsure = true;
+        continue;
+      }
       if (!opted_out) opted_out = tx.exec_prepared(kOptedOut.name, in.channel, m.sender)[0][0].as<bool>();
       if (*opted_out) {
         out.opted_out = true;
@@ -671,7 +677,9 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
     audit["replies_held_back"] = "an automatic e-mail went to this address within the last " +
                                  std::to_string(std::chrono::duration_cast<std::chrono::minutes>(email_interval).count()) +
                                  " minutes";
-  if (!m.automated.empty()) audit["not_routed"] = "automatic mail: " + m.automated;
+  if (out.unsure) audit["replies_held_back"] = "automatic: unsure (" + m.automatic_unsure + ")";
+  if (!m.automatic_unsure.empty()) audit["automatic"] = "unsure: " + m.automatic_unsure;
+  if (!m.automated.empty()) audit["not_routed"] = m.automated;
   tx.exec_prepared(kEffects.name, out.conversation_id, out.message_id, out.decision.rule, router.rules_hash,
                    boost::json::serialize(audit), in.now, queue, priority,
                    sql::text_array(tags), assignee, close);

@@ -22,6 +22,7 @@ struct IngestOutcome {
   Decision decision;       // empty for a duplicate
   bool opted_out = false;  // the sender opted out of the channel: the rules' replies were held back
   bool capped = false;     // an automatic e-mail reply went to the sender recently: held back
+  bool unsure = false;     // the message may be a robot's (automatic: unsure): the rules' replies were held back
 };
 
 // How the pipeline decides: evaluate() with the active rules, or a stand-in in tests.

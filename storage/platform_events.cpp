@@ -27,6 +27,16 @@ UPDATE outbox o
    AND o.message_id = m.id AND o.state NOT IN ('queued', 'sending')
    AND sb_delivery_rank(o.state) < sb_delivery_rank($4))sql"};
 
+// Whether a reply of ours with that platform id is recorded and done sending, i.e. whether a
+// status that moved nothing was a no-op rather than one waiting for mark_sent.
+constexpr Statement kStatusKnown{"sb_status_known", R"sql(
+SELECT EXISTS (
+  SELECT 1
+    FROM messages m
+    LEFT JOIN outbox o ON o.message_id = m.id
+   WHERE m.channel = $1 AND m.account = $2 AND m.external_id = $3 AND m.direction = 'out'
+     AND (o.state IS NULL OR o.state NOT IN ('queued', 'sending'))))sql"};
+
 constexpr Statement kWatermarkApply{"sb_status_watermark", R"sql(
 UPDATE outbox o
    SET state = $4, updated_at = now()
@@ -71,8 +81,8 @@ DELETE FROM opt_outs WHERE channel = $1 AND address = $2)sql"};
 constexpr Statement kOptedOut{"sb_opted_out", R"sql(
 SELECT EXISTS (SELECT 1 FROM opt_outs WHERE channel = $1 AND address = $2))sql"};
 
-constexpr Statement kStatements[] = {kStatusInsert, kStatusApply, kWatermarkApply, kEchoTarget,
-                                     kEchoInsert,   kOptOut,      kOptIn,          kOptedOut};
+constexpr Statement kStatements[] = {kStatusInsert, kStatusApply, kStatusKnown, kWatermarkApply, kEchoTarget,
+                                     kEchoInsert,   kOptOut,      kOptIn,       kOptedOut};
 
 template <class T, class Op>
 Result<T> run(Pool& pool, const sql::Work& work, Op op) {
@@ -115,6 +125,9 @@ Result<StatusOutcome> record_delivery_status(Pool& pool, const DeliveryStatus& s
         out.applied =
             tx.exec_prepared(kStatusApply.name, channel, status.account, status.external_id, state, error)
                 .affected_rows() > 0;
+        if (!out.applied)
+          out.waiting =
+              !tx.exec_prepared(kStatusKnown.name, channel, status.account, status.external_id)[0][0].as<bool>();
         return out;
       });
 }

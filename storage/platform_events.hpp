@@ -15,6 +15,10 @@ namespace switchboard::storage {
 struct StatusOutcome {
   bool duplicate = false;  // this (message, status) was recorded before
   bool applied = false;    // an outbox row moved forward (false: unknown id yet, or not forward)
+  // Not applied because no reply of ours with that platform id is recorded yet (or its send is
+  // still finishing): it waits for mark_sent. False for a status that was not forward for a
+  // known message (a no-op) and for watermarks, which never wait.
+  bool waiting = false;
 };
 
 // Records the status (once per external id and status) and moves the outbox row of our message

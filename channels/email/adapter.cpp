@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include "channels/email/charset.hpp"
 #include "channels/email/compose.hpp"
 #include "channels/email/mime.hpp"
 #include "channels/signed_post.hpp"
@@ -84,6 +85,7 @@ Result<std::vector<InboundEvent>> EmailAdapter::parse_mail(std::string_view raw,
   ParseOptions options;
   options.mailbox = box->name;
   options.own_addresses = {box->address};
+  for (const auto& alias : box->aliases) options.own_addresses.push_back(alias);
   options.loop_marker = options_.loop_marker;
   options.max_attachment_bytes = box->max_attachment_bytes;
   auto parsed = email::parse_mail(raw, options);
@@ -91,25 +93,53 @@ Result<std::vector<InboundEvent>> EmailAdapter::parse_mail(std::string_view raw,
   if (defects) *defects = parsed->defects;
 
   std::vector<InboundEvent> events;
-  if (parsed->bounce) {
-    // A delivery report about our mail: the reply it names failed (or is only delayed).
-    if (parsed->bounce_info && parsed->bounce_info->action != "delayed" && !parsed->bounce_info->original_message_id.empty()) {
-      DeliveryStatus status;
-      status.channel = Channel::email;
-      status.account = box->name;
-      status.external_id = parsed->bounce_info->original_message_id;
-      status.status = "failed";
-      status.error = parsed->bounce_info->status + " " + parsed->bounce_info->diagnostic;
-      status.at = clock_.now();
-      events.emplace_back(std::move(status));
+  if (!parsed->system_kind.empty()) {
+    // A report about mail (a bounce, a delivery report, a read receipt, an abuse report): kept as
+    // a system message, linked to our reply it concerns, never routed.
+    SystemMessage sys;
+    sys.channel = Channel::email;
+    sys.account = box->name;
+    sys.external_id = parsed->message.external_id;
+    sys.kind = parsed->system_kind;
+    sys.sender = parsed->message.sender;
+    sys.subject = parsed->subject;
+    sys.text = parsed->full_text.empty() ? parsed->message.text : parsed->full_text;
+    sys.defects = parsed->defects;
+    sys.at = parsed->message.sent_at == Timestamp{} ? clock_.now() : parsed->message.sent_at;
+    if (parsed->bounce_info) {
+      const Bounce& b = *parsed->bounce_info;
+      sys.concerns_external_id = b.original_message_id;
+      if (b.action == "failed") {
+        sys.status = "failed";
+        sys.error = b.status;
+        if (!b.diagnostic.empty()) sys.error += (sys.error.empty() ? "" : " ") + b.diagnostic;
+        if (sys.error.empty()) sys.error = "bounced: " + parsed->system_reason;
+      }
+    } else if (!parsed->message.thread_hints.empty()) {
+      sys.concerns_external_id = parsed->message.thread_hints.front();
     }
+    // Our agents' replies go out from local+m{message}@domain (VERP): a bounce names the message.
+    std::string tag = parsed->bounce_info ? parsed->bounce_info->verp_tag : std::string();
+    if (tag.empty())
+      for (const auto& token : parsed->reply_tokens)
+        if (token.size() > 1 && token[0] == 'm') tag = token;
+    if (tag.size() > 1 && tag[0] == 'm' && tag.size() <= 20 &&
+        tag.find_first_not_of("0123456789", 1) == std::string::npos)
+      sys.concerns_message_id = tag.substr(1);
+    events.emplace_back(std::move(sys));
     return events;
   }
-  if (parsed->report) return events;  // read receipts, abuse reports: nobody's message
 
   InboundMessage m = std::move(parsed->message);
-  m.automated = parsed->automated ? (parsed->automated_reason.empty() ? "automatic mail" : parsed->automated_reason)
-                                  : std::string();
+  if (parsed->automated)
+    m.automated = "automatic mail: " + (parsed->automated_reason.empty() ? std::string("no reason") : parsed->automated_reason);
+  m.automatic_unsure = parsed->automatic_unsure;
+  if (m.identities.empty()) {
+    // No address to know the sender by: one "unknown sender" customer per mailbox collects such
+    // mail for the agents (.invalid never names a real domain, RFC 2606), and nothing is dropped.
+    m.identities.push_back(Identity{IdentityKind::email, "unknown-sender@" + ascii_lower(box->name) + ".invalid"});
+    if (m.automated.empty() && m.automatic_unsure.empty()) m.automatic_unsure = "no sender address";
+  }
   m.message_id_header = parsed->message_id;
   m.subject = parsed->subject;
   m.reply_tokens.clear();

@@ -21,6 +21,7 @@ namespace switchboard::channels::email {
 struct Mailbox {
   std::string name;          // ours: the `account` of its conversations
   std::string address;       // the support address, e.g. obsluga@support.example.com
+  std::vector<std::string> aliases;  // other addresses delivered to this mailbox (kontakt@, biuro@)
   std::string display_name;  // "Obsługa klienta"
   std::string time_zone = "Europe/Warsaw";  // of the Date header our replies carry
   SmtpOptions smtp;
@@ -42,12 +43,12 @@ class EmailAdapter final : public Adapter {
   // Mail does not come over HTTP: always not_found.
   Result<std::vector<InboundEvent>> parse_webhook(const HttpRequest& request) override;
 
-  // One raw message of `mailbox` as events: an InboundMessage (automated set for mail no rule
-  // may answer), or for a delivery status notification of our mail a DeliveryStatus ("failed"
-  // with the DSN's status and diagnostic; nothing for "delayed"), or nothing for other reports
-  // (read receipts, abuse reports), which are never customer messages. Defects of malformed
-  // mail are returned in `defects` for the log. Errors: invalid "not_a_message",
-  // not_found "unknown_mailbox".
+  // One raw message of `mailbox` as exactly one event: a SystemMessage for a report about mail
+  // (a bounce or delivery report, with the status it gives our reply it concerns; a read
+  // receipt, an abuse report, a virus notification), else an InboundMessage (automated set for
+  // mail no rule may see, automatic_unsure for mail no automatic reply may answer; mail without
+  // a sender address is the mailbox's "unknown sender"). Defects of malformed mail are returned
+  // in `defects` for the log. Errors: invalid "not_a_message", not_found "unknown_mailbox".
   Result<std::vector<InboundEvent>> parse_mail(std::string_view raw, const std::string& mailbox,
                                                std::vector<std::string>* defects = nullptr) const;
 

@@ -26,7 +26,7 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-enum class Family { utf8, ascii, latin1, latin2, cp1250, other };
+enum class Family { utf8, ascii, latin1, latin2, cp1250, utf7, other };
 
 Family family_of(std::string_view label) {
   static const std::pair<std::string_view, Family> kNames[] = {
@@ -42,7 +42,8 @@ Family family_of(std::string_view label) {
       {"latin2", Family::latin2},       {"l2", Family::latin2},           {"iso_8859-2:1987", Family::latin2},
       {"iso-ir-101", Family::latin2},   {"csisolatin2", Family::latin2},  {"windows-1250", Family::cp1250},
       {"cp1250", Family::cp1250},       {"x-cp1250", Family::cp1250},     {"win-1250", Family::cp1250},
-      {"windows1250", Family::cp1250},  {"cp-1250", Family::cp1250},
+      {"windows1250", Family::cp1250},  {"cp-1250", Family::cp1250},    {"utf-7", Family::utf7},
+      {"utf7", Family::utf7},           {"unicode-1-1-utf-7", Family::utf7}, {"csunicode11utf7", Family::utf7},
   };
   for (const auto& [name, family] : kNames)
     if (label == name) return family;
@@ -211,6 +212,94 @@ std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
   return text.substr(0, n);
 }
 
+// RFC 2152 UTF-7, leniently: what is valid is decoded and only what is not becomes U+FFFD, so
+// that one broken base64 run does not take the ASCII lines after it along (iconv's UTF-7 state
+// stays broken after the first invalid sequence).
+std::string decode_utf7(std::string_view bytes, bool& replaced) {
+  std::string out;
+  out.reserve(bytes.size());
+  auto append_code_point = [&out](std::uint32_t cp) {
+    if (cp < 0x80) {
+      out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  };
+  auto bad = [&] {
+    out += kReplacement;
+    replaced = true;
+  };
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const auto c = static_cast<unsigned char>(bytes[i]);
+    if (c >= 0x80) {
+      bad();
+      ++i;
+      continue;
+    }
+    if (c != '+') {
+      if (c != 0) out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    ++i;
+    if (i < bytes.size() && bytes[i] == '-') {  // "+-" is '+'
+      out.push_back('+');
+      ++i;
+      continue;
+    }
+    // A base64 run of UTF-16 code units, ended by any character outside the alphabet ('-' absorbed).
+    std::uint32_t bits = 0;
+    int nbits = 0;
+    std::uint32_t high = 0;  // a pending high surrogate
+    bool any = false;
+    while (i < bytes.size()) {
+      const int v = base64_value(bytes[i]);
+      if (v < 0) break;
+      any = true;
+      bits = (bits << 6) | static_cast<std::uint32_t>(v);
+      nbits += 6;
+      ++i;
+      if (nbits >= 16) {
+        nbits -= 16;
+        const std::uint32_t unit = (bits >> nbits) & 0xFFFF;
+        bits &= (1u << nbits) - 1;
+        if (unit >= 0xD800 && unit <= 0xDBFF) {
+          if (high) bad();
+          high = unit;
+        } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
+          if (high) {
+            append_code_point(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00));
+            high = 0;
+          } else {
+            bad();
+          }
+        } else {
+          if (high) bad();
+          high = 0;
+          if (unit == 0) continue;
+          append_code_point(unit);
+        }
+      }
+    }
+    if (high) bad();
+    // Left-over bits must be fewer than 6 and zero: anything else is a broken run.
+    if (!any || nbits >= 6 || bits != 0) bad();
+    if (i < bytes.size() && bytes[i] == '-') ++i;
+  }
+  return out;
+}
+
 DecodedText decode_charset(std::string_view bytes, std::string_view charset) {
   DecodedText out;
   const std::string label = clean_label(charset);
@@ -258,6 +347,10 @@ DecodedText decode_charset(std::string_view bytes, std::string_view charset) {
     case Family::utf8:
       as_utf8(bytes);
       return out;
+    case Family::utf7:
+      out.text = sanitize_utf8(decode_utf7(bytes, out.replaced));
+      out.charset = "utf-7";
+      return out;
     case Family::cp1250:
       single_byte("WINDOWS-1250", "windows-1250");
       return out;
@@ -300,7 +393,7 @@ DecodedText decode_charset(std::string_view bytes, std::string_view charset) {
   return out;
 }
 
-HeaderText decode_header_text(std::string_view raw) {
+HeaderText decode_header_text(std::string_view raw, std::string_view hint) {
   HeaderText result;
   // Unfolding: CRLF before whitespace goes; stray CR/LF anywhere go too.
   std::string s;
@@ -379,7 +472,17 @@ HeaderText decode_header_text(std::string_view raw) {
       result.raw_8bit = true;
       break;
     }
-  if (result.raw_8bit) plain_charset = decode_charset(plain_all, "").charset;
+  if (result.raw_8bit) {
+    plain_charset = decode_charset(plain_all, "").charset;
+    // A legacy charset of another script (GB2312, Shift_JIS, KOI8-R): the body's charset tells
+    // more than the Polish guess, when the bytes are not UTF-8 and decode cleanly in it.
+    const std::string label = clean_label(hint);
+    const Family family = family_of(label);
+    if (!label.empty() && family != Family::ascii && family != Family::utf8 && !is_valid_utf8(plain_all)) {
+      DecodedText trial = decode_charset(plain_all, label);
+      if (!trial.replaced && !trial.unknown_charset) plain_charset = label;
+    }
+  }
 
   std::string text;
   for (const Piece& p : pieces) {

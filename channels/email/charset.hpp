@@ -37,6 +37,7 @@ struct DecodedText {
 //    nothing (a Latin text is practically never valid UTF-8 by accident);
 //  - otherwise text declared ISO-8859-2, ISO-8859-1, us-ascii or nothing that contains bytes
 //    0x80-0x9F (C1 controls there) is Windows-1250, and undeclared 8-bit text is ISO-8859-2;
+//  - UTF-7 is decoded here, leniently (only invalid sequences become U+FFFD);
 //  - everything else goes through iconv with the declared charset.
 DecodedText decode_charset(std::string_view bytes, std::string_view charset);
 
@@ -51,8 +52,9 @@ struct HeaderText {
 // with raw 8-bit bytes) to UTF-8: RFC 2047 encoded words decoded (leniently: also inside words
 // and quoted strings), whitespace between adjacent encoded words dropped, adjacent words in one
 // charset joined before conversion (some mailers split a character over two words).
-// Linear in the input.
-HeaderText decode_header_text(std::string_view raw);
+// Raw 8-bit bytes are read as the `hint` charset (the body's) when they are not UTF-8 and decode
+// cleanly in it, else by the heuristics of decode_charset(). Linear in the input.
+HeaderText decode_header_text(std::string_view raw, std::string_view hint = {});
 
 // RFC 3676: joins the lines of a format=flowed text (a line ending in a space continues on the
 // next one at the same quote depth; with delsp=yes that space is removed), undoes space-stuffing.

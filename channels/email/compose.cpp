@@ -446,6 +446,26 @@ std::size_t reply_prefix_length(std::string_view s) {
   return 0;
 }
 
+// The subject without conversation tags "[#digits]" other than `tag` (a customer who answers
+// one thread from the mail of another would otherwise collect both), spaces collapsed again.
+std::string strip_foreign_tags(std::string_view subject, std::string_view tag) {
+  std::string out;
+  for (std::size_t i = 0; i < subject.size();) {
+    std::size_t j = i + 2;
+    if (subject.substr(i, 2) == "[#") {
+      while (j < subject.size() && subject[j] >= '0' && subject[j] <= '9') ++j;
+      if (j > i + 2 && j < subject.size() && subject[j] == ']' && subject.substr(i, j + 1 - i) != tag) {
+        i = j + 1;
+        continue;
+      }
+    }
+    if (subject[i] != ' ' || (!out.empty() && out.back() != ' ')) out += subject[i];
+    ++i;
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 }  // namespace
 
 std::string make_message_id(std::string_view conversation_id, std::string_view message_id, std::string_view domain) {
@@ -479,6 +499,10 @@ std::string reply_subject(std::string_view original_subject, std::string_view co
   if (!tag.empty() && tag.back() == ']') tag.pop_back();
   if (!tag.empty() && tag.front() == '#') tag.erase(0, 1);
   if (!tag.empty()) tag = "[#" + tag + "]";
+  if (!tag.empty()) {
+    subject = strip_foreign_tags(subject, tag);
+    for (std::size_t n = reply_prefix_length(subject); n > 0; n = reply_prefix_length(subject)) subject.erase(0, n);
+  }
 
   if (subject.empty() || subject == tag) subject = std::string(kDefaultSubject) + (tag.empty() ? "" : " " + tag);
   else if (!tag.empty() && ifind(subject, tag) == std::string::npos) subject += " " + tag;

@@ -45,7 +45,8 @@ std::vector<std::string> thread_references(const std::vector<std::string>& paren
                                            std::string_view parent_message_id);
 
 // "Re: <subject> [#1042]": leading reply prefixes ("Re:", "RE:", "Odp:", "Aw:", "Re[2]:", ...)
-// collapse into one "Re: ", the tag is appended unless the subject has it already, whitespace
+// collapse into one "Re: ", tags of other conversations ("[#<digits>]" other than ours) are
+// dropped, the tag is appended unless the subject has it already, whitespace
 // (folding included) collapses to single spaces. `conversation_tag` may be "1042", "#1042" or
 // "[#1042]"; "" adds none. An empty original subject becomes "Re: Twoja wiadomość [#1042]".
 std::string reply_subject(std::string_view original_subject, std::string_view conversation_tag);

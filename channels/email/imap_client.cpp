@@ -361,6 +361,7 @@ struct FetchItems {
   std::optional<std::uint32_t> uid;
   std::optional<std::uint64_t> size;
   std::optional<std::string> body;  // BODY[] (a NIL body stays empty)
+  std::optional<std::string> header;  // BODY[HEADER]
   bool flags_seen = false;
 };
 
@@ -382,6 +383,9 @@ std::optional<FetchItems> parse_fetch(const Response& r) {
       if (!f.size) return std::nullopt;
     } else if (key == "BODY[]" || key == "BODY[]<0>") {
       if (value.kind == Value::Kind::string) f.body = std::move(value.text);
+      else if (value.kind != Value::Kind::nil) return std::nullopt;
+    } else if (key == "BODY[HEADER]" || key == "BODY[HEADER]<0>") {
+      if (value.kind == Value::Kind::string) f.header = std::move(value.text);
       else if (value.kind != Value::Kind::nil) return std::nullopt;
     } else if (key == "FLAGS" && value.kind == Value::Kind::list) {
       for (const auto& flag : value.items) f.flags_seen = f.flags_seen || iequals(flag.text, "\\Seen");
@@ -633,13 +637,17 @@ struct ImapClient::Impl {
 
   enum class Wait { ready, timeout, failed };
 
+  bool watch_wake = false;  // during IDLE's wait: o.wake_fd readable ends it like a timeout
+
   Wait wait_for(short events, Clock::time_point deadline) {
     for (;;) {
       const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now()).count();
       if (left <= 0) return Wait::timeout;
-      pollfd p{fd, events, 0};
-      const int n = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 60000)));
-      if (n > 0) return Wait::ready;
+      pollfd p[2] = {{fd, events, 0}, {o.wake_fd, POLLIN, 0}};
+      const nfds_t count = watch_wake && o.wake_fd >= 0 ? 2 : 1;
+      const int n = ::poll(p, count, static_cast<int>(std::min<long long>(left, 60000)));
+      if (n > 0 && p[0].revents != 0) return Wait::ready;
+      if (n > 0) return Wait::timeout;  // woken: the caller is stopping
       if (n < 0 && errno != EINTR) return Wait::failed;
     }
   }
@@ -1235,6 +1243,21 @@ Result<FetchedMail> ImapClient::fetch(std::uint32_t uid, std::uint64_t max_bytes
   return mail;
 }
 
+Result<std::string> ImapClient::fetch_header(std::uint32_t uid) {
+  auto& m = *impl_;
+  if (auto s = m.need_selected(); !s) return s.error();
+  const std::string id = std::to_string(uid);
+  auto reply = m.run("UID FETCH " + id + " (UID BODY.PEEK[HEADER])");  // within kDefaultLiteralLimit
+  if (auto s = m.check(reply, "UID FETCH " + id + " header"); !s) return s.error();
+  for (auto& r : reply->untagged) {
+    if (!r.number || r.kind != "FETCH") continue;
+    auto f = parse_fetch(r);
+    if (!f) return m.protocol_error("an unparseable FETCH response", std::string_view(r.raw).substr(0, 80));
+    if (f->uid == uid && f->header) return std::move(*f->header);
+  }
+  return m.error(ErrorKind::not_found, "imap_message_not_found", "the server sent no header for UID " + id + " (expunged?)");
+}
+
 Status ImapClient::mark_seen(std::uint32_t uid) {
   auto& m = *impl_;
   if (auto s = m.need_selected(); !s) return s;
@@ -1313,7 +1336,13 @@ Result<bool> ImapClient::idle(std::chrono::milliseconds max_wait) {
   while (!m.new_mail) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
     if (left <= milliseconds{0}) break;
+    if (m.o.wake_fd >= 0) {
+      pollfd woken{m.o.wake_fd, POLLIN, 0};
+      if (::poll(&woken, 1, 0) > 0) break;
+    }
+    m.watch_wake = true;
     auto r = m.read_response(left);
+    m.watch_wake = false;
     if (!r) return r.error();
     if (!*r) break;
     if ((*r)->tag == tag) {

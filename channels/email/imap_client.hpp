@@ -42,6 +42,9 @@ struct ImapOptions {
   std::chrono::milliseconds timeout{30000};  // connecting, and every wait for the server
   bool verify_certificate = true;            // chain and host name (or IP address)
   std::string ca_file;                       // PEM; empty: the system's trust store
+  // A descriptor (an eventfd) that becomes readable when the owner stops: idle() then ends at
+  // once, as if max_wait had passed. -1: none.
+  int wake_fd = -1;
 };
 
 struct FolderState {
@@ -84,6 +87,9 @@ class ImapClient {
   // The whole message, by BODY.PEEK[] (never sets \Seen). Its size is asked first: a message over
   // max_bytes is refused (too_large "message_too_large") without downloading it.
   Result<FetchedMail> fetch(std::uint32_t uid, std::uint64_t max_bytes);
+  // The header block alone, by BODY.PEEK[HEADER] (at most 1 MiB): what a log line about a mail
+  // that is not downloaded (too large) names.
+  Result<std::string> fetch_header(std::uint32_t uid);
   // UID STORE uid +FLAGS.SILENT (\Seen).
   Status mark_seen(std::uint32_t uid);
   // UID MOVE with the MOVE capability, else UID COPY + UID STORE \Deleted + UID EXPUNGE (UIDPLUS)

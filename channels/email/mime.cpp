@@ -14,6 +14,7 @@
 #include "channels/email/charset.hpp"
 #include "channels/email/gmime_init.hpp"
 #include "channels/email/report.hpp"
+#include "channels/email/robots.hpp"
 #include "channels/identity.hpp"
 
 namespace switchboard::channels::email {
@@ -165,20 +166,11 @@ std::vector<Mailbox> parse_addresses(GMimeParserOptions* options, const char* ra
   return out;
 }
 
-std::string local_part(std::string_view address) { return std::string(address.substr(0, address.rfind('@'))); }
 
-bool machine_local_part(std::string_view address) {
-  const std::string local = ascii_lower(local_part(address));
-  if (local.empty()) return false;
-  if (local == "mailer-daemon" || local == "postmaster") return true;
-  for (std::string_view marker : {"noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply"})
-    if (local.find(marker) != std::string::npos) return true;
-  return (local.size() > 8 && local.compare(local.size() - 8, 8, "-request") == 0) || local.rfind("owner-", 0) == 0;
-}
 
 // The display name of a From header with raw 8-bit bytes: GMime guesses one charset for them,
 // we apply the same heuristics as to text (protocols/email.md, Polish charsets).
-std::string name_from_raw(std::string_view raw) {
+std::string name_from_raw(std::string_view raw, std::string_view hint) {
   std::string_view phrase = raw;
   const std::size_t lt = raw.find('<');
   if (lt == std::string_view::npos) return {};
@@ -189,7 +181,23 @@ std::string name_from_raw(std::string_view raw) {
     if (phrase[i] == '\\' && i + 1 < phrase.size()) ++i;
     unescaped.push_back(phrase[i]);
   }
-  return decode_header_text(unescaped).text;
+  return decode_header_text(unescaped, hint).text;
+}
+
+// The charset of the first text part that declares one: the hint for raw 8-bit header bytes.
+std::string body_charset(GMimeObject* object, int depth = 0) {
+  if (!object || depth > kMaxMimeDepth) return {};
+  if (GMIME_IS_MULTIPART(object)) {
+    GMimeMultipart* mp = GMIME_MULTIPART(object);
+    const int n = std::min(g_mime_multipart_get_count(mp), 100);
+    for (int i = 0; i < n; ++i)
+      if (std::string c = body_charset(g_mime_multipart_get_part(mp, i), depth + 1); !c.empty()) return c;
+    return {};
+  }
+  if (!GMIME_IS_PART(object)) return {};
+  GMimeContentType* ct = g_mime_object_get_content_type(object);
+  if (!ct || ascii_lower(str(g_mime_content_type_get_media_type(ct))) != "text") return {};
+  return one_line(str(g_mime_object_get_content_type_parameter(object, "charset")));
 }
 
 // --- message ids ---
@@ -249,14 +257,15 @@ class Base64Check {
 // With `stop`, reading ends at the limit (text); otherwise the whole part is measured
 // (attachments: the size is stored even when the bytes are not). Never holds more than `keep`
 // plus one chunk, whatever the part's size.
-ContentRead read_content(GMimePart* part, std::size_t keep, std::string& out, bool stop) {
+ContentRead read_content(GMimePart* part, std::size_t keep, std::string& out, bool stop, bool raw = false) {
   ContentRead r;
   GMimeDataWrapper* wrapper = g_mime_part_get_content(part);
   GMimeStream* stream = wrapper ? g_mime_data_wrapper_get_stream(wrapper) : nullptr;
   if (!stream) return r;
   const GMimeContentEncoding encoding = g_mime_data_wrapper_get_encoding(wrapper);
-  const bool decode = encoding == GMIME_CONTENT_ENCODING_BASE64 || encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
-                      encoding == GMIME_CONTENT_ENCODING_UUENCODE;
+  const bool decode = !raw && (encoding == GMIME_CONTENT_ENCODING_BASE64 ||
+                               encoding == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+                               encoding == GMIME_CONTENT_ENCODING_UUENCODE);
   GMimeEncoding state;
   if (decode) g_mime_encoding_init_decode(&state, encoding);
   Base64Check check;
@@ -272,7 +281,7 @@ ContentRead read_content(GMimePart* part, std::size_t keep, std::string& out, bo
     const gssize n = g_mime_stream_read(stream, in.data(), in.size());
     if (n <= 0) break;
     const auto len = static_cast<std::size_t>(n);
-    if (encoding == GMIME_CONTENT_ENCODING_BASE64) check.feed(std::string_view(in.data(), len));
+    if (encoding == GMIME_CONTENT_ENCODING_BASE64 && decode) check.feed(std::string_view(in.data(), len));
     if (!decode) {
       emit(in.data(), len);
       continue;
@@ -284,8 +293,31 @@ ContentRead read_content(GMimePart* part, std::size_t keep, std::string& out, bo
     decoded.resize(g_mime_encoding_outlen(&state, 0) + 16);
     emit(decoded.data(), g_mime_encoding_flush(&state, in.data(), 0, decoded.data()));
   }
-  r.bad_base64 = encoding == GMIME_CONTENT_ENCODING_BASE64 && check.bad() && !(stop && r.cut);
+  r.bad_base64 = decode && encoding == GMIME_CONTENT_ENCODING_BASE64 && check.bad() && !(stop && r.cut);
   return r;
+}
+
+// Text that a mailer labelled base64 without encoding it: words separated by spaces inside lines,
+// or punctuation outside base64's alphabet. Real base64 has neither (its lines have no spaces).
+bool looks_like_plain_text(std::string_view raw) {
+  std::size_t foreign = 0, data = 0, inner_spaces = 0;
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const char c = raw[i];
+    if (c == '\r' || c == '\n') continue;
+    if (c == ' ' || c == '\t') {
+      if (i > 0 && i + 1 < raw.size() && raw[i - 1] != '\n' && raw[i + 1] != '\r' && raw[i + 1] != '\n' &&
+          raw[i - 1] != ' ')
+        ++inner_spaces;
+      continue;
+    }
+    ++data;
+    const bool alphabet = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
+                          c == '/' || c == '=';
+    if (!alphabet) ++foreign;
+  }
+  if (data == 0) return false;
+  // Words: a space inside a line for every 40 characters or so; or punctuation, one in ten.
+  return inner_spaces * 40 >= data || foreign * 10 >= data;
 }
 
 std::string lower_or(const char* s, std::string_view fallback) {
@@ -378,8 +410,14 @@ class Walker {
       for (auto& h : chosen.html) bodies.html.push_back(std::move(h));
       return;
     }
-    if (subtype == "signed") {  // the content, not the signature
+    if (subtype == "signed") {
+      // The content, then the signature (application/pgp-signature or pkcs7-signature) as an
+      // attachment: an agent can verify it, and nothing the sender sent is dropped.
       if (count > 0) walk(g_mime_multipart_get_part(mp, 0), depth + 1, false, bodies);
+      for (int i = 1; i < count; ++i) {
+        Bodies ignored;  // a text part here would be no part of the message's text
+        walk(g_mime_multipart_get_part(mp, i), depth + 1, false, ignored);
+      }
       return;
     }
     for (int i = 0; i < count; ++i) walk(g_mime_multipart_get_part(mp, i), depth + 1, subtype == "report", bodies);
@@ -496,9 +534,21 @@ class Walker {
 
   void text_part(GMimeObject* object, GMimePart* part, const std::string& subtype, Bodies& bodies) {
     std::string bytes;
-    const ContentRead r = read_content(part, options_.max_text_bytes, bytes, true);
+    ContentRead r = read_content(part, options_.max_text_bytes, bytes, true);
+    if (r.bad_base64) {
+      // Declared base64 but written as plain text (some mailers and gateways do it): decoding
+      // would store binary garbage; the text as written is what the sender meant.
+      std::string raw;
+      const ContentRead as_written = read_content(part, options_.max_text_bytes, raw, true, true);
+      if (looks_like_plain_text(raw)) {
+        add_defect(mail_, "text part declared base64 but not encoded: read as written");
+        bytes = std::move(raw);
+        r = as_written;
+      } else {
+        add_defect(mail_, "broken base64 in a text part");
+      }
+    }
     if (r.cut) add_defect(mail_, "text part longer than " + std::to_string(options_.max_text_bytes) + " bytes: cut");
-    if (r.bad_base64) add_defect(mail_, "broken base64 in a text part");
     const std::string declared = one_line(str(g_mime_object_get_content_type_parameter(object, "charset")));
     DecodedText d = decode_charset(bytes, declared);
     const std::string label = declared.empty() ? "no charset" : "charset " + std::string(utf8_prefix(declared, 40));
@@ -558,67 +608,6 @@ bool contains(const std::vector<std::string>& list, std::string_view value) {
   return false;
 }
 
-// protocols/email.md "Mail loops and auto-replies", in its order; the first rule that holds names it.
-void classify(ParsedMail& mail, const std::vector<RawHeader>& headers, const ParseOptions& options,
-              const std::vector<std::string>& own, const std::vector<std::string>& to_cc, bool top_report) {
-  auto flag = [&](std::string reason) {
-    if (mail.automated) return;
-    mail.automated = true;
-    mail.automated_reason = std::move(reason);
-  };
-  if (const char* raw = first_raw(headers, "auto-submitted")) {
-    std::string v = ascii_lower(value_of(raw));
-    v = std::string(trim(v.substr(0, v.find_first_of(";("))));
-    if (!v.empty() && v != "no") flag("Auto-Submitted: " + v);
-  }
-  if (mail.has_return_path && mail.return_path.empty()) flag("null return path");
-  if (first_raw(headers, "list-id")) flag("List-Id header");
-  for (const auto& h : headers)
-    if (h.name.rfind("list-", 0) == 0) {
-      flag(std::string(utf8_prefix(one_line(h.written), 60)) + " header");
-      break;
-    }
-  if (const char* raw = first_raw(headers, "precedence")) {
-    std::string v = ascii_lower(value_of(raw));
-    v.resize(std::min(v.size(), v.find_first_of(" \t;(")));  // "bulk (newsletter)"
-    if (v == "bulk" || v == "list" || v == "junk") flag("Precedence: " + v);
-  }
-  if (top_report) flag("multipart/report");
-  for (const std::string& address : {mail.message.sender, mail.return_path})
-    if (machine_local_part(address)) flag("sender " + ascii_lower(local_part(address)));
-  if (const char* raw = first_raw(headers, "x-auto-response-suppress")) {
-    const std::string v = value_of(raw);
-    std::string token;
-    for (std::size_t i = 0; i <= v.size(); ++i) {
-      if (i < v.size() && v[i] != ',' && !is_wsp(v[i])) {
-        token.push_back(static_cast<char>(v[i]));
-        continue;
-      }
-      const std::string t = ascii_lower(token);
-      token.clear();
-      if (t == "all" || t == "autoreply" || t == "oof") {
-        flag("X-Auto-Response-Suppress: " + std::string(utf8_prefix(v, 60)));
-        break;
-      }
-    }
-  }
-  if (first_raw(headers, "x-autoreply")) flag("X-Autoreply header");
-  if (first_raw(headers, "x-autorespond")) flag("X-Autorespond header");
-  if (!options.loop_marker.empty()) {
-    for (const auto& h : headers)
-      if (h.name == "x-switchboard-loop" && value_of(h.raw) == trim(options.loop_marker)) {
-        flag("our loop marker");
-        break;
-      }
-  }
-  if (!own.empty()) {
-    bool addressed = false;
-    for (const auto& address : to_cc)
-      if (contains(own, address) || contains(own, split_plus_address(address).first)) addressed = true;
-    if (!addressed) flag("not addressed to us");
-  }
-}
-
 Error not_a_message(std::string why) { return make_error(ErrorKind::invalid, "not_a_message", std::move(why)); }
 
 bool has_separator(std::string_view raw) {
@@ -638,10 +627,79 @@ void finish_message(ParsedMail& mail, std::string_view raw, const ParseOptions& 
   m.channel = Channel::email;
   m.account = options.mailbox;
   m.external_id = external_id(raw, mail.message_id);
-  if (auto email = normalize_email(m.sender)) m.identities.push_back(Identity{IdentityKind::email, *email});
+  if (auto email = mailbox_address(m.sender)) m.identities.push_back(Identity{IdentityKind::email, *email});
 }
 
 }  // namespace
+
+HeaderSummary summarize_headers(std::string_view raw) {
+  constexpr std::size_t kScanned = 256 * 1024, kKept = 200;
+  HeaderSummary out;
+  std::string_view head = raw.substr(0, std::min(raw.size(), kScanned));
+  std::string current_name, current_value;
+  auto finish = [&] {
+    const std::string name = ascii_lower(current_name);
+    std::string value = one_line(current_value);
+    if (name == "message-id" && out.message_id.empty()) {
+      if (auto lt = value.find('<'); lt != std::string::npos) {
+        auto gt = value.find('>', lt);
+        value = value.substr(lt + 1, gt == std::string::npos ? std::string::npos : gt - lt - 1);
+      }
+      out.message_id = std::string(utf8_prefix(value, kKept));
+    } else if (name == "from" && out.sender.empty()) {
+      if (auto lt = value.rfind('<'); lt != std::string::npos) {
+        auto gt = value.find('>', lt);
+        std::string inside = value.substr(lt + 1, gt == std::string::npos ? std::string::npos : gt - lt - 1);
+        if (!trim(inside).empty()) value = std::move(inside);
+      }
+      out.sender = std::string(utf8_prefix(value, kKept));
+    }
+    current_name.clear();
+    current_value.clear();
+  };
+  std::size_t pos = 0;
+  while (pos < head.size()) {
+    std::size_t nl = head.find('\n', pos);
+    std::string_view line = head.substr(pos, nl == std::string_view::npos ? std::string_view::npos : nl - pos);
+    pos = nl == std::string_view::npos ? head.size() : nl + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.empty()) break;  // the end of the header block
+    if (line.front() == ' ' || line.front() == '\t') {
+      if (current_value.size() < 4096) current_value.append(" ").append(line.substr(0, 4096));
+      continue;
+    }
+    finish();
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon > 76) continue;
+    current_name = std::string(line.substr(0, colon));
+    current_value = std::string(line.substr(colon + 1, 4096));
+  }
+  finish();
+  return out;
+}
+
+std::optional<std::string> mailbox_address(std::string_view address) {
+  address = trim(address);
+  if (address.empty() || address.size() > 254) return std::nullopt;
+  const std::size_t at = address.rfind('@');
+  if (at == std::string_view::npos || at == 0 || at + 1 == address.size()) return std::nullopt;
+  const std::string_view local = address.substr(0, at);
+  const std::string_view domain = address.substr(at + 1);
+  for (unsigned char c : address)
+    if (c < 0x20 || c == 0x7F) return std::nullopt;
+  const bool quoted = local.size() >= 2 && local.front() == '"' && local.back() == '"';
+  if (!quoted)
+    for (unsigned char c : local)
+      if (c == ' ' || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' || c == '(' || c == ')' || c == '@')
+        return std::nullopt;
+  if (domain.front() == '.' || domain.back() == '.' || domain.front() == '-') return std::nullopt;
+  const bool literal = domain.front() == '[' && domain.back() == ']';  // [192.0.2.1]
+  for (unsigned char c : domain)
+    if (c == ' ' || c == '<' || c == '>' || c == ',' || c == ';' || c == '"' || c == '(' || c == ')' || c == '@' ||
+        (!literal && (c == '[' || c == ']')))
+      return std::nullopt;
+  return ascii_lower(address);
+}
 
 std::string sanitize_filename(std::string_view name) {
   const std::string valid = sanitize_utf8(name);
@@ -748,8 +806,9 @@ Result<ParsedMail> parse_mail(std::string_view raw, const ParseOptions& options)
     if (trim(raw_id).size() > kMaxIdBytes) add_defect(mail, "Message-ID longer than 998 bytes: ignored");
   }
 
+  const std::string charset_hint = body_charset(g_mime_message_get_mime_part(message.get()));
   if (const char* raw_subject = first_raw(headers, "subject")) {
-    HeaderText s = decode_header_text(raw_subject);
+    HeaderText s = decode_header_text(raw_subject, charset_hint);
     if (s.raw_8bit) add_defect(mail, "unencoded 8-bit bytes in header Subject");
     if (s.malformed_word) add_defect(mail, "malformed encoded word in header Subject");
     if (s.replaced) add_defect(mail, "undecodable bytes in header Subject (replaced by U+FFFD)");
@@ -757,26 +816,46 @@ Result<ParsedMail> parse_mail(std::string_view raw, const ParseOptions& options)
     mail.subject = std::string(utf8_prefix(s.text, kMaxHeaderText));
   }
 
-  // From: the first mailbox (RFC 5322 allows several authors; the first is the customer).
+  // From: the first mailbox that is an address (RFC 5322 allows several authors; the first is
+  // the customer), else Sender, else Reply-To. A phrase without an address ("Jan Kowalski", or
+  // what a parser lenient about domains reads as a local part) is only a name.
   std::vector<Mailbox> from;
   collect_mailboxes(g_mime_message_get_from(message.get()), from);
-  if (from.empty()) {
-    for (const char* name : {"sender", "reply-to"}) {
-      from = parse_addresses(parser_options.get(), first_raw(headers, name));
-      if (!from.empty()) break;
+  std::string name_only;
+  auto first_address = [&](const std::vector<Mailbox>& list) -> const Mailbox* {
+    for (const auto& mb : list) {
+      if (mailbox_address(one_line(mb.address))) return &mb;
+      if (name_only.empty()) name_only = one_line(!mb.name.empty() ? mb.name : mb.address);
     }
-    add_defect(mail, "no From address");
+    return nullptr;
+  };
+  const Mailbox* author = first_address(from);
+  if (!author) {
+    add_defect(mail, from.empty() ? "no From address" : "no usable address in From");
+    for (const char* header_name : {"sender", "reply-to"}) {
+      from = parse_addresses(parser_options.get(), first_raw(headers, header_name));
+      if ((author = first_address(from))) break;
+    }
   }
-  if (!from.empty()) {
-    mail.message.sender = ascii_lower(one_line(from.front().address));
-    std::string name = one_line(from.front().name);
+  if (author) {
+    mail.message.sender = ascii_lower(one_line(author->address));
+    std::string name = one_line(author->name);
     if (const char* raw_from = first_raw(headers, "from")) {
       bool eight_bit = false;
       for (const char* p = raw_from; *p; ++p) eight_bit |= static_cast<unsigned char>(*p) >= 0x80;
       if (eight_bit)
-        if (std::string own_decoding = name_from_raw(raw_from); !own_decoding.empty()) name = std::move(own_decoding);
+        if (std::string own_decoding = name_from_raw(raw_from, charset_hint); !own_decoding.empty())
+          name = std::move(own_decoding);
     }
     mail.message.display_name = std::string(utf8_prefix(name, kMaxHeaderText));
+  } else {
+    mail.no_sender = true;
+    if (name_only.empty())
+      if (const char* raw_from = first_raw(headers, "from")) name_only = decode_header_text(raw_from, charset_hint).text;
+    std::string_view name = trim(name_only);
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') name = name.substr(1, name.size() - 2);
+    if (name == "<>") name = {};
+    mail.message.display_name = std::string(utf8_prefix(one_line(name), kMaxHeaderText));
   }
 
   if (first_raw(headers, "date")) {
@@ -805,8 +884,11 @@ Result<ParsedMail> parse_mail(std::string_view raw, const ParseOptions& options)
     collect_mailboxes(g_mime_message_get_addresses(message.get(), type), list);
     add_recipients(list, true);
   }
+  // The envelope as the delivering server recorded it: mail to an alias or in Bcc is addressed
+  // to us too.
   for (const auto& h : headers)
-    if (h.name == "delivered-to" || h.name == "x-original-to") add_recipients(parse_addresses(parser_options.get(), h.raw), false);
+    if (h.name == "delivered-to" || h.name == "x-original-to" || h.name == "envelope-to")
+      add_recipients(parse_addresses(parser_options.get(), h.raw), true);
   {
     std::vector<Mailbox> list;
     collect_mailboxes(g_mime_message_get_addresses(message.get(), GMIME_ADDRESS_TYPE_REPLY_TO), list);
@@ -865,33 +947,63 @@ Result<ParsedMail> parse_mail(std::string_view raw, const ParseOptions& options)
   if (walker.language.empty()) walker.language = language_tag(g_mime_object_get_header(top, "Content-Language"));
   if (!walker.language.empty()) mail.message.language = walker.language;
 
-  classify(mail, headers, options, own, to_cc, mail.report);
+  MailFacts facts;
+  facts.headers.reserve(headers.size());
+  for (const auto& h : headers)
+    if (facts.headers.size() < 200) facts.headers.push_back(HeaderLine{h.name, one_line(h.written), value_of(h.raw)});
+  facts.sender = mail.message.sender;
+  facts.return_path = mail.return_path;
+  facts.has_return_path = mail.has_return_path;
+  facts.subject = mail.subject;
+  facts.text = mail.full_text;
+  facts.report_type = report_type;
+  facts.top_report = mail.report;
+  facts.dsn_part = walker.dsn.has_value();
+  facts.loop_marker = options.loop_marker;
+  if (!own.empty()) {
+    facts.addressed_to_us = false;
+    for (const auto& address : to_cc)
+      if (contains(own, address) || contains(own, split_plus_address(address).first)) facts.addressed_to_us = true;
+  }
+  const Classification verdict = classify_mail(facts);
+  switch (verdict.verdict) {
+    case Verdict::person: break;
+    case Verdict::unsure: mail.automatic_unsure = verdict.reason; break;
+    case Verdict::automatic:
+      mail.automated = true;
+      mail.automated_reason = verdict.reason;
+      break;
+    case Verdict::system:
+      mail.automated = true;
+      mail.automated_reason = verdict.reason;
+      mail.system_kind = verdict.system_kind;
+      mail.system_reason = verdict.reason;
+      break;
+  }
 
   auto tag_from_recipients = [&] {
     for (const auto& r : mail.recipients)
       if (std::string tag = verp_tag(r); !tag.empty()) return tag;
     return std::string();
   };
-  if (mail.report && (report_type == "delivery-status" || walker.dsn)) {
-    mail.bounce = true;
+  if (mail.system_kind == "bounce") {
+    // What the report says: the structured part of a DSN, else what can be found in the text of
+    // an old MTA's bounce (protocols/email.md).
     Bounce b = walker.dsn ? std::move(*walker.dsn) : Bounce{};
-    if (!walker.attached_ids.empty()) b.original_message_id = walker.attached_ids.front();
-    b.verp_tag = tag_from_recipients();
-    mail.bounce_info = std::move(b);
-  } else if (!mail.report && mail.has_return_path && mail.return_path.empty()) {
-    const std::string local = ascii_lower(local_part(mail.message.sender));
-    if (local == "mailer-daemon" || local == "postmaster") {
-      // An old MTA's plain-text bounce (protocols/email.md): what can be found, for an agent.
-      mail.bounce = true;
-      Bounce b;
+    if (!walker.dsn) {
       std::vector<std::string> ignore = own;
       ignore.push_back(mail.message.sender);
       for (const auto& r : mail.recipients) ignore.push_back(r);
       scan_text_bounce(mail.full_text, ignore, b);
-      if (!walker.attached_ids.empty()) b.original_message_id = walker.attached_ids.front();
-      b.verp_tag = tag_from_recipients();
-      mail.bounce_info = std::move(b);
     }
+    if (!walker.attached_ids.empty()) b.original_message_id = walker.attached_ids.front();
+    if (b.original_message_id.empty() && !mail.message.thread_hints.empty())
+      b.original_message_id = mail.message.thread_hints.front();  // some MTAs answer In-Reply-To the original
+    if (b.action.empty()) b.action = "failed";
+    if (b.action != "failed") mail.system_kind = "delivery_report";
+    b.verp_tag = tag_from_recipients();
+    mail.bounce = true;
+    mail.bounce_info = std::move(b);
   }
 
   finish_message(mail, raw, options);

@@ -23,7 +23,9 @@ inline constexpr int kMaxMimeDepth = 20;
 
 struct ParseOptions {
   std::string mailbox;                      // our name for the mailbox: InboundMessage::account
-  std::vector<std::string> own_addresses;   // our support addresses, e.g. obsluga@support.example.com
+  // Our support address and its aliases, e.g. obsluga@support.example.com, kontakt@example.com:
+  // mail to any of them in To, Cc, Delivered-To, X-Original-To or Envelope-To is addressed to us.
+  std::vector<std::string> own_addresses;
   std::string loop_marker;                  // our X-Switchboard-Loop value; mail carrying it is ours. "" = none
   std::size_t max_attachment_bytes = 10 * 1024 * 1024;  // bytes kept per attachment; larger: metadata only
   std::size_t max_text_bytes = 2 * 1024 * 1024;         // decoded bytes read per text part; more is cut (a defect)
@@ -49,7 +51,8 @@ struct Bounce {
 
 struct ParsedMail {
   // channel email; account = options.mailbox; external_id per CONTRACT; sender = From address
-  // lower-case; identities = [email identity] when the address is valid; display_name = decoded
+  // lower-case; identities = [email identity] when it is an address (mailbox_address());
+  // display_name = decoded
   // From name; text = the new text (quoted history stripped; from the HTML when there is no plain
   // text); attachments = metadata; sent_at = Date (Timestamp{} when missing/unparseable);
   // thread_hints = Message-IDs (no <>) from In-Reply-To, then References newest first,
@@ -66,13 +69,21 @@ struct ParsedMail {
   std::vector<std::string> reply_tokens;
   std::string return_path;   // envelope sender (Return-Path), lower-case; "" for <> and when absent
   bool has_return_path = false;
-  // Never auto-reply (protocols/email.md "Mail loops and auto-replies"); automated_reason names
-  // the first rule that matched, e.g. "Auto-Submitted: auto-replied", "List-Id header".
+  // channels/email/robots.hpp decides (the reason names the first rule that matched, e.g.
+  // "Auto-Submitted: auto-replied", "List-Id header"):
+  //  - automated: a robot's mail (an out-of-office, a list): stored, never routed or answered;
+  //  - automatic_unsure (a reason, "" when sure): routed, but never answered automatically;
+  //  - system_kind (bounce | delivery_report | read_receipt | abuse_report | notification, ""
+  //    for other mail): a report about mail, stored as a system message.
   bool automated = false;
   std::string automated_reason;
-  bool bounce = false;               // a delivery-status report, or a null-sender MAILER-DAEMON text bounce
-  std::optional<Bounce> bounce_info;
-  bool report = false;               // any multipart/report (DSN, MDN, ARF): never a customer message for routing
+  std::string automatic_unsure;
+  std::string system_kind;
+  std::string system_reason;
+  bool no_sender = false;            // no usable address in From (nor Sender, Reply-To)
+  bool bounce = false;               // system_kind "bounce" or "delivery_report"
+  std::optional<Bounce> bounce_info;  // what the bounce says (set whenever `bounce` is)
+  bool report = false;               // a top-level multipart/report (DSN, MDN, ARF)
   std::vector<AttachmentData> attachment_data;  // parallel to message.attachments
   std::vector<std::string> defects;  // what was malformed, each a short reason; empty for clean mail
 };
@@ -101,6 +112,21 @@ std::string strip_quoted(std::string_view text);
 // quoted history is dropped: <blockquote>, gmail_quote, type="cite", moz-cite-prefix, and
 // everything from Outlook's divRplyFwdMsg/appendonsend on. Output is valid UTF-8.
 std::string html_to_text(std::string_view html, bool strip_quotes = false);
+
+// An address as a mailbox receives it, lower-case: local@domain with a non-empty local part
+// (quoted local parts such as "System Administrator"@example.com are valid) and a domain without
+// spaces, which may lack a dot (bob@extern, seen inside companies). nullopt otherwise. Stricter
+// channels (the API's from.address) keep channels::normalize_email.
+std::optional<std::string> mailbox_address(std::string_view address);
+
+// What a log line about a mail names, read from its raw header block without parsing it as MIME
+// (for mail that cannot be parsed or is not downloaded): the Message-ID without <>, and the
+// address of From (else the whole From value), each one line of valid UTF-8, at most 200 bytes.
+struct HeaderSummary {
+  std::string message_id;
+  std::string sender;
+};
+HeaderSummary summarize_headers(std::string_view raw);
 
 // A file name safe to store and serve: no '/', '\\', control characters or leading dots,
 // whitespace trimmed, at most 200 bytes (the extension kept); "" when nothing is left.

@@ -34,11 +34,16 @@ std::string_view trim(std::string_view s) {
 
 // An address for MAIL FROM or RCPT TO: anything that could end the command, the angle-bracket
 // form or the line is refused rather than cleaned (the envelope decides where mail goes).
+// No controls, no angle brackets; a space only inside a quoted local part ("System
+// Administrator"@example.com is a valid address, RFC 5321 Quoted-string).
 bool envelope_safe(std::string_view address) {
-  return std::none_of(address.begin(), address.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return c <= 0x20 || c == 0x7F || c == '<' || c == '>';
-  });
+  const std::size_t closing = !address.empty() && address.front() == '"' ? address.find('"', 1) : 0;
+  for (std::size_t i = 0; i < address.size(); ++i) {
+    const auto c = static_cast<unsigned char>(address[i]);
+    if (c == ' ' && closing != std::string_view::npos && i < closing) continue;
+    if (c <= 0x20 || c == 0x7F || c == '<' || c == '>') return false;
+  }
+  return true;
 }
 
 bool host_safe(std::string_view host) {

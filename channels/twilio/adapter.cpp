@@ -328,8 +328,13 @@ Result<TwilioAdapter::Checked> TwilioAdapter::check(const HttpRequest& request) 
   else
     url += request.query.empty() ? request.path : request.path + "?" + request.query;
   const Params& signed_params = is_json ? no_params : *params;
-  if (!signature_matches(*header, url, signed_params, account->auth_tokens))
-    return forbidden("bad_signature", "the X-Twilio-Signature signature does not match the request");
+  if (!signature_matches(*header, url, signed_params, account->auth_tokens)) {
+    // Which URLs were tried: a public_url that is not what Twilio requests shows here.
+    std::string tried;
+    for (const std::string& variant : url_variants(url)) tried += (tried.empty() ? "" : " or ") + variant;
+    return forbidden("bad_signature",
+                     "the X-Twilio-Signature signature does not match the request signed for " + tried);
+  }
   if (is_json) {
     const std::string* hash = find_param(query_params, "bodySHA256");
     if (!hash || !equal_nocase(*hash, to_hex(sha256(request.body))))

@@ -108,8 +108,9 @@ class TwilioAdapter final : public Adapter {
   // POST /webhooks/twilio/sms. Checks in this order: body size (too_large "body_too_large"),
   // Content-Type application/x-www-form-urlencoded or application/json (invalid
   // "unsupported_content_type"), the body (invalid "malformed_form" / "invalid_json"), the account
-  // (forbidden "unknown_account"), the signature and bodySHA256 (forbidden "bad_signature"), then
-  // the fields (see parse_verified()).
+  // (forbidden "unknown_account"), the signature and bodySHA256 (forbidden "bad_signature"; for a
+  // signature that does not match, the message names the URLs it was checked against), then the
+  // fields (see parse_verified()).
   Result<std::vector<InboundEvent>> parse_sms(const HttpRequest& request) const;
   // POST /webhooks/twilio/status: the same checks, then a status callback.
   Result<std::vector<InboundEvent>> parse_status(const HttpRequest& request) const;

@@ -50,9 +50,15 @@ struct InboundMessage {
   Timestamp sent_at{};
   std::optional<std::string> language;
   std::vector<std::string> thread_hints;  // e-mail Message-IDs from In-Reply-To/References
-  // Why no automatic reply may answer it (an out-of-office, a list, a bounce): it is stored
-  // but not routed. Empty for a person's message.
+  // Why no rule may see it (an out-of-office, a list; a message to an account that is not
+  // configured): it is stored but not routed, and the audit row's `not_routed` says this text,
+  // e.g. "automatic mail: List-Id header". Empty for a person's message.
   std::string automated{};
+  // Why a person may have written it although it looks machine-made (a subject like "Delivery
+  // failure", no sender address, mail not addressed to any of our addresses): it is routed by the
+  // rules like any message, but no automatic reply is sent to it. Rules see it as
+  // `automatic: unsure`. Empty when sure either way.
+  std::string automatic_unsure{};
   // E-mail only: what threading and replies need.
   std::string message_id_header{};          // the Message-ID without <>, "" when none
   std::string subject{};                    // decoded
@@ -93,6 +99,29 @@ struct OptOut {
   bool opted_out = true;
 };
 
-using InboundEvent = std::variant<InboundMessage, DeliveryStatus, Echo, OptOut>;
+// A message that is not part of any customer dialogue: a bounce, a delivery report, a read
+// receipt, an abuse report. Stored (in the conversation of the message it concerns when that is
+// known, else in the account's own list), counted, never routed and never answered.
+struct SystemMessage {
+  Channel channel = Channel::email;
+  std::string account;
+  std::string external_id;  // unique per (channel, account), as for customers' messages
+  std::string kind;         // bounce | delivery_report | read_receipt | abuse_report
+  std::string sender;
+  std::string subject;
+  std::string text;
+  // Which of our messages it concerns: the platform id of our outbound message (an e-mail's
+  // Message-ID), and/or our own message id (from a VERP tag "m5600" -> "5600"); "" when unknown.
+  std::string concerns_external_id{};
+  std::string concerns_message_id{};
+  // For a bounce or a report of a delivery: the status it gives the message it concerns
+  // ("failed"; "" when it changes nothing, e.g. "delayed"), and why.
+  std::string status{};
+  std::string error{};
+  std::vector<std::string> defects{};
+  Timestamp at{};
+};
+
+using InboundEvent = std::variant<InboundMessage, DeliveryStatus, Echo, OptOut, SystemMessage>;
 
 }  // namespace switchboard

@@ -50,9 +50,10 @@ class ReplyNode final : public ActionNode {
       CustomerView customer = ctx.input().customer;
       customer.language = *language;
       const EvaluationInput& in = ctx.input();
-      reply.text = render(*template_, EvaluationInput{in.message, in.conversation, customer, in.now});
+      reply.text =
+          render(*template_, EvaluationInput{in.message, in.conversation, customer, in.now}, ctx.empty_variables());
     } else {
-      reply.text = render(*template_, ctx.input());
+      reply.text = render(*template_, ctx.input(), ctx.empty_variables());
     }
     if (ctx.input().message.channel == Channel::email) reply.html = plain_to_html(reply.text);
     reply.at_most = at_most_;
@@ -62,7 +63,7 @@ class ReplyNode final : public ActionNode {
       const std::string language = whatsapp_->language.substr(0, whatsapp_->language.find('_'));
       WhatsAppTemplate sent{whatsapp_->name, whatsapp_->language, {}};
       for (const TemplateText& parameter : whatsapp_->parameters)
-        sent.parameters.push_back(render_text(parameter, ctx.input(), language));
+        sent.parameters.push_back(render_text(parameter, ctx.input(), language, ctx.empty_variables()));
       reply.whatsapp_template = std::move(sent);
     }
     return reply;
@@ -325,7 +326,7 @@ class NotifyNode final : public ActionNode {
   NotifyNode(std::string url, std::string name, std::shared_ptr<const Template> tmpl)
       : url_(std::move(url)), name_(std::move(name)), template_(std::move(tmpl)) {}
   Action produce(EvalContext& ctx) const override {
-    return NotifyAction{url_, name_, render(*template_, ctx.input())};
+    return NotifyAction{url_, name_, render(*template_, ctx.input(), ctx.empty_variables())};
   }
 
  private:

@@ -26,10 +26,15 @@ class EvalContext {
   // the customer's stored language.
   const std::optional<std::string>& language_set() const { return language_set_; }
   void set_language(std::string language) { language_set_ = std::move(language); }
+  // explain() only: where actions note the template variables that rendered as nothing
+  // (render()'s `empty`); nullptr while evaluating.
+  std::vector<std::string>* empty_variables() const { return empty_variables_; }
+  void note_empty_variables(std::vector<std::string>* sink) { empty_variables_ = sink; }
 
  private:
   const EvaluationInput& input_;
   std::optional<std::string> language_set_;
+  std::vector<std::string>* empty_variables_ = nullptr;
   std::optional<std::string> folded_;
   std::optional<std::vector<std::string>> words_;
 };

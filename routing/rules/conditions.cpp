@@ -373,6 +373,18 @@ class AttachmentCondition final : public ConditionNode {
   bool expected_;
 };
 
+// `automatic: unsure` holds for mail that may be a robot's (routed, but never answered by a
+// rule's reply); `automatic: no` for the rest. Mail that surely is a robot's never reaches rules.
+class AutomaticCondition final : public ConditionNode {
+ public:
+  explicit AutomaticCondition(bool unsure) : unsure_(unsure) {}
+  bool test(EvalContext& ctx) const override { return ctx.input().message.automatic_unsure.empty() != unsure_; }
+  std::string describe() const override { return unsure_ ? "automatic unsure" : "automatic no"; }
+
+ private:
+  bool unsure_;
+};
+
 // ---- compiling ----
 
 using CompileFn = std::unique_ptr<ConditionNode> (*)(CompileContext&, const YamlEntry&);
@@ -791,6 +803,14 @@ std::unique_ptr<ConditionNode> compile_attachment(CompileContext& ctx, const Yam
   return expected ? std::make_unique<AttachmentCondition>(*expected) : nullptr;
 }
 
+std::unique_ptr<ConditionNode> compile_automatic(CompileContext& ctx, const YamlEntry& entry) {
+  const YamlNode& value = entry.value;
+  if (value.is_scalar() && (value.text == "unsure" || value.text == "no"))
+    return std::make_unique<AutomaticCondition>(value.text == "unsure");
+  ctx.error(value, "'automatic' must be 'unsure' or 'no' (mail that is surely automatic is never routed)");
+  return nullptr;
+}
+
 struct ConditionKind {
   std::string_view key;
   CompileFn compile;
@@ -813,6 +833,7 @@ constexpr ConditionKind kConditionKinds[] = {
     {"since_human_reply", compile_since_human_reply},
     {"account", compile_account},
     {"attachment", compile_attachment},
+    {"automatic", compile_automatic},
 };
 
 const std::vector<std::string_view>& condition_keys() {

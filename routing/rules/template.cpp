@@ -1,6 +1,8 @@
 // Compiling template text ({{variable | "fallback"}}) and rendering it for one message.
 #include "routing/rules/template.hpp"
 
+#include <algorithm>
+
 #include "routing/core/message.hpp"
 
 namespace switchboard::routing {
@@ -32,7 +34,7 @@ std::string value_of(const TemplateVariable& v, const EvaluationInput& input, co
 
 }  // namespace
 
-std::string render(const Template& tmpl, const EvaluationInput& input) {
+std::string render(const Template& tmpl, const EvaluationInput& input, std::vector<std::string>* empty) {
   std::string language = input.customer.language.value_or(input.message.language.value_or(tmpl.default_language));
   if (language.empty()) language = tmpl.default_language;
   auto variant = tmpl.variants.find(language);
@@ -41,10 +43,11 @@ std::string render(const Template& tmpl, const EvaluationInput& input) {
     variant = tmpl.variants.find(language);
   }
   if (variant == tmpl.variants.end()) return {};
-  return render_text(variant->second, input, language);
+  return render_text(variant->second, input, language, empty);
 }
 
-std::string render_text(const TemplateText& text, const EvaluationInput& input, const std::string& language) {
+std::string render_text(const TemplateText& text, const EvaluationInput& input, const std::string& language,
+                        std::vector<std::string>* empty) {
   std::string out;
   for (const auto& part : text.parts) {
     if (const auto* literal = std::get_if<std::string>(&part)) {
@@ -53,7 +56,10 @@ std::string render_text(const TemplateText& text, const EvaluationInput& input, 
     }
     const auto& variable = std::get<TemplateVariable>(part);
     std::string value = value_of(variable, input, language);
-    out += value.empty() && variable.fallback ? *variable.fallback : value;
+    if (value.empty() && variable.fallback) value = *variable.fallback;
+    if (value.empty() && empty && std::find(empty->begin(), empty->end(), variable.written) == empty->end())
+      empty->push_back(variable.written);
+    out += value;
   }
   return out;
 }

@@ -35,9 +35,12 @@ struct Template {
 };
 
 // The variant of the customer's language, else the message's, else the default language's.
-std::string render(const Template& tmpl, const EvaluationInput& input);
+// With `empty`, the variables that rendered as nothing (empty value, no fallback or an empty
+// one) are appended to it by their written name ("customer.first_name"), each once.
+std::string render(const Template& tmpl, const EvaluationInput& input, std::vector<std::string>* empty = nullptr);
 
 // One text rendered in `language` (the language 'next_open' is said in: "pl", else English).
-std::string render_text(const TemplateText& text, const EvaluationInput& input, const std::string& language);
+std::string render_text(const TemplateText& text, const EvaluationInput& input, const std::string& language,
+                        std::vector<std::string>* empty = nullptr);
 
 }  // namespace switchboard::routing

@@ -148,4 +148,13 @@ std::string Dovecot::flags(const std::string& user, const std::string& folder, s
   return out;
 }
 
+int Dovecot::count(const std::string& user, const std::string& folder) const {
+  const std::string out = run(script() + " count " + shell_quote(dir_) + " " + shell_quote(user) + " " + shell_quote(folder));
+  try {
+    return std::stoi(out);
+  } catch (const std::exception&) {
+    throw std::runtime_error("tests/services/dovecot count: unexpected output '" + out + "'");
+  }
+}
+
 }  // namespace switchboard::testing

@@ -32,6 +32,8 @@ class Dovecot {
   void reset_uidvalidity(const std::string& user, const std::string& folder) const;
   // A message's flags as the server stores them (doveadm, not IMAP), e.g. "\Seen \Recent".
   std::string flags(const std::string& user, const std::string& folder, std::uint32_t uid) const;
+  // How many messages the folder holds (doveadm), 0 when it does not exist.
+  int count(const std::string& user, const std::string& folder) const;
 
  private:
   Dovecot();

@@ -85,6 +85,65 @@ TEST_CASE("explain: no matching rule is not an error", "[cli][explain]") {
   std::remove(rules.c_str());
 }
 
+TEST_CASE("explain: a template variable that renders as nothing gets a warning (issue 11)", "[cli][explain]") {
+  std::string rules =
+      write_temp("empty-variable.yaml",
+                 "version: 1\nqueues: { q: {} }\ntemplates:\n"
+                 "  info: \"Dzień dobry {{customer.first_name | 'Państwo'}}, rozmowa {{conversation.id}}.\"\n"
+                 "rules:\n  - name: r\n    then: [ { reply: info }, { enqueue: q } ]\n");
+  const std::string message = " --message '{\"from\":{\"address\":\"x\"},\"text\":\"t\"}'";
+  auto [rc, out] = run_switchboard("explain --rules " + rules + message);
+  INFO(out);
+  CHECK(rc == 0);
+  CHECK(out.find("  reply template=info text=\"Dzień dobry Państwo, rozmowa .\"\n"
+                 "    warning: variable {{conversation.id}} is empty here and renders as nothing; give it a fallback: "
+                 "{{conversation.id | \"...\"}}\n"
+                 "  enqueue queue=q") != std::string::npos);
+  CHECK(out.find("first_name}} is empty") == std::string::npos);
+
+  auto [json_rc, json_out] = run_switchboard("explain --rules " + rules + message + " --json");
+  INFO(json_out);
+  REQUIRE(json_rc == 0);
+  const json::value parsed = json::parse(json_out);
+  const auto& actions = parsed.at("actions").as_array();
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].at("empty_variables") == json::array{"conversation.id"});
+  CHECK(actions[1].at("empty_variables") == json::array{});
+  std::remove(rules.c_str());
+}
+
+TEST_CASE("explain: automatic: unsure mail matches its condition and gets no reply", "[cli][explain]") {
+  std::string rules = write_temp("unsure.yaml",
+                                 "version: 1\nqueues: { robots: {}, people: {} }\ntemplates: { thanks: \"Dziękujemy.\" }\n"
+                                 "rules:\n  - name: maybe-robot\n    when: { automatic: unsure }\n"
+                                 "    then: [ { enqueue: robots }, { reply: thanks } ]\n"
+                                 "  - name: person\n    when: { automatic: no }\n    then: [ { enqueue: people } ]\n");
+  const std::string base = "explain --rules " + rules + " --message '{\"channel\":\"email\",\"from\":{\"address\":\"x@example.pl\"},\"text\":\"t\"";
+  auto [rc, out] = run_switchboard(base + ",\"automatic\":\"unsure\"}'");
+  INFO(out);
+  CHECK(rc == 0);
+  CHECK(out.find("automatic: unsure") != std::string::npos);
+  CHECK(out.find("decision: rule 'maybe-robot'") != std::string::npos);
+  CHECK(out.find("(replies held back: automatic: unsure") != std::string::npos);
+  auto [json_rc, json_out] = run_switchboard(base + ",\"automatic\":\"unsure\"}' --json");
+  REQUIRE(json_rc == 0);
+  const json::value parsed = json::parse(json_out);
+  CHECK(parsed.at("automatic") == "unsure");
+  CHECK(parsed.at("replies_held_back") == "automatic: unsure");
+  auto [person_rc, person_out] = run_switchboard(base + "}' --json");
+  REQUIRE(person_rc == 0);
+  CHECK(json::parse(person_out).at("rule") == "person");
+  CHECK(run_switchboard(base + ",\"automatic\":5}'").first == 2);
+  // The rules file refuses anything else.
+  std::string bad = write_temp("bad-automatic.yaml", "version: 1\nqueues: { q: {} }\nrules:\n  - name: r\n"
+                                                     "    when: { automatic: yes }\n    then: [ { enqueue: q } ]\n");
+  auto [check_rc, check_out] = run_switchboard("check-rules " + bad);
+  CHECK(check_rc == 1);
+  CHECK(check_out.find(":5:23: error: 'automatic' must be 'unsure' or 'no'") != std::string::npos);
+  std::remove(rules.c_str());
+  std::remove(bad.c_str());
+}
+
 TEST_CASE("explain: rules errors exit 1, bad usage exits 2", "[cli][explain]") {
   std::string bad = write_temp("bad.yaml", "version: 1\nrules:\n  - name: x\n    then: [ { reply: nope } ]\n");
   auto [rc, out] = run_switchboard("explain --rules " + bad + " --message '{\"from\":{\"address\":\"x\"},\"text\":\"t\"}'");

@@ -82,6 +82,37 @@ TEST_CASE("meta: a forged or missing signature is 403 and stores nothing", "[dae
   CHECK(post_meta(d, "{not json", kMessengerTextSignature).status == 403);
   CHECK(db.scalar("SELECT count(*) FROM messages") == "0");
   CHECK(d.log().find("reason=bad_signature") != std::string::npos);
+  // Counted by the endpoint: a refused webhook's channel (messenger or whatsapp) is not known (issue 11).
+  const std::string metrics = http_request("GET", d.url("/metrics")).body;
+  INFO(metrics);
+  CHECK(metrics.find("\nswitchboard_rejected_requests_total{endpoint=\"meta\",reason=\"bad_signature\"} 4\n") !=
+        std::string::npos);
+  CHECK(metrics.find("channel=\"meta\"") == std::string::npos);
+}
+
+TEST_CASE("meta: a WhatsApp message to a phone_number_id that is not configured is stored, not routed (issue 11)",
+          "[daemon][meta]") {
+  TestDatabase db;
+  DaemonOptions o = with_meta(db);
+  o.channels_extra += "    whatsapp_numbers:\n      '106540352299999': { access_token: { secret: wa-token } }\n";
+  o.env["SWITCHBOARD_SECRET_WA_TOKEN"] = "wa-token";
+  DaemonProcess d(o);
+  // whatsapp_text.json is addressed to phone_number_id 106540352242922; the rules would answer it.
+  REQUIRE(post_meta(d, fixture("whatsapp_text.json"), kWhatsappTextSignature).status == 200);
+  CHECK(db.scalar("SELECT account || ': ' || body FROM messages WHERE channel = 'whatsapp'") ==
+        "106540352242922: Dzień dobry, gdzie jest moja paczka?");
+  CHECK(db.scalar("SELECT count(*) FROM outbox") == "0");
+  CHECK(db.scalar("SELECT count(*) FROM messages WHERE direction = 'out'") == "0");
+  const std::string not_routed = db.scalar("SELECT decision->>'not_routed' FROM audit");
+  CHECK(not_routed.find("whatsapp phone_number_id 106540352242922 is not configured") != std::string::npos);
+  CHECK(d.wait_for_log("event=whatsapp_number_not_configured phone_number_id=106540352242922"));
+  CHECK(d.log().find("level=warn event=whatsapp_number_not_configured") != std::string::npos);
+  const std::string metrics = http_request("GET", d.url("/metrics")).body;
+  INFO(metrics);
+  CHECK(metrics.find(R"(unconfigured_account_messages_total{account="106540352242922",channel="whatsapp"} 1)") !=
+        std::string::npos);
+  CHECK(metrics.find(R"(switchboard_inbound_messages_total{channel="whatsapp",result="stored"} 1)") !=
+        std::string::npos);
 }
 
 TEST_CASE("meta: without channels.meta in the config the webhook path is 404", "[daemon][meta]") {

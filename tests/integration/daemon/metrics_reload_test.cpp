@@ -51,7 +51,13 @@ TEST_CASE("metrics: Prometheus text with inbound results, rules hash and outbox 
   INFO(m.body);
   CHECK(has_line(m.body, R"(switchboard_inbound_messages_total{channel="api",result="stored"} 1)"));
   CHECK(has_line(m.body, R"(switchboard_inbound_messages_total{channel="api",result="duplicate"} 1)"));
-  CHECK(has_line(m.body, R"(switchboard_inbound_messages_total{channel="api",result="rejected"} 1)"));
+  // A refused request is counted by its endpoint, not as a message of a channel (issue 11).
+  CHECK(has_line(m.body, R"(switchboard_rejected_requests_total{endpoint="api",reason="invalid_field"} 1)"));
+  CHECK(m.body.find(R"(result="rejected")") == std::string::npos);
+  // Counters with a fixed set of labels are there from the start, at 0 (issue 11).
+  CHECK(has_line(m.body, R"(switchboard_spool_requests_total{event="spooled"} 0)"));
+  CHECK(has_line(m.body, R"(switchboard_spool_requests_total{event="replayed"} 0)"));
+  CHECK(has_line(m.body, R"(switchboard_spool_requests_total{event="rejected"} 0)"));
   CHECK(has_line(m.body, "switchboard_database_up 1"));
   std::string hash = db.scalar("SELECT rules_hash FROM audit LIMIT 1");
   CHECK(has_line(m.body, R"(switchboard_rules_info{hash=")" + hash + R"("} 1)"));

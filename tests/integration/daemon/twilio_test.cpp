@@ -113,6 +113,17 @@ TEST_CASE("twilio: signed fixtures are stored once and answered with empty TwiML
   CHECK(db.scalar("SELECT count(*) FROM messages WHERE channel = 'sms' AND direction = 'in'") == "2");
   CHECK(db.scalar("SELECT count(*) FROM opt_outs") == "0");
   CHECK(d.log().find("event=webhook_rejected") != std::string::npos);
+  // The log line names the URLs the signature was checked against (issue 11).
+  CHECK(d.log().find("signed for https://switchboard.example.com/webhooks/twilio/sms?account=main or "
+                     "https://switchboard.example.com:443/webhooks/twilio/sms?account=main") != std::string::npos);
+  // Rejected requests are counted by endpoint, not as messages of a channel (issue 11).
+  const std::string metrics = http_request("GET", d.url("/metrics")).body;
+  INFO(metrics);
+  CHECK(metrics.find("\nswitchboard_rejected_requests_total{endpoint=\"twilio_sms\",reason=\"bad_signature\"} 4\n") !=
+        std::string::npos);
+  CHECK(metrics.find("\nswitchboard_rejected_requests_total{endpoint=\"twilio_sms\",reason=\"malformed_form\"} 1\n") !=
+        std::string::npos);
+  CHECK(metrics.find("result=\"rejected\"") == std::string::npos);
 
   // A status callback for a message we do not know (yet) is kept, once.
   const std::string status = fixture("twilio", "status_delivered.form");
@@ -120,6 +131,8 @@ TEST_CASE("twilio: signed fixtures are stored once and answered with empty TwiML
   CHECK(s.status == 200);
   CHECK(post_twilio(d, "/webhooks/twilio/status?outbox=43", status, "f0b307yE/5d71OWem0SSXZ7ziQY=").status == 200);
   CHECK(db.scalar("SELECT count(*) || ' ' || min(status) FROM delivery_statuses WHERE channel = 'sms'") == "1 delivered");
+  CHECK(d.log().find("result=pending") != std::string::npos);  // it waits for our send
+  CHECK(d.log().find("result=noop") == std::string::npos);
   CHECK(post_twilio(d, "/webhooks/twilio/status?outbox=44", fixture("twilio", "status_undelivered.form"),
                     "PaOV9WLoVQKptSmT3+wOhPYNko0=").status == 200);
   CHECK(db.scalar("SELECT error FROM delivery_statuses WHERE status = 'failed'").rfind("30003", 0) == 0);

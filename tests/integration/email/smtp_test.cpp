@@ -295,6 +295,10 @@ TEST_CASE("a malformed envelope or options never reach the server", "[email][smt
   CHECK(code_of(options, Envelope{"b@support.example.com", {"<" + rcpt + ">"}}) == "invalid_envelope");
   CHECK(code_of(options, Envelope{"b@x>\r\nRSET", {rcpt}}) == "invalid_envelope");
   CHECK(code_of(options, Envelope{"b@support.example.com", {""}}) == "invalid_envelope");
+  // A space is allowed inside a quoted local part only; a quote does not open a way for CRLF.
+  CHECK(code_of(options, Envelope{"b@support.example.com", {"jan kowalski@example.pl"}}) == "invalid_envelope");
+  CHECK(code_of(options, Envelope{"b@support.example.com", {"\"a\r\nRSET\"@example.pl"}}) == "invalid_envelope");
+  CHECK(code_of(options, Envelope{"b@support.example.com", {"\"a b\" c@example.pl"}}) == "invalid_envelope");
   SmtpOptions bad = options;
   bad.host = "";
   CHECK(code_of(bad, Envelope{"b@support.example.com", {rcpt}}) == "smtp_invalid_options");

@@ -65,7 +65,10 @@ TEST_CASE("platform events: statuses move a reply forward only, once each", "[st
   CHECK(again->duplicate);
 
   // A late "sent" or "failed" does not undo "delivered"; "read" moves on.
-  REQUIRE(record_delivery_status(d.pool, status("SMout1", "sent")).ok());
+  auto late = record_delivery_status(d.pool, status("SMout1", "sent"));
+  REQUIRE(late.ok());
+  CHECK_FALSE(late->applied);
+  CHECK_FALSE(late->waiting);  // a no-op for a known message, not waiting (issue 11)
   REQUIRE(record_delivery_status(d.pool, status("SMout1", "failed", "30003 unreachable")).ok());
   CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id) == "delivered");
   REQUIRE(record_delivery_status(d.pool, status("SMout1", "read")).ok());
@@ -87,6 +90,7 @@ TEST_CASE("platform events: a status that arrives before our send's answer is ap
   auto early = record_delivery_status(d.pool, status("SMout2", "delivered"));
   REQUIRE(early.ok());
   CHECK_FALSE(early->applied);  // no message has that id yet
+  CHECK(early->waiting);
   CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id) == "sending");
 
   REQUIRE(mark_sent(d.pool, id, "sent", "SMout2", at(kT0)).ok());
@@ -125,6 +129,7 @@ TEST_CASE("platform events: a read watermark covers every reply sent to that rec
   auto none = record_delivery_status(d.pool, early);
   REQUIRE(none.ok());
   CHECK_FALSE(none->applied);
+  CHECK_FALSE(none->waiting);  // a watermark never waits
   DeliveryStatus read = status("", "read");
   read.recipient = "+48600100204";
   auto applied = record_delivery_status(d.pool, read);

@@ -78,6 +78,30 @@ TEST_CASE("config: unknown keys, wrong types and missing fields are reported tog
                     });
 }
 
+TEST_CASE("config: public_url is scheme, host and port only (issue 11)", "[daemon][config]") {
+  EnvGuard db("SWITCHBOARD_DATABASE_URL", "postgresql://env@h/db");
+  auto errors = errors_of(
+      "rules: r.yaml\n"
+      "public_url: https://x.example/webhooks/twilio/sms\n");
+  CHECK(errors == std::vector<std::string>{
+                      "sb.yaml:2:13: error: 'public_url' must be the scheme, host and port only, without a path: "
+                      "'https://x.example/webhooks/twilio/sms' (did you mean 'https://x.example'?)"});
+  CHECK(errors_of("rules: r.yaml\npublic_url: 'https://x.example:8443?a=1'\n") ==
+        std::vector<std::string>{
+            "sb.yaml:2:13: error: 'public_url' must not have a query or fragment: 'https://x.example:8443?a=1'"});
+  CHECK(errors_of("rules: r.yaml\npublic_url: 'http://x.example/#top'\n") ==
+        std::vector<std::string>{
+            "sb.yaml:2:13: error: 'public_url' must not have a query or fragment: 'http://x.example/#top'"});
+  CHECK(errors_of("rules: r.yaml\npublic_url: ftp://x.example\n") ==
+        std::vector<std::string>{"sb.yaml:2:13: error: 'public_url' must start with http:// or https://"});
+  for (const char* ok : {"https://x.example", "https://x.example/", "http://x.example:8080"}) {
+    auto r = parse_config(std::string("rules: r.yaml\npublic_url: '") + ok + "'\n", "sb.yaml", "/");
+    INFO(ok);
+    REQUIRE(r.config);
+    CHECK(r.diagnostics.empty());
+  }
+}
+
 TEST_CASE("config: a missing secret names the secret and where it was looked for", "[daemon][config]") {
   EnvGuard db("SWITCHBOARD_DATABASE_URL", nullptr);
   EnvGuard creds("CREDENTIALS_DIRECTORY", nullptr);
@@ -199,4 +223,38 @@ channels:
   CHECK(has("token_secret' is required"));
   CHECK(has("must be a plain address"));
   CHECK(has("must be tls, starttls or none"));
+}
+
+TEST_CASE("config: mailbox security follows the port; aliases; the quarantine folder is always set",
+          "[daemon][config]") {
+  EnvGuard db("SWITCHBOARD_DATABASE_URL", nullptr);
+  EnvGuard s1("SWITCHBOARD_SECRET_T", "value-t");
+  auto mailbox = [](const std::string& body) {
+    return "database: { url: 'postgresql://u@h/db' }\nrules: r.yaml\nchannels:\n  email:\n    token_secret: { secret: t }\n"
+           "    mailboxes:\n      support:\n        address: obsluga@example.pl\n" + body;
+  };
+  auto r = parse_config(mailbox("        imap: { host: i, port: 143 }\n        smtp: { host: s, port: 465 }\n"
+                                "        aliases: [kontakt@example.pl, biuro@example.pl]\n"),
+                        "sb.yaml", "/etc/switchboard");
+  INFO((r.diagnostics.empty() ? std::string() : r.diagnostics[0].format()));
+  REQUIRE(r.config);
+  const auto& box = r.config->mailboxes.at(0);
+  CHECK(box.imap.security == "starttls");  // 143 speaks STARTTLS: no bare TLS error any more
+  CHECK(box.smtp.security == "tls");       // 465 is implicit TLS
+  CHECK(box.aliases == std::vector<std::string>{"kontakt@example.pl", "biuro@example.pl"});
+  CHECK(box.quarantine_folder == "Quarantine");
+  auto explicit_security = parse_config(mailbox("        imap: { host: i, port: 143, security: tls }\n"
+                                                "        smtp: { host: s, port: 25 }\n"),
+                                        "sb.yaml", "/etc/switchboard");
+  REQUIRE(explicit_security.config);
+  CHECK(explicit_security.config->mailboxes.at(0).imap.security == "tls");
+  CHECK(explicit_security.config->mailboxes.at(0).smtp.security == "starttls");
+
+  auto errors = errors_of(mailbox("        imap: { host: i }\n        smtp: { host: s }\n"
+                                  "        aliases: [\"not an address\"]\n        quarantine_folder: ''\n"));
+  auto has = [&](const std::string& needle) {
+    return std::any_of(errors.begin(), errors.end(), [&](const std::string& e) { return e.find(needle) != std::string::npos; });
+  };
+  CHECK(has("sb.yaml:11:19: error: 'channels.email.mailboxes.support.aliases[0]' must be a plain address"));
+  CHECK(has("sb.yaml:12:28: error: 'channels.email.mailboxes.support.quarantine_folder' cannot be empty"));
 }

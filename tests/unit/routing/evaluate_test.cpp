@@ -402,3 +402,36 @@ rules:
   CHECK(explanation.rules_checked[1].second[0].value);
   CHECK(summary(explanation.decision) == "default: tag other");
 }
+
+TEST_CASE("evaluate: explain lists the template variables that rendered as nothing (issue 11)", "[routing][evaluate]") {
+  auto rules = compile_ok(R"(version: 1
+queues: { support: {} }
+templates:
+  info: "Dzień dobry {{customer.first_name | \"Państwo\"}}, rozmowa {{conversation.id}}{{conversation.queue}}."
+  named: "Dzień dobry {{customer.name}}."
+rules:
+  - name: r
+    then: [ { reply: info }, { enqueue: support }, { reply: named } ]
+)");
+  InboundMessage message;
+  message.channel = Channel::email;
+  ConversationView conversation;  // no id yet, as in explain
+  CustomerView customer;
+  Explanation explanation = explain(*rules, EvaluationInput{message, conversation, customer, Timestamp{}});
+  REQUIRE(explanation.decision.actions.size() == 3);
+  REQUIRE(explanation.empty_variables.size() == 3);
+  CHECK(std::get<ReplyAction>(explanation.decision.actions[0]).text == "Dzień dobry Państwo, rozmowa .");
+  CHECK(explanation.empty_variables[0] == std::vector<std::string>{"conversation.id", "conversation.queue"});
+  CHECK(explanation.empty_variables[1].empty());
+  CHECK(explanation.empty_variables[2] == std::vector<std::string>{"customer.name"});
+
+  customer.display_name = "Jan Kowalski";
+  conversation.id = "42";
+  conversation.queue = "support";
+  explanation = explain(*rules, EvaluationInput{message, conversation, customer, Timestamp{}});
+  REQUIRE(explanation.empty_variables.size() == 3);
+  CHECK(explanation.empty_variables[0].empty());
+  CHECK(explanation.empty_variables[2].empty());
+  CHECK(summary(evaluate(*rules, EvaluationInput{message, conversation, customer, Timestamp{}})) ==
+        summary(explanation.decision));
+}

@@ -73,15 +73,20 @@ TEST_CASE("email adapter: a customer's mail is a message; robots' mail is marked
   CHECK(!std::get<InboundMessage>(list->front()).automated.empty());
 }
 
-TEST_CASE("email adapter: a delivery report of our reply becomes its failed status", "[email][adapter]") {
+TEST_CASE("email adapter: a delivery report of our reply is a system message with its failed status",
+          "[email][adapter]") {
   auto bounce = adapter().parse_mail(fixture("bounce_dsn_multipart_report.eml"), "support");
   REQUIRE(bounce.ok());
   REQUIRE(bounce->size() == 1);
-  const auto& status = std::get<DeliveryStatus>(bounce->front());
-  CHECK(status.channel == Channel::email);
-  CHECK(status.external_id == "sb.c1044.m5600@support.example.com");
-  CHECK(status.status == "failed");
-  CHECK(status.error.find("5.1.1") != std::string::npos);
+  const auto& sys = std::get<SystemMessage>(bounce->front());
+  CHECK(sys.channel == Channel::email);
+  CHECK(sys.account == "support");
+  CHECK(sys.kind == "bounce");
+  CHECK(!sys.external_id.empty());
+  CHECK(sys.concerns_external_id == "sb.c1044.m5600@support.example.com");
+  CHECK(sys.status == "failed");
+  CHECK(sys.error.find("5.1.1") != std::string::npos);
+  CHECK(!sys.text.empty());
 }
 
 TEST_CASE("email adapter: broken mail still gives a message and its defects; an unknown mailbox is an error",

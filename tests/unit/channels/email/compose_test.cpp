@@ -402,11 +402,23 @@ TEST_CASE("reply_subject: one Re:, the tag once, Polish kept", "[email][compose]
   CHECK(reply_subject("Faktura   na\r\n firmę", "1042") == "Re: Faktura na firmę [#1042]");
   CHECK(reply_subject("Fwd: faktura", "1042") == "Re: Fwd: faktura [#1042]");
   CHECK(reply_subject("Regarding: faktura", "") == "Re: Regarding: faktura");
-  CHECK(reply_subject("faktura [#10420]", "1042") == "Re: faktura [#10420] [#1042]");
+  CHECK(reply_subject("faktura [#10420]", "1042") == "Re: faktura [#1042]");
   CHECK(reply_subject("", "1042") == "Re: Twoja wiadomość [#1042]");
   CHECK(reply_subject("Re:", "1042") == "Re: Twoja wiadomość [#1042]");
   CHECK(reply_subject("  Re:  [#1042] ", "1042") == "Re: Twoja wiadomość [#1042]");
   CHECK(reply_subject("", "") == "Re: Twoja wiadomość");
+}
+
+TEST_CASE("reply_subject: tags of other conversations are dropped (issue 11)", "[email][compose]") {
+  CHECK(reply_subject("Re: faktura [#2]", "3") == "Re: faktura [#3]");
+  CHECK(reply_subject("Re: faktura [#2] [#3]", "3") == "Re: faktura [#3]");
+  CHECK(reply_subject("Re: [#2] faktura [#7] za marzec", "#3") == "Re: faktura za marzec [#3]");
+  CHECK(reply_subject("Re: [#3] faktura [#2]", "3") == "Re: [#3] faktura");
+  CHECK(reply_subject("Re: [#2] Re: faktura", "3") == "Re: faktura [#3]");
+  CHECK(reply_subject("Re: [#2]", "3") == "Re: Twoja wiadomość [#3]");
+  // Only "[#" digits "]" is a tag; without a tag of ours nothing is dropped.
+  CHECK(reply_subject("Re: zamówienie [#A2] [# 2] [#]", "3") == "Re: zamówienie [#A2] [# 2] [#] [#3]");
+  CHECK(reply_subject("Re: faktura [#2]", "") == "Re: faktura [#2]");
 }
 
 TEST_CASE("make_message_id and thread_references", "[email][compose]") {

@@ -337,16 +337,23 @@ TEST_CASE("automated: every rule of protocols/email.md", "[email]") {
   CHECK_FALSE(parse(from("jan.owner@example.pl")).automated);
   CHECK(parse(simple("Return-Path: <owner-list@lists.example.pl>\r\n")).automated_reason == "sender owner-list");
 
-  // Not addressed to us (a list or a Bcc): only when we know our addresses.
+  // Not addressed to us (a Bcc, or a list without list headers): routed, but never answered
+  // automatically; only when we know our addresses.
   const std::string bcc = edit(simple(""), "To: obsluga@support.example.com", "To: someone@example.pl");
-  CHECK(parse(bcc).automated_reason == "not addressed to us");
-  CHECK_FALSE(parse(bcc, ParseOptions{}).automated);
-  CHECK_FALSE(parse(edit(bcc, "To: someone@example.pl", "To: a@b.pl\r\nCc: Obsluga@Support.Example.com")).automated);
+  CHECK_FALSE(parse(bcc).automated);
+  CHECK(parse(bcc).automatic_unsure == "not addressed to any of our addresses (Bcc?)");
+  CHECK(parse(bcc, ParseOptions{}).automatic_unsure.empty());
+  CHECK(parse(edit(bcc, "To: someone@example.pl", "To: a@b.pl\r\nCc: Obsluga@Support.Example.com")).automatic_unsure.empty());
   // A plus-address of ours is ours.
-  CHECK_FALSE(parse(edit(bcc, "To: someone@example.pl", "To: obsluga+c7.abc@support.example.com")).automated);
-  // Delivered-To alone does not count: the message still went to someone else.
-  CHECK(parse(edit(bcc, "To: someone@example.pl", "To: someone@example.pl\r\nDelivered-To: obsluga@support.example.com"))
-            .automated);
+  CHECK(parse(edit(bcc, "To: someone@example.pl", "To: obsluga+c7.abc@support.example.com")).automatic_unsure.empty());
+  // The envelope headers the delivering server wrote count (an alias, a Bcc): issue "Every mail
+  // accounted for", class 4.
+  for (const char* envelope : {"Delivered-To", "X-Original-To", "Envelope-To"}) {
+    const ParsedMail m = parse(edit(bcc, "To: someone@example.pl",
+                                    std::string("To: someone@example.pl\r\n") + envelope + ": obsluga@support.example.com"));
+    CHECK_FALSE(m.automated);
+    CHECK(m.automatic_unsure.empty());
+  }
 }
 
 TEST_CASE("reply tokens: own addresses only, every recipient header", "[email]") {
@@ -448,8 +455,11 @@ TEST_CASE("an old MTA's plain-text bounce from a null sender", "[email]") {
   CHECK(m.bounce_info->action == "failed");
   CHECK(m.bounce_info->original_message_id == "sb.c5.m5601.x@support.example.com");
   CHECK(m.bounce_info->verp_tag == "m5601");
-  // A mail from a mailer-daemon with a real return path is not such a bounce.
-  CHECK_FALSE(parse(edit(raw, "Return-Path: <>", "Return-Path: <x@old.example.pl>")).bounce);
+  // A mailer-daemon's bounce text with a real return path is a bounce all the same (MTAs that
+  // do not use the null sender; issue "Every mail accounted for", class 2).
+  const ParsedMail with_path = parse(edit(raw, "Return-Path: <>", "Return-Path: <x@old.example.pl>"));
+  CHECK(with_path.bounce);
+  CHECK(with_path.system_kind == "bounce");
 }
 
 // --- bodies ---

@@ -190,6 +190,18 @@ TEST_CASE("twilio: forged, misdirected and unknown requests are refused before t
   forbidden(request("/webhooks/twilio/status?account=main", body, good), "bad_signature");
 }
 
+TEST_CASE("twilio: a signature that does not match names the URLs it was checked against (issue 11)",
+          "[channels][twilio]") {
+  twilio::TwilioAdapter adapter(options());
+  const std::string body = fixture("inbound_sms.form");
+  Error e = reject(adapter, request(kSmsTarget, body, "L0KGUO6HFRmPN/r454xfQaMGQG8="));
+  CHECK(e.code == "bad_signature");
+  CHECK(e.message ==
+        "the X-Twilio-Signature signature does not match the request signed for "
+        "https://switchboard.example.com/webhooks/twilio/sms?account=main or "
+        "https://switchboard.example.com:443/webhooks/twilio/sms?account=main");
+}
+
 TEST_CASE("twilio: either auth token verifies during rotation", "[channels][twilio]") {
   const std::string body = fixture("inbound_sms.form");
   twilio::TwilioAdapter rotated(options({main_account({"new_token", "test_auth_token"})}));
