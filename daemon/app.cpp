@@ -737,6 +737,19 @@ HttpResponse App::conversation(const HttpRequest& request, const std::string& id
   json::object body;
   body["conversation"] = conversation_json(*conv);
   body["messages"] = std::move(items);
+  // Bounces and reports about this conversation's replies: never part of the dialogue.
+  auto system = storage::list_system_messages(pool_, id);
+  if (!system) return reject(system.error());
+  json::array reports;
+  for (const auto& r : *system) {
+    json::object o{{"id", r.id},           {"kind", r.kind},       {"channel", r.channel}, {"account", r.account},
+                   {"sender", r.sender},   {"subject", r.subject}, {"body", r.body},       {"created_at", r.created_at}};
+    o["concerns_message_id"] = r.concerns_message_id ? json::value(*r.concerns_message_id) : json::value(nullptr);
+    o["status"] = r.status ? json::value(*r.status) : json::value(nullptr);
+    o["error"] = r.error ? json::value(*r.error) : json::value(nullptr);
+    reports.push_back(std::move(o));
+  }
+  body["system_messages"] = std::move(reports);
   return json_response(200, json::serialize(body));
 }
 

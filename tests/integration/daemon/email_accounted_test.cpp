@@ -176,6 +176,13 @@ TEST_CASE("email: every mail is stored, a system message, or quarantined with a 
   CHECK(db.scalar("SELECT conversation_id FROM system_messages WHERE external_id LIKE 'c2-dsn-failed@%'") ==
         bounced_conversation);
   CHECK(eventually(scalar, "SELECT state FROM outbox WHERE recipient = 'nobody@example.net'", "failed"));
+  {
+    const auto listed = http_request("GET", d.url("/api/v1/conversations/" + bounced_conversation + "/messages"),
+                                     {std::string("Authorization: Bearer ") + DaemonProcess::kAdminToken});
+    CHECK(listed.status == 200);
+    CHECK(listed.body.find("\"system_messages\":[{") != std::string::npos);
+    CHECK(listed.body.find("\"kind\":\"bounce\"") != std::string::npos);
+  }
   CHECK(db.scalar("SELECT last_error FROM outbox WHERE recipient = 'nobody@example.net'").find("5.1.1") != std::string::npos);
   // Reports about nothing of ours are in the mailbox's own list.
   CHECK(db.scalar("SELECT count(*) FROM system_messages WHERE conversation_id IS NULL") == std::to_string(systems - 1));
