@@ -13,13 +13,13 @@ namespace {
 
 using sql::Statement;
 
-// Our outbound message: by our own id (a VERP tag), else by the platform's id (a Message-ID).
+// Our outbound message: by our own id (a VERP tag) first, else by the platform's id (a Message-ID).
 constexpr Statement kConcerned{"sb_system_concerned", R"sql(
 SELECT m.id, m.conversation_id, m.external_id
   FROM messages m
  WHERE m.channel = $1 AND m.account = $2 AND m.direction = 'out'
-   AND ((m.id = $3::bigint) OR ($3 IS NULL AND m.external_id = $4))
- ORDER BY m.id
+   AND (m.id = $3::bigint OR m.external_id = $4)
+ ORDER BY m.id = $3::bigint DESC NULLS LAST, m.id
  LIMIT 1)sql"};
 
 constexpr Statement kInsert{"sb_system_insert", R"sql(
@@ -78,10 +78,7 @@ Result<SystemOutcome> record_system_message(Pool& pool, const SystemMessage& mes
         pqxx::nontransaction tx(conn);
         SystemOutcome out;
         auto concerned = tx.exec_prepared(kConcerned.name, channel, message.account, by_id,
-                                          message.concerns_external_id);
-        if (concerned.empty() && by_id && !message.concerns_external_id.empty())
-          concerned = tx.exec_prepared(kConcerned.name, channel, message.account, std::optional<std::string>(),
-                                       message.concerns_external_id);
+                                          optional(message.concerns_external_id));
         if (!concerned.empty()) {
           out.concerns_message_id = concerned[0][0].c_str();
           out.conversation_id = concerned[0][1].c_str();

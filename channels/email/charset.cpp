@@ -218,23 +218,6 @@ std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes) {
 std::string decode_utf7(std::string_view bytes, bool& replaced) {
   std::string out;
   out.reserve(bytes.size());
-  auto append_code_point = [&out](std::uint32_t cp) {
-    if (cp < 0x80) {
-      out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-      out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  };
   auto bad = [&] {
     out += kReplacement;
     replaced = true;
@@ -279,7 +262,7 @@ std::string decode_utf7(std::string_view bytes, bool& replaced) {
           high = unit;
         } else if (unit >= 0xDC00 && unit <= 0xDFFF) {
           if (high) {
-            append_code_point(0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00));
+            routing::append_utf8(out, 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00));
             high = 0;
           } else {
             bad();
@@ -288,7 +271,7 @@ std::string decode_utf7(std::string_view bytes, bool& replaced) {
           if (high) bad();
           high = 0;
           if (unit == 0) continue;
-          append_code_point(unit);
+          routing::append_utf8(out, unit);
         }
       }
     }

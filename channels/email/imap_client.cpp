@@ -21,6 +21,8 @@
 #include <limits>
 #include <optional>
 
+#include "routing/text/utf8.hpp"
+
 namespace switchboard::channels::email {
 
 namespace {
@@ -106,23 +108,6 @@ Error bad_name(std::string message) {
   return make_error(ErrorKind::invalid, "imap_bad_folder_name", std::move(message));
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // The next code point of well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF).
 std::optional<char32_t> next_utf8(std::string_view s, std::size_t& i) {
@@ -520,7 +505,7 @@ Result<std::string> decode_mailbox_name(std::string_view s) {
       } else if (u >= 0xDC00 && u <= 0xDFFF) {
         return bad_name("a modified UTF-7 name has a lone surrogate");
       }
-      append_utf8(out, u);
+      routing::append_utf8(out, u);
     }
     i = dash + 1;
   }

@@ -1,6 +1,7 @@
 // GSM-7 / UCS-2 classification with segment counts, transliteration to GSM-7 and capping a text
 // to a number of segments. The GSM 03.38 tables below follow 3GPP TS 23.038 section 6.2.1.
 #include "routing/text/sms.hpp"
+#include "routing/text/utf8.hpp"
 
 #include <unicode/brkiter.h>
 #include <unicode/locid.h>
@@ -109,17 +110,6 @@ char32_t next_code_point(std::string_view utf8, std::size_t& i) {
   return c < 0 ? U'\uFFFD' : static_cast<char32_t>(c);
 }
 
-void append_utf8(std::string& out, char32_t c) {
-  char buffer[4];
-  std::int32_t length = 0;
-  UBool error = false;
-  U8_APPEND(reinterpret_cast<std::uint8_t*>(buffer), length, 4, static_cast<UChar32>(c), error);
-  if (error) {
-    out += "\xEF\xBF\xBD";
-    return;
-  }
-  out.append(buffer, static_cast<std::size_t>(length));
-}
 
 // Byte offsets between user-perceived characters (grapheme clusters), 0 and size included.
 // Without ICU's break data: between code points.

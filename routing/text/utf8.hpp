@@ -20,6 +20,11 @@ bool is_valid_utf8(std::string_view s);
 // Every maximal invalid subpart becomes U+FFFD; NUL bytes are dropped when `drop_nul`.
 std::string scrub_utf8(std::string_view s, bool drop_nul = false, bool* replaced = nullptr);
 
+// Appends code point `cp` as UTF-8; a value that is no Unicode scalar value (a UTF-16 surrogate,
+// or above U+10FFFF) becomes U+FFFD. NUL is appended as it is: callers that must not pass it on
+// check for it first.
+void append_utf8(std::string& out, char32_t cp);
+
 inline constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
 
 }  // namespace switchboard::routing

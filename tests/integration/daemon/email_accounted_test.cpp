@@ -18,40 +18,12 @@
 #include "tests/support/dovecot.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/smtp_sink.hpp"
+#include "tests/support/test_mails.hpp"
 #include "tests/support/test_database.hpp"
 
 using namespace switchboard::testing;
 
 namespace {
-
-std::string test_mail(const std::string& name) {
-  std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/tests/mail/" + name, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Expected {
-  std::string file, outcome, sender;
-};
-
-std::vector<Expected> manifest() {
-  std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/tests/mail/EXPECTED.tsv");
-  REQUIRE(in.good());
-  std::vector<Expected> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    Expected e;
-    std::getline(fields, e.file, '\t');
-    std::getline(fields, e.outcome, '\t');
-    std::getline(fields, e.sender, '\t');
-    out.push_back(e);
-  }
-  return out;
-}
 
 template <class Scalar>
 bool eventually(Scalar scalar, const std::string& sql, const std::string& want,
@@ -136,7 +108,7 @@ TEST_CASE("email: every mail is stored, a system message, or quarantined with a 
       "SELECT id, 'email', 'support', 'nobody@example.net', '{}', 'sent' FROM msg");
   const std::string bounced_conversation = db.scalar("SELECT conversation_id FROM messages WHERE direction = 'out'");
 
-  const auto expected = manifest();
+  const auto expected = expected_mails();
   std::map<std::string, int> per_outcome;
   std::set<std::string> people, not_to_answer;
   int unknown_senders = 0;

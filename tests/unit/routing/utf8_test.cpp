@@ -30,3 +30,22 @@ TEST_CASE("utf8: scrubbing replaces each maximal invalid subpart by one U+FFFD",
   scrub_utf8("\x80", false, &replaced);
   CHECK(replaced);
 }
+
+TEST_CASE("utf8: append_utf8 writes each length, and U+FFFD for what is no scalar value", "[utf8]") {
+  auto one = [](char32_t cp) {
+    std::string out;
+    append_utf8(out, cp);
+    return out;
+  };
+  CHECK(one(U'A') == "A");
+  CHECK(one(U'ł') == "\xC5\x82");
+  CHECK(one(U'€') == "\xE2\x82\xAC");
+  CHECK(one(0x1F401) == "\xF0\x9F\x90\x81");
+  CHECK(one(0x10FFFF) == "\xF4\x8F\xBF\xBF");
+  CHECK(one(0xD800) == kReplacementCharacter);
+  CHECK(one(0xDFFF) == kReplacementCharacter);
+  CHECK(one(0x110000) == kReplacementCharacter);
+  CHECK(one(0) == std::string(1, '\0'));
+  for (char32_t cp : {char32_t{0x7F}, char32_t{0x80}, char32_t{0x7FF}, char32_t{0x800}, char32_t{0xFFFF}, char32_t{0x10000}})
+    CHECK(is_valid_utf8(one(cp)));
+}

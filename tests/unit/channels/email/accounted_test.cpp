@@ -11,40 +11,14 @@
 #include "channels/email/charset.hpp"
 #include "channels/email/mime.hpp"
 #include "channels/email/robots.hpp"
+#include "tests/support/test_mails.hpp"
 
 using namespace switchboard;
 namespace email = switchboard::channels::email;
+using switchboard::testing::expected_mails;
+using switchboard::testing::test_mail;
 
 namespace {
-
-std::string test_mail(const std::string& name) {
-  std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/tests/mail/" + name, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-struct Expected {
-  std::string file, outcome, sender;
-};
-
-std::vector<Expected> manifest() {
-  std::ifstream in(std::string(SWITCHBOARD_SOURCE_DIR) + "/tests/mail/EXPECTED.tsv");
-  REQUIRE(in.good());
-  std::vector<Expected> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    Expected e;
-    std::getline(fields, e.file, '\t');
-    std::getline(fields, e.outcome, '\t');
-    std::getline(fields, e.sender, '\t');
-    out.push_back(e);
-  }
-  return out;
-}
 
 const email::EmailAdapter& adapter() {
   static FixedClock clock(*parse_rfc3339("2026-11-03T09:00:00Z"));
@@ -93,7 +67,7 @@ std::string simple(const std::string& headers, const std::string& body = "Dzień
 }  // namespace
 
 TEST_CASE("every test mail becomes exactly one event with its expected outcome", "[email][accounted]") {
-  const auto expected = manifest();
+  const auto expected = expected_mails();
   REQUIRE(expected.size() >= 35);
   for (const auto& e : expected) {
     INFO(e.file << " expected " << e.outcome);
@@ -242,7 +216,6 @@ TEST_CASE("class 5: base64 that is plain text, UTF-7 with a broken run, a GB2312
   CHECK(utf7.message.text.find("This ASCII line must survive.") != std::string::npos);
   CHECK(utf7.message.text.find("And this one: paczka dotarla.") != std::string::npos);
   CHECK(email::is_valid_utf8(utf7.message.text));
-  bool replaced = false;
   auto utf7_text = [&](std::string_view bytes) { return email::decode_charset(bytes, "UTF-7").text; };
   CHECK(utf7_text("Hi Mom -+Jjo--!") == "Hi Mom -\xE2\x98\xBA-!");
   CHECK(utf7_text("A+ImIDkQ.") == "A\xE2\x89\xA2\xCE\x91.");
@@ -250,7 +223,6 @@ TEST_CASE("class 5: base64 that is plain text, UTF-7 with a broken run, a GB2312
   CHECK(utf7_text("+2D3cAQ-") == "\xF0\x9F\x90\x81");  // a surrogate pair: U+1F401
   CHECK(utf7_text("bad \xFF byte") == "bad \xEF\xBF\xBD byte");
   CHECK(utf7_text("+2D0-x") == "\xEF\xBF\xBDx");  // a lone high surrogate
-  (void)replaced;
 
   const auto gb = parse(test_mail("c5_gb2312_header.eml"));
   CHECK(gb.subject == "关于订单的问题");
