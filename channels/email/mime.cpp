@@ -950,7 +950,9 @@ Result<ParsedMail> parse_mail(std::string_view raw, const ParseOptions& options)
   MailFacts facts;
   facts.headers.reserve(headers.size());
   for (const auto& h : headers)
-    if (facts.headers.size() < 200) facts.headers.push_back(HeaderLine{h.name, one_line(h.written), value_of(h.raw)});
+    if (facts.headers.size() < 200)
+      facts.headers.push_back(
+          HeaderLine{h.name, one_line(h.written), classifier_reads_value(h.name) ? value_of(h.raw) : std::string()});
   facts.sender = mail.message.sender;
   facts.return_path = mail.return_path;
   facts.has_return_path = mail.has_return_path;

@@ -131,6 +131,11 @@ std::string local_of(std::string_view address) {
 
 }  // namespace
 
+bool classifier_reads_value(std::string_view name) {
+  return name == "auto-submitted" || name == "precedence" || name == "x-auto-response-suppress" ||
+         name == "x-switchboard-loop" || name == "x-failed-recipients";
+}
+
 std::string fold_case(std::string_view s) {
   std::string out;
   out.reserve(s.size());

@@ -15,8 +15,12 @@ namespace switchboard::channels::email {
 struct HeaderLine {
   std::string name;     // lower-case
   std::string written;  // as written, for the reason ("List-Post header")
-  std::string value;    // unfolded, one line
+  std::string value;    // unfolded, one line; only for the headers classifier_reads_value() names
 };
+
+// The headers whose values classify_mail() reads (Auto-Submitted, Precedence, ...); the others
+// count by their names alone, and a caller need not copy their (possibly megabyte) values.
+bool classifier_reads_value(std::string_view lower_name);
 
 struct MailFacts {
   std::vector<HeaderLine> headers;
