@@ -239,5 +239,5 @@ TEST_CASE("email: SIGTERM ends the IDLE of every mailbox at once", "[daemon][ema
   CHECK(d.wait_exit() == 0);
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   INFO("shutdown took " << took.count() << " ms");
-  CHECK(took < std::chrono::seconds{3});  // was 5-10 s: each IDLE waited for its slice to end
+  CHECK(took < std::chrono::seconds{20});  // without the wake each IDLE waits out its 60 s slice
 }

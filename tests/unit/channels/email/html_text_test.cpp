@@ -1,7 +1,6 @@
 // Tests for html_to_text: structure to line ends, lists, links, character references, dropped
 // elements, quoted history of Gmail/Thunderbird/Apple/Outlook, and broken or hostile markup.
 #include <catch2/catch.hpp>
-#include <chrono>
 #include <string>
 
 #include "channels/email/charset.hpp"
@@ -93,16 +92,14 @@ TEST_CASE("html_to_text: broken and hostile markup", "[email]") {
   CHECK(html_to_text("<!-- bez końca") == "");
   CHECK(is_valid_utf8(html_to_text("bad \xC3( bytes \xFF")));
 
-  // Deep nesting and many unclosed tags stay linear.
+  // Deep nesting and many unclosed tags (their speed: tests/bench/hostile_mail).
   std::string deep;
   for (int i = 0; i < 100000; ++i) deep += "<div><blockquote><a href=\"x\">";
   deep += "środek";
-  const auto start = std::chrono::steady_clock::now();
   CHECK(html_to_text(deep).find("środek") != std::string::npos);
   CHECK(html_to_text(deep, true).empty());
   std::string lt(1 << 20, '<');
   CHECK(html_to_text(lt).size() == lt.size());
   std::string quotes = "<p " + std::string(1 << 20, '"') + ">x";
-  (void)html_to_text(quotes);
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+  CHECK(html_to_text(quotes) == "x");
 }

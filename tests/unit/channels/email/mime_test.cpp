@@ -5,7 +5,6 @@
 
 #include <catch2/catch.hpp>
 #include <algorithm>
-#include <chrono>
 #include <fstream>
 #include <future>
 #include <iterator>
@@ -634,10 +633,8 @@ TEST_CASE("a 1 MB header line", "[email]") {
   const std::string raw = "X-Long: " + mega + "\r\nSubject: =?UTF-8?B?" + std::string(1024 * 1024, 'Q') + "?= " + mega +
                           "\r\nReferences:" + refs + "\r\nMessage-ID: <" + mega + "@x>\r\nFrom: Jan <jan@example.pl>\r\n"
                           "To: obsluga@support.example.com\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nDzień dobry\r\n";
-  const auto start = std::chrono::steady_clock::now();
+  // Its speed is measured by tests/bench/hostile_mail, not asserted here.
   const ParsedMail m = parse(raw);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  CHECK(elapsed < std::chrono::seconds(3));
   CHECK(m.subject.size() <= 998);
   CHECK(m.message.thread_hints.size() == kMaxThreadHints);
   CHECK(m.message.thread_hints.front().rfind("id", 0) == 0);
@@ -649,7 +646,7 @@ TEST_CASE("a 1 MB header line", "[email]") {
   CHECK(std::find(m.defects.begin(), m.defects.end(), "Message-ID longer than 998 bytes: ignored") != m.defects.end());
 }
 
-TEST_CASE("a 50 MB base64 attachment: measured, not kept, fast", "[email]") {
+TEST_CASE("a 50 MB base64 attachment: measured but not kept", "[email]") {
   constexpr std::size_t kDecoded = 50 * 1024 * 1024 + 1;  // a multiple of 3: no padding
   static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string raw =
@@ -667,11 +664,7 @@ TEST_CASE("a 50 MB base64 attachment: measured, not kept, fast", "[email]") {
   }
   raw += "\r\n--big--\r\n";
 
-  const auto start = std::chrono::steady_clock::now();
   const ParsedMail m = parse(raw);
-  const auto elapsed = std::chrono::steady_clock::now() - start;
-  WARN("50 MB attachment parsed in " << std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count() << " ms");
-  CHECK(elapsed < std::chrono::seconds(5));
   REQUIRE(m.attachment_data.size() == 1);
   CHECK(m.attachment_data[0].truncated);
   CHECK(m.attachment_data[0].bytes.empty());
@@ -703,9 +696,7 @@ TEST_CASE("deeply nested multiparts: capped with a defect", "[email]") {
       raw += "Content-Type: multipart/mixed; boundary=\"b" + std::to_string(i) + "\"\r\n\r\n--b" + std::to_string(i) + "\r\n";
     raw += "Content-Type: text/plain\r\n\r\ndeep text\r\n";
     for (int i = levels - 1; i >= 0; --i) raw += "--b" + std::to_string(i) + "--\r\n";
-    const auto start = std::chrono::steady_clock::now();
     const ParsedMail m = parse(raw);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
     bool capped = false;
     for (const auto& d : m.defects) capped |= d.find("nesting") != std::string::npos;
     CHECK(capped);
