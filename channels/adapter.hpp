@@ -38,6 +38,18 @@ struct Delivery {
   std::string status;       // "sent" (accepted by the platform) or "delivered" (by the receiver)
 };
 
+// What a sender does before sending again a message whose earlier attempt has no recorded result
+// (the daemon died between calling the platform and recording its answer, or the answer never
+// came): Adapter::check_resend.
+struct ResendCheck {
+  // The platform has the message already: recorded as this delivery, not sent again.
+  std::optional<Delivery> already_sent;
+  // Otherwise, why sending again is safe or what it risks, for the log line (outbox_resend).
+  std::string how;
+  // False when a resend may reach the customer twice (the platform offers no way to tell).
+  bool exactly_once = false;
+};
+
 // What a webhook request is allowed to be: stated by each adapter (security posture).
 struct Posture {
   std::size_t max_body_bytes = 0;
@@ -65,6 +77,14 @@ class Adapter {
   //   code "invalid_credentials"       -> failed, logged for the operator (token revoked/expired);
   //   anything else                    -> failed.
   virtual Result<Delivery> send(const OutboundMessage& message) = 0;
+  // Before sending again a message whose attempt since `attempted_at` has an unknown outcome.
+  // An error (kind unavailable) means "cannot tell now": the outbox tries again later rather
+  // than send blindly. By default the platform offers no way to tell: at-least-once.
+  virtual Result<ResendCheck> check_resend(const OutboundMessage& message, Timestamp attempted_at) {
+    (void)message;
+    (void)attempted_at;
+    return ResendCheck{std::nullopt, "at-least-once: the platform cannot say whether it has the message", false};
+  }
 };
 
 }  // namespace switchboard::channels

@@ -99,7 +99,16 @@ const std::string* HttpClientResponse::header(std::string_view name) const {
   return nullptr;
 }
 
-Result<HttpClientResponse> post(const HttpClientRequest& request) {
+namespace {
+
+// Connecting failed: the request never left. Any other failure after that (a timeout, a reset)
+// may have come after the peer had the whole request.
+bool before_sending(CURLcode rc) {
+  return rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY || rc == CURLE_COULDNT_CONNECT ||
+         rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE;
+}
+
+Result<HttpClientResponse> perform(const HttpClientRequest& request, bool is_get) {
   // Checked here rather than left to CURLOPT_PROTOCOLS_STR alone: curl reports a refused scheme
   // with the same code as some server replies, and a bad URL must not look retryable.
   if (!has_scheme(request.url, "http://") && !has_scheme(request.url, "https://"))
@@ -147,9 +156,13 @@ Result<HttpClientResponse> post(const HttpClientRequest& request) {
 #endif
   // A redirect could send a signed body (or credentials) somewhere the configuration never named.
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_POST, 1L);
-  curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  if (is_get) {
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+  } else {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  }
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list.get());
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, to_curl_ms(request.connect_timeout));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, to_curl_ms(request.timeout));
@@ -169,6 +182,10 @@ Result<HttpClientResponse> post(const HttpClientRequest& request) {
     std::string text(trim(error_text));
     if (text.empty()) text = curl_easy_strerror(rc);
     if (rc == CURLE_URL_MALFORMAT) return make_error(ErrorKind::invalid, "invalid_url", std::move(text));
+    long sent = 0;
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+    if (!before_sending(rc) && sent > 0)
+      return make_error(ErrorKind::unavailable, "request_sent_no_answer", std::move(text));
     return transport_error(std::move(text));
   }
   long status = 0;
@@ -176,5 +193,11 @@ Result<HttpClientResponse> post(const HttpClientRequest& request) {
   exchange.response.status = static_cast<int>(status);
   return std::move(exchange.response);
 }
+
+}  // namespace
+
+Result<HttpClientResponse> post(const HttpClientRequest& request) { return perform(request, false); }
+
+Result<HttpClientResponse> get(const HttpClientRequest& request) { return perform(request, true); }
 
 }  // namespace switchboard::channels

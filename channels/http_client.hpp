@@ -43,10 +43,14 @@ struct HttpClientResponse {
 };
 
 // POSTs `request.body`. Any HTTP status is a response, not an error. Errors, never thrown:
-// - unavailable "transport_error" with curl's text: connection refused, timeout, DNS, TLS...
-//   (the peer may answer later: retryable);
+// - unavailable "transport_error" with curl's text: connection refused, DNS, TLS, a timeout
+//   before the request was sent (the peer may answer later: retryable);
+// - unavailable "request_sent_no_answer": the request went out but no answer came (a timeout,
+//   a reset): the peer may have acted on it, so a resend may repeat it;
 // - invalid "invalid_url" (malformed, or a scheme other than http/https) and "invalid_header"
 //   (a name or value with CR, LF or NUL, or a name with ':'): retrying cannot help.
 Result<HttpClientResponse> post(const HttpClientRequest& request);
+// The same with GET (the body is not sent).
+Result<HttpClientResponse> get(const HttpClientRequest& request);
 
 }  // namespace switchboard::channels

@@ -5,6 +5,7 @@
 #include <tuple>
 
 #include "routing/core/log.hpp"
+#include "storage/instance_lock.hpp"
 #include "storage/listener.hpp"
 #include "storage/outbox.hpp"
 #include "storage/platform_events.hpp"
@@ -14,13 +15,6 @@ namespace switchboard::daemon {
 namespace json = boost::json;
 
 namespace {
-
-// A result that could not be recorded leaves the row 'sending': its lease runs out and it is
-// sent again (at least once), so the failure only needs to be visible.
-void check_recorded(const Result<bool>& recorded, const std::string& id, std::string_view what) {
-  if (!recorded)
-    log::error("outbox_record_failed", {{"outbox", id}, {"result", what}, {"reason", recorded.error().message}});
-}
 
 double unit_random() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -56,7 +50,43 @@ OutboxWorker::OutboxWorker(storage::Pool& pool, std::string database_url, channe
 
 OutboxWorker::~OutboxWorker() { stop(); }
 
+OutboxWorker::Recorded OutboxWorker::record(const storage::Claim& claim, std::string_view what,
+                                            const std::function<Result<bool>()>& op) {
+  using namespace std::chrono_literals;
+  std::chrono::milliseconds delay = 100ms;
+  for (int attempt = 1;; ++attempt) {
+    const auto r = op();
+    if (r && *r) {
+      if (attempt > 1) log::info("outbox_result_recorded", {{"outbox", claim.outbox_id}, {"result", what},
+                                                           {"tries", std::to_string(attempt)}});
+      return Recorded::yes;
+    }
+    if (r) {
+      log::warn("outbox_result_superseded",
+                {{"outbox", claim.outbox_id}, {"result", what},
+                 {"reason", "the row was claimed again after this claim's lease: the newer claim decides"}});
+      return Recorded::superseded;
+    }
+    const Error& e = r.error();
+    const auto now = std::chrono::steady_clock::now();
+    const bool out_of_time = stopping_ && now.time_since_epoch().count() >= record_deadline_.load();
+    if (e.kind != ErrorKind::unavailable || out_of_time) {
+      log::error("outbox_result_unrecorded",
+                 {{"outbox", claim.outbox_id}, {"result", what}, {"tries", std::to_string(attempt)},
+                  {"reason", e.message},
+                  {"action", "the row goes back to the queue by its lease; its next sender checks before resending"}});
+      return Recorded::lost;
+    }
+    if (attempt == 1)
+      log::warn("outbox_record_retrying", {{"outbox", claim.outbox_id}, {"result", what}, {"reason", e.message}});
+    std::this_thread::sleep_for(delay);
+    delay = std::min<std::chrono::milliseconds>(delay * 2, 2s);
+  }
+}
+
 void OutboxWorker::start() {
+  // Taken by worker 0 on its first sweep, not here: start() runs before the daemon reports ready.
+  instance_ = std::make_unique<storage::InstanceLock>(database_url_);
   for (std::size_t i = 0; i < options_.threads; ++i)
     listeners_.push_back(std::make_unique<storage::Listener>(storage::ListenerOptions{.url = database_url_}));
   for (std::size_t i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run(i); });
@@ -65,6 +95,7 @@ void OutboxWorker::start() {
 
 void OutboxWorker::stop() {
   if (threads_.empty()) return;
+  record_deadline_ = (std::chrono::steady_clock::now() + options_.record_grace).time_since_epoch().count();
   stopping_ = true;
   for (auto& l : listeners_) l->interrupt();
   for (auto& t : threads_)
@@ -76,15 +107,21 @@ void OutboxWorker::stop() {
 void OutboxWorker::run(std::size_t index) {
   storage::Listener& listener = *listeners_[index];
   auto last_sweep = std::chrono::steady_clock::time_point{};
+  // The others claim once worker 0 has tried to take the instance lock, so that their claims
+  // carry its key (a claim without one is only released by its lease).
+  while (index != 0 && !swept_once_ && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds{5});
   while (!stopping_) {
     // One worker returns rows whose sender died mid-send (their lease ran out) to the queue.
     if (index == 0 && std::chrono::steady_clock::now() - last_sweep >= options_.sweep_interval) {
       last_sweep = std::chrono::steady_clock::now();
-      auto released = storage::release_expired(pool_, clock_.now());
+      const int own = instance_->refresh();
+      swept_once_ = true;
+      auto released = storage::release_expired(pool_, clock_.now(), own);
       if (released && *released > 0)
-        log::warn("outbox_lease_expired", {{"rows", std::to_string(*released)}});
+        log::warn("outbox_released", {{"rows", std::to_string(*released)},
+                                      {"reason", "lease expired or the claiming daemon stopped"}});
     }
-    auto items = storage::claim_due(pool_, options_.batch, options_.lease, clock_.now());
+    auto items = storage::claim_due(pool_, options_.batch, options_.lease, clock_.now(), instance_->key());
     if (!items) {
       log::warn("outbox_claim_failed", {{"code", items.error().code}, {"reason", items.error().message}});
       listener.wait(options_.sweep_interval);
@@ -97,9 +134,13 @@ void OutboxWorker::run(std::size_t index) {
     for (std::size_t i = 0; i < items->size(); ++i) {
       const auto& item = (*items)[i];
       if (stopping_) {
-        // Claimed but not attempted: back to the queue, due now, for the next start.
-        check_recorded(storage::mark_retry(pool_, item.id, "not attempted: the daemon was stopping", clock_.now()),
-                       item.id, "released");
+        // Claimed but not attempted: back to the queue, due now, for the next start. A doubt
+        // from an earlier attempt stays.
+        const auto claim = item.claim();
+        record(claim, "released", [&] {
+          return storage::mark_retry(pool_, claim, "not attempted: the daemon was stopping", clock_.now(),
+                                     item.in_doubt_since.has_value());
+        });
         continue;
       }
       deliver(item);
@@ -114,10 +155,14 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
     ~Done() { --n; }
   } done{in_flight_};
 
-  std::string id = item.id;
+  const std::string& id = item.id;
+  const storage::Claim claim = item.claim();
+  const auto result = [&](std::string_view what) {
+    if (options_.on_result) options_.on_result(item.channel, what);
+  };
   auto adapter = registry_.find(adapter_for(item.channel));
   if (!adapter) {
-    check_recorded(storage::mark_failed(pool_, id, adapter.error().message), id, "failed");
+    record(claim, "failed", [&] { return storage::mark_failed(pool_, claim, adapter.error().message); });
     log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"reason", adapter.error().message}});
     return;
   }
@@ -132,29 +177,94 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   std::tie(message.text, message.from_human) = text_of(item.payload);
   message.last_inbound_at = item.last_inbound_at;
 
+  // An earlier attempt may have reached the platform: ask before sending again.
+  if (item.in_doubt_since) {
+    auto check = (*adapter)->check_resend(message, *item.in_doubt_since);
+    if (!check) {
+      const Error& e = check.error();
+      if (channels::should_retry(options_.retry, item.attempts)) {
+        const auto delay = channels::backoff(options_.retry, item.attempts, unit_random());
+        record(claim, "retry", [&] {
+          return storage::mark_retry(pool_, claim, "cannot tell whether it was sent: " + e.message,
+                                     clock_.now() + delay, true);
+        });
+        result("retry");
+        log::warn("outbox_resend_check_failed", {{"outbox", id}, {"channel", item.channel},
+                                                 {"attempt", std::to_string(item.attempts)}, {"reason", e.message}});
+      } else {
+        record(claim, "failed", [&] {
+          return storage::mark_failed(pool_, claim, "cannot tell whether it was sent: " + e.message);
+        });
+        result("failed");
+        log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"attempt", std::to_string(item.attempts)},
+                                     {"code", e.code}, {"reason", "cannot tell whether it was sent: " + e.message}});
+      }
+      return;
+    }
+    if (check->already_sent) {
+      const auto& d = *check->already_sent;
+      const std::string state = d.status == "delivered" ? "delivered" : "sent";
+      if (record(claim, state, [&] { return storage::mark_sent(pool_, claim, state, d.external_id, clock_.now()); }) ==
+          Recorded::yes) {
+        result(state);
+        log::info("outbox_sent", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
+                                  {"state", state}, {"attempt", std::to_string(item.attempts)},
+                                  {"resend", "avoided"}, {"how", check->how}});
+      }
+      return;
+    }
+    log::warn("outbox_resend", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
+                                {"in_doubt_since", format_rfc3339(*item.in_doubt_since)}, {"how", check->how},
+                                {"exactly_once", check->exactly_once ? "yes" : "no"}});
+  }
+
+  // From here on the outcome is in doubt until a result is recorded.
+  auto begun = storage::begin_attempt(pool_, claim, clock_.now());
+  if (!begun) {
+    record(claim, "released", [&] {
+      return storage::mark_retry(pool_, claim, "not attempted: " + begun.error().message, clock_.now(),
+                                 item.in_doubt_since.has_value());
+    });
+    log::warn("outbox_not_attempted", {{"outbox", id}, {"channel", item.channel}, {"reason", begun.error().message}});
+    return;
+  }
+  if (!*begun) {
+    log::warn("outbox_claim_lost", {{"outbox", id}, {"channel", item.channel},
+                                    {"reason", "the lease ran out before the send began: not sent under it"}});
+    return;
+  }
+
   auto sent = (*adapter)->send(message);
   if (sent) {
-    std::string state = sent->status == "delivered" ? "delivered" : "sent";
-    check_recorded(storage::mark_sent(pool_, id, state, sent->external_id, clock_.now()), id, state);
-    if (options_.on_result) options_.on_result(item.channel, state);
-    log::info("outbox_sent", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                              {"state", state}, {"attempt", std::to_string(item.attempts)}});
+    const std::string state = sent->status == "delivered" ? "delivered" : "sent";
+    if (record(claim, state, [&] { return storage::mark_sent(pool_, claim, state, sent->external_id, clock_.now()); }) ==
+        Recorded::yes) {
+      result(state);
+      log::info("outbox_sent", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
+                                {"state", state}, {"attempt", std::to_string(item.attempts)}});
+    } else {
+      log::warn("outbox_sent_unrecorded", {{"outbox", id}, {"channel", item.channel}, {"state", state},
+                                           {"external_id", sent->external_id}});
+    }
     return;
   }
   const Error& e = sent.error();
-  bool retryable = e.kind == ErrorKind::unavailable;
+  const bool retryable = e.kind == ErrorKind::unavailable;
+  // The platform had the request but its answer never came: it may have sent the message.
+  const bool in_doubt = e.code == "request_sent_no_answer";
   if (retryable && channels::should_retry(options_.retry, item.attempts)) {
-    auto delay = channels::backoff(options_.retry, item.attempts, unit_random());
-    check_recorded(storage::mark_retry(pool_, id, e.message, clock_.now() + delay), id, "retry");
-    if (options_.on_result) options_.on_result(item.channel, "retry");
+    const auto delay = channels::backoff(options_.retry, item.attempts, unit_random());
+    record(claim, "retry", [&] { return storage::mark_retry(pool_, claim, e.message, clock_.now() + delay, in_doubt); });
+    result("retry");
     log::warn("outbox_retry", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
                                {"attempt", std::to_string(item.attempts)}, {"reason", e.message},
+                               {"in_doubt", in_doubt ? "yes" : "no"},
                                {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
     return;
   }
   if (e.code == "outside_window") {
-    check_recorded(storage::mark_blocked(pool_, id, e.message), id, "blocked");
-    if (options_.on_result) options_.on_result(item.channel, "blocked");
+    record(claim, "blocked", [&] { return storage::mark_blocked(pool_, claim, e.message); });
+    result("blocked");
     log::warn("outbox_blocked", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
                                  {"conversation", item.conversation_id}, {"reason", e.message}});
     return;
@@ -171,8 +281,8 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
     log::error("channel_credentials_rejected", {{"channel", item.channel}, {"account", item.account},
                                                 {"action", "operator: renew the access token in the config"},
                                                 {"reason", e.message}});
-  check_recorded(storage::mark_failed(pool_, id, e.message), id, "failed");
-  if (options_.on_result) options_.on_result(item.channel, "failed");
+  record(claim, "failed", [&] { return storage::mark_failed(pool_, claim, e.message); });
+  result("failed");
   log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
                                {"attempt", std::to_string(item.attempts)}, {"code", e.code}, {"reason", e.message}});
 }

@@ -2,6 +2,16 @@
 // share one database), hands each to its channel adapter, records sent / retry with backoff /
 // failed. Woken by LISTEN/NOTIFY, with a periodic sweep for missed notifications and for rows
 // whose sender died mid-send.
+//
+// Replies are sent once wherever the platform allows it:
+// - each claim carries a fencing token: a result is recorded only on the claim it answers;
+// - a result the database does not take (it is restarting) is retried until it does, and only
+//   then logged as outbox_sent; after stop() for at most record_grace;
+// - just before the platform is called the row is marked in doubt; a row claimed again in doubt
+//   (its sender died before recording, or the platform's answer never came) is first checked
+//   with its adapter (Adapter::check_resend): found at the platform -> recorded, not resent;
+// - the daemon holds an InstanceLock: rows a dead daemon had claimed go back to the queue on the
+//   next sweep of a live one, not after the lease.
 #pragma once
 
 #include <atomic>
@@ -21,6 +31,8 @@
 
 namespace switchboard::storage {
 class Listener;
+class InstanceLock;
+struct Claim;
 struct OutboxItem;
 }  // namespace switchboard::storage
 
@@ -31,6 +43,8 @@ struct OutboxWorkerOptions {
   std::size_t batch = 4;
   std::chrono::milliseconds sweep_interval{1000};
   std::chrono::milliseconds lease{300000};
+  // After stop(): how long a send's result that the database does not take is still retried.
+  std::chrono::milliseconds record_grace{10000};
   channels::RetryPolicy retry;
   // Told each send's result (delivered, sent, retry, failed) by channel, for metrics.
   std::function<void(std::string_view channel, std::string_view result)> on_result;
@@ -50,8 +64,12 @@ class OutboxWorker {
   std::size_t in_flight() const { return in_flight_.load(); }
 
  private:
+  enum class Recorded { yes, superseded, lost };
+
   void run(std::size_t index);
   void deliver(const storage::OutboxItem& item);
+  // Runs a mark_* call until the database takes it (see the header comment).
+  Recorded record(const storage::Claim& claim, std::string_view what, const std::function<Result<bool>()>& op);
 
   storage::Pool& pool_;
   std::string database_url_;
@@ -59,6 +77,9 @@ class OutboxWorker {
   const Clock& clock_;
   OutboxWorkerOptions options_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> swept_once_{false};
+  std::atomic<std::chrono::steady_clock::rep> record_deadline_{0};  // set by stop()
+  std::unique_ptr<storage::InstanceLock> instance_;
   std::atomic<std::size_t> in_flight_{0};
   std::vector<std::unique_ptr<storage::Listener>> listeners_;
   std::vector<std::thread> threads_;

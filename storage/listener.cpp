@@ -49,10 +49,10 @@ std::set<std::string> settings_given(const std::string& url) {
   return out;
 }
 
-// The connection string of one attempt, completed with what the operator left out:
-// connect_timeout (libpq waits forever by default) and an application_name that tells the
-// listener apart from the pool's connections in pg_stat_activity.
-std::string conninfo_for(const std::string& url, std::chrono::seconds connect_timeout) {
+}  // namespace
+
+std::string conninfo_for(const std::string& url, std::chrono::seconds connect_timeout,
+                         const std::string& application_name) {
   const auto given = settings_given(url);
   const bool is_url = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   std::string out = url;
@@ -65,11 +65,9 @@ std::string conninfo_for(const std::string& url, std::chrono::seconds connect_ti
     out += key + "=" + value;
   };
   add("connect_timeout", std::to_string(connect_timeout.count()));
-  add("application_name", "switchboard-listener");
+  add("application_name", application_name);
   return out;
 }
-
-}  // namespace
 
 // Counts the notifications of our channel that get_notifs() hands over.
 struct Listener::Receiver final : pqxx::notification_receiver {
@@ -109,7 +107,7 @@ bool Listener::connect(SteadyClock::time_point deadline) {
   std::unique_ptr<pqxx::connection> conn;
   std::unique_ptr<Receiver> receiver;
   try {
-    conn = std::make_unique<pqxx::connection>(conninfo_for(options_.url, timeout));
+    conn = std::make_unique<pqxx::connection>(conninfo_for(options_.url, timeout, "switchboard-listener"));
     receiver = std::make_unique<Receiver>(*conn, options_.channel);  // sends LISTEN
     // Registering a receiver swallows a connection that broke during LISTEN.
     if (!conn->is_open()) throw pqxx::broken_connection("the connection broke during LISTEN");

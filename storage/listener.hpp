@@ -11,6 +11,12 @@
 
 namespace switchboard::storage {
 
+// The connection string of a dedicated connection (not the pool's), completed with what the
+// operator left out: connect_timeout (libpq waits forever by default) and an application_name
+// that tells it apart from the pool's connections in pg_stat_activity.
+std::string conninfo_for(const std::string& url, std::chrono::seconds connect_timeout,
+                         const std::string& application_name);
+
 struct ListenerOptions {
   std::string url;                                    // libpq URL or keyword string
   std::string channel = "switchboard_outbox";

@@ -15,6 +15,7 @@
 
 #include "routing/core/log.hpp"
 #include "routing/text/utf8.hpp"
+#include "storage/instance_lock.hpp"
 #include "storage/sql.hpp"
 #include "storage/unit_of_work.hpp"
 
@@ -37,26 +38,47 @@ WITH due AS (
           FOR UPDATE SKIP LOCKED),
      claimed AS (
        UPDATE outbox o
-          SET state = 'sending', attempts = o.attempts + 1, lease_until = $3, updated_at = $1
+          SET state = 'sending', attempts = o.attempts + 1, lease_until = $3, updated_at = $1,
+              claim_id = gen_random_uuid(), claimed_by = nullif($4::integer, 0)
          FROM due
         WHERE o.id = due.id
        RETURNING o.id, o.message_id, o.channel, o.account, o.recipient, o.payload, o.attempts,
-                 o.next_attempt_at, o.lease_until)
+                 o.next_attempt_at, o.lease_until, o.claim_id, o.in_doubt_since)
 SELECT c.id, c.message_id, m.conversation_id, c.channel, c.account, c.recipient, c.payload::text,
        c.attempts, (extract(epoch FROM c.lease_until) * 1000000)::bigint,
        (SELECT (extract(epoch FROM max(coalesce(i.sent_at, i.created_at))) * 1000000)::bigint
           FROM messages i
          WHERE i.conversation_id = m.conversation_id AND i.direction = 'in'
-           AND i.channel = c.channel AND i.account = c.account)
+           AND i.channel = c.channel AND i.account = c.account),
+       c.claim_id::text, (extract(epoch FROM c.in_doubt_since) * 1000000)::bigint
   FROM claimed c
   JOIN messages m ON m.id = c.message_id
  ORDER BY c.next_attempt_at, c.id)sql"};
 
+// A row is released by its lease, or at once when the instance that claimed it holds no
+// InstanceLock any more (storage/instance_lock.hpp): advisory locks show in pg_locks as
+// (classid, objid, objsubid 2) for the two-int4 form. The claim id stays: a late result of that
+// claim is still recorded until the row is claimed again.
 constexpr Statement kRelease{"sb_outbox_release", R"sql(
-UPDATE outbox
+UPDATE outbox o
    SET state = 'queued', lease_until = NULL, next_attempt_at = $1, updated_at = $1,
-       last_error = 'the sender reported no result before its lease expired'
- WHERE state = 'sending' AND lease_until <= $1)sql"};
+       last_error = CASE WHEN o.lease_until <= $1 THEN 'the sender reported no result before its lease expired'
+                         ELSE 'the daemon that claimed it stopped' END
+ WHERE o.state = 'sending'
+   AND (o.lease_until <= $1
+        OR (o.claimed_by IS NOT NULL AND o.claimed_by <> $2
+            AND NOT EXISTS (
+                  SELECT 1
+                    FROM pg_locks l
+                   WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+                     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                     AND l.classid::text::bigint = $3 AND l.objid::text::bigint = o.claimed_by)))
+)sql"};
+
+constexpr Statement kBeginAttempt{"sb_outbox_begin_attempt", R"sql(
+UPDATE outbox
+   SET in_doubt_since = $3, updated_at = $3
+ WHERE id = $1 AND claim_id = $2::uuid AND state = 'sending')sql"};
 
 // The result and the message's platform id in one statement. The id is only set when no other
 // message of the channel account has it: the unique key would otherwise fail the statement and
@@ -65,8 +87,8 @@ UPDATE outbox
 constexpr Statement kSent{"sb_outbox_sent", R"sql(
 WITH done AS (
        UPDATE outbox
-          SET state = $2, lease_until = NULL, updated_at = $4
-        WHERE id = $1 AND state = 'sending'
+          SET state = $2, lease_until = NULL, in_doubt_since = NULL, updated_at = $4
+        WHERE id = $1 AND claim_id = $5::uuid AND state IN ('sending', 'queued')
        RETURNING message_id),
      named AS (
        UPDATE messages m
@@ -84,18 +106,19 @@ SELECT done.message_id, EXISTS (SELECT 1 FROM named) FROM done)sql"};
 // The mark_* statements have no `now` for updated_at: the database's clock stands in.
 constexpr Statement kRetry{"sb_outbox_retry", R"sql(
 UPDATE outbox
-   SET state = 'queued', last_error = $2, next_attempt_at = $3, lease_until = NULL, updated_at = now()
- WHERE id = $1 AND state = 'sending')sql"};
+   SET state = 'queued', last_error = $2, next_attempt_at = $5, lease_until = NULL, updated_at = now(),
+       in_doubt_since = CASE WHEN $4::boolean THEN coalesce(in_doubt_since, now()) END
+ WHERE id = $1 AND claim_id = $3::uuid AND state IN ('sending', 'queued'))sql"};
 
 constexpr Statement kFailed{"sb_outbox_failed", R"sql(
 UPDATE outbox
-   SET state = 'failed', last_error = $2, lease_until = NULL, updated_at = now()
- WHERE id = $1 AND state = 'sending')sql"};
+   SET state = 'failed', last_error = $2, lease_until = NULL, in_doubt_since = NULL, updated_at = now()
+ WHERE id = $1 AND claim_id = $3::uuid AND state IN ('sending', 'queued'))sql"};
 
 constexpr Statement kBlocked{"sb_outbox_blocked", R"sql(
 UPDATE outbox
-   SET state = 'blocked', last_error = $2, lease_until = NULL, updated_at = now()
- WHERE id = $1 AND state = 'sending')sql"};
+   SET state = 'blocked', last_error = $2, lease_until = NULL, in_doubt_since = NULL, updated_at = now()
+ WHERE id = $1 AND claim_id = $3::uuid AND state IN ('sending', 'queued'))sql"};
 
 // Statuses the platform reported before our send recorded the message's platform id: the
 // highest-ranked one moves the row forward now (see storage/platform_events.hpp).
@@ -115,7 +138,8 @@ UPDATE outbox o
 constexpr Statement kGet{"sb_outbox_get", R"sql(
 SELECT o.id, o.message_id, o.channel, o.account, o.recipient, o.payload::text, o.state, o.attempts,
        o.last_error, (extract(epoch FROM o.next_attempt_at) * 1000000)::bigint,
-       (extract(epoch FROM o.lease_until) * 1000000)::bigint, m.external_id
+       (extract(epoch FROM o.lease_until) * 1000000)::bigint, m.external_id,
+       (extract(epoch FROM o.in_doubt_since) * 1000000)::bigint
   FROM outbox o
   JOIN messages m ON m.id = o.message_id
  WHERE o.id = $1)sql"};
@@ -162,8 +186,8 @@ SELECT 'queued', count(*) FROM outbox WHERE state = 'queued'
 UNION ALL
 SELECT 'sending', count(*) FROM outbox WHERE state = 'sending')sql"};
 
-constexpr Statement kStatements[] = {kClaim,       kRelease,     kSent,    kRetry,  kFailed,         kBlocked,
-                                     kApplyEarlyStatus, kGet, kReplyTarget, kReplyInsert, kBacklog};
+constexpr Statement kStatements[] = {kClaim, kRelease,         kBeginAttempt, kSent,        kRetry,       kFailed,
+                                     kBlocked, kApplyEarlyStatus, kGet,          kReplyTarget, kReplyInsert, kBacklog};
 
 using sql::Work;
 
@@ -212,22 +236,38 @@ std::optional<std::string> optional_text(const pqxx::field& f) {
   return std::string(f.c_str(), f.size());
 }
 
+// A claim token as the claim statement returns it (a UUID's text form): anything else names no
+// claim, and is never sent to the database (the ::uuid cast would fail the statement).
+bool is_claim_token(std::string_view token) {
+  if (token.size() != 36) return false;
+  for (std::size_t i = 0; i < token.size(); ++i) {
+    const char c = token[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+bool is_claim(const Claim& claim) { return sql::is_canonical_id(claim.outbox_id) && is_claim_token(claim.token); }
+
 // One of the mark_* statements whose only answer is how many rows changed.
-Result<bool> mark(Pool& pool, const Statement& statement, const std::string& outbox_id, const Work& work,
-                  const std::string& error, const std::optional<std::string>& next_attempt_at) {
-  if (!sql::is_canonical_id(outbox_id)) return false;
+Result<bool> mark(Pool& pool, const Statement& statement, const Claim& claim, const Work& work,
+                  const std::string& error, const std::optional<std::pair<std::string, bool>>& retry) {
+  if (!is_claim(claim)) return false;
   const auto text = error_text(error);
   return run<bool>(pool, work, [&](pqxx::connection& conn, bool&) -> Result<bool> {
     pqxx::nontransaction tx(conn);
-    const auto r = next_attempt_at ? tx.exec_prepared(statement.name, outbox_id, text, *next_attempt_at)
-                                   : tx.exec_prepared(statement.name, outbox_id, text);
+    const auto r = retry ? tx.exec_prepared(statement.name, claim.outbox_id, text, claim.token, retry->second,
+                                            retry->first)
+                         : tx.exec_prepared(statement.name, claim.outbox_id, text, claim.token);
     return r.affected_rows() > 0;
   });
 }
 
 }  // namespace
 
-Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duration lease, Timestamp now) {
+Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duration lease, Timestamp now,
+                                          int instance) {
   if (lease <= Duration::zero())
     return make_error(ErrorKind::invalid, "invalid_lease", "the lease must be longer than zero");
   if (limit == 0) return std::vector<OutboxItem>{};
@@ -238,7 +278,7 @@ Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duratio
       pool, {"cannot claim outbox rows", "invalid_outbox"},
       [&](pqxx::connection& conn, bool&) -> Result<std::vector<OutboxItem>> {
         pqxx::nontransaction tx(conn);
-        const auto r = tx.exec_prepared(kClaim.name, at, n, until);
+        const auto r = tx.exec_prepared(kClaim.name, at, n, until, instance);
         std::vector<OutboxItem> items;
         items.reserve(r.size());
         for (const auto& row : r) {
@@ -253,27 +293,41 @@ Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duratio
           item.attempts = row[7].as<int>();
           item.lease_until = sql::from_epoch_micros(row[8].as<std::int64_t>());
           item.last_inbound_at = optional_time(row[9]);
+          item.claim_token = row[10].c_str();
+          item.in_doubt_since = optional_time(row[11]);
           items.push_back(std::move(item));
         }
         return items;
       });
 }
 
-Result<std::size_t> release_expired(Pool& pool, Timestamp now) {
+Result<std::size_t> release_expired(Pool& pool, Timestamp now, int own_instance) {
   const auto at = format_rfc3339(now);
   return run<std::size_t>(pool, {"cannot release expired outbox leases", "invalid_outbox"},
                           [&](pqxx::connection& conn, bool&) -> Result<std::size_t> {
                             pqxx::nontransaction tx(conn);
-                            return static_cast<std::size_t>(tx.exec_prepared(kRelease.name, at).affected_rows());
+                            const auto r = tx.exec_prepared(kRelease.name, at, own_instance, kInstanceLockClass);
+                            return static_cast<std::size_t>(r.affected_rows());
                           });
 }
 
-Result<bool> mark_sent(Pool& pool, const std::string& outbox_id, const std::string& state,
-                       const std::string& external_id, Timestamp now) {
+Result<bool> begin_attempt(Pool& pool, const Claim& claim, Timestamp now) {
+  if (!is_claim(claim)) return false;
+  const auto at = format_rfc3339(now);
+  return run<bool>(pool, {"cannot start an attempt of outbox row " + claim.outbox_id, "invalid_outbox"},
+                   [&](pqxx::connection& conn, bool&) -> Result<bool> {
+                     pqxx::nontransaction tx(conn);
+                     return tx.exec_prepared(kBeginAttempt.name, claim.outbox_id, claim.token, at).affected_rows() > 0;
+                   });
+}
+
+Result<bool> mark_sent(Pool& pool, const Claim& claim, const std::string& state, const std::string& external_id,
+                       Timestamp now) {
+  const std::string& outbox_id = claim.outbox_id;
   if (state != "sent" && state != "delivered")
     return make_error(ErrorKind::invalid, "invalid_outbox_state",
                       "a send result is 'sent' or 'delivered', not '" + state + "'");
-  if (!sql::is_canonical_id(outbox_id)) return false;
+  if (!is_claim(claim)) return false;
   const auto at = format_rfc3339(now);
   std::string id_to_store = external_id;
   if (!storable_external_id(external_id)) {
@@ -284,7 +338,7 @@ Result<bool> mark_sent(Pool& pool, const std::string& outbox_id, const std::stri
                    [&](pqxx::connection& conn, bool&) -> Result<bool> {
                      const auto record = [&](const std::string& external) {
                        pqxx::nontransaction tx(conn);
-                       return tx.exec_prepared(kSent.name, outbox_id, state, external, at);
+                       return tx.exec_prepared(kSent.name, outbox_id, state, external, at, claim.token);
                      };
                      pqxx::result r;
                      bool naming = !id_to_store.empty();
@@ -310,19 +364,20 @@ Result<bool> mark_sent(Pool& pool, const std::string& outbox_id, const std::stri
                    });
 }
 
-Result<bool> mark_retry(Pool& pool, const std::string& outbox_id, const std::string& error, Timestamp next_attempt_at) {
-  return mark(pool, kRetry, outbox_id, {"cannot reschedule outbox row " + outbox_id, "invalid_outbox"}, error,
-              format_rfc3339(next_attempt_at));
+Result<bool> mark_retry(Pool& pool, const Claim& claim, const std::string& error, Timestamp next_attempt_at,
+                        bool in_doubt) {
+  return mark(pool, kRetry, claim, {"cannot reschedule outbox row " + claim.outbox_id, "invalid_outbox"}, error,
+              std::pair{format_rfc3339(next_attempt_at), in_doubt});
 }
 
-Result<bool> mark_failed(Pool& pool, const std::string& outbox_id, const std::string& error) {
-  return mark(pool, kFailed, outbox_id, {"cannot mark outbox row " + outbox_id + " failed", "invalid_outbox"}, error,
+Result<bool> mark_failed(Pool& pool, const Claim& claim, const std::string& error) {
+  return mark(pool, kFailed, claim, {"cannot mark outbox row " + claim.outbox_id + " failed", "invalid_outbox"}, error,
               std::nullopt);
 }
 
-Result<bool> mark_blocked(Pool& pool, const std::string& outbox_id, const std::string& error) {
-  return mark(pool, kBlocked, outbox_id, {"cannot mark outbox row " + outbox_id + " blocked", "invalid_outbox"}, error,
-              std::nullopt);
+Result<bool> mark_blocked(Pool& pool, const Claim& claim, const std::string& error) {
+  return mark(pool, kBlocked, claim, {"cannot mark outbox row " + claim.outbox_id + " blocked", "invalid_outbox"},
+              error, std::nullopt);
 }
 
 Result<OutboxRecord> get_outbox(Pool& pool, const std::string& outbox_id) {
@@ -349,6 +404,7 @@ Result<OutboxRecord> get_outbox(Pool& pool, const std::string& outbox_id) {
                              o.next_attempt_at = sql::from_epoch_micros(row[9].as<std::int64_t>());
                              o.lease_until = optional_time(row[10]);
                              o.external_id = optional_text(row[11]);
+                             o.in_doubt_since = optional_time(row[12]);
                              return o;
                            });
 }

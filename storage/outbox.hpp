@@ -13,6 +13,13 @@
 
 namespace switchboard::storage {
 
+// Which claim of which row a result is for: the fencing token. Results name the claim they
+// answer, and the database records them only while it is the row's newest claim.
+struct Claim {
+  std::string outbox_id;
+  std::string token;  // the claim id (a UUID)
+};
+
 // A row claimed for sending: everything the sender needs, so that it reads nothing else.
 struct OutboxItem {
   std::string id;  // the outbox id: receivers de-duplicate on it (X-Switchboard-Delivery)
@@ -27,40 +34,61 @@ struct OutboxItem {
   // The newest inbound message of the conversation on the row's channel and account: platform
   // reply windows are measured from it.
   std::optional<Timestamp> last_inbound_at{};
+  std::string claim_token{};  // see Claim
+  // Set when an earlier attempt handed the message to the platform (or may have) and no result
+  // was recorded: the daemon died in between, or the platform's answer never came. The sender
+  // asks the adapter whether a resend is safe (Adapter::check_resend) before sending again.
+  std::optional<Timestamp> in_doubt_since{};
+
+  Claim claim() const { return Claim{id, claim_token}; }
 };
 
 // Claims up to `limit` due rows ('queued', next_attempt_at <= now), oldest due first, in one
-// statement: each becomes 'sending' with attempts + 1 and a lease until now + lease. Rows other
-// daemons are claiming at the same moment are skipped, never shared. Errors: invalid (lease not
-// positive), unavailable, bug.
-Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duration lease, Timestamp now);
+// statement: each becomes 'sending' with attempts + 1, a lease until now + lease, a new claim
+// token, and `instance` (the claiming daemon's InstanceLock key; 0 for none) as its owner. Rows
+// other daemons are claiming at the same moment are skipped, never shared. Errors: invalid (lease
+// not positive), unavailable, bug.
+Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duration lease, Timestamp now,
+                                          int instance = 0);
 
-// Rows still 'sending' whose lease has expired (their sender died or hung) go back to 'queued',
-// due at `now`, last_error saying why. Returns how many.
-Result<std::size_t> release_expired(Pool& pool, Timestamp now);
+// Rows still 'sending' go back to 'queued', due at `now`, last_error saying why, when their lease
+// has expired (their sender hung) or when the instance that claimed them holds no InstanceLock
+// any more (it died). Rows of `own_instance` are only released by their lease. Returns how many.
+Result<std::size_t> release_expired(Pool& pool, Timestamp now, int own_instance = 0);
+
+// Called just before the platform is: records that this claim's outcome is in doubt until a
+// result is recorded (OutboxItem::in_doubt_since). False when the claim is no longer the row's
+// (its lease was released): the row must not be sent under it.
+Result<bool> begin_attempt(Pool& pool, const Claim& claim, Timestamp now);
 
 // last_error keeps at most this many bytes of an `error` below, cut between characters; bytes
 // that are not UTF-8, and NUL, become U+FFFD (error texts quote whatever a remote server sent).
 inline constexpr std::size_t kMaxErrorBytes = 1000;
 
-// The result of a send. Each acts only on a row in state 'sending' and returns whether it changed
-// one: false for an unknown id and for a late result on a row whose lease was released (the row
-// was or will be sent again, and moving it backwards would lose that); also, rarely, when the
-// connection broke just after the change committed and the automatic retry found it done.
+// The result of a send. Each acts only on a row whose newest claim is `claim` and that is still
+// 'sending', or was released to 'queued' and not claimed since (a late result is then still the
+// truth, and recording it spares a resend). It returns whether it changed one: false for an
+// unknown id or token and for a result whose claim was superseded (another sender has the row
+// now: the result of this claim must not overwrite that one's); also, rarely, when the connection
+// broke just after the change committed and the automatic retry found it done. A recorded result
+// clears in_doubt_since (mark_retry keeps it when asked: the attempt may have reached the
+// platform).
 //
 // state is "sent" (the platform accepted it) or "delivered" (the recipient has it); anything
 // else is invalid. A non-empty external_id becomes the outbound message's platform id. Should
 // another message of the channel account hold that id already, the result is still recorded and
 // the message keeps no id (logged as outbox_external_id_clash).
-Result<bool> mark_sent(Pool& pool, const std::string& outbox_id, const std::string& state,
-                       const std::string& external_id, Timestamp now);
-// Back to 'queued', due at next_attempt_at.
-Result<bool> mark_retry(Pool& pool, const std::string& outbox_id, const std::string& error, Timestamp next_attempt_at);
+Result<bool> mark_sent(Pool& pool, const Claim& claim, const std::string& state, const std::string& external_id,
+                       Timestamp now);
+// Back to 'queued', due at next_attempt_at. `in_doubt`: the attempt may have reached the platform
+// (its answer never came), so the next sender checks before resending.
+Result<bool> mark_retry(Pool& pool, const Claim& claim, const std::string& error, Timestamp next_attempt_at,
+                        bool in_doubt = false);
 // 'failed' for good.
-Result<bool> mark_failed(Pool& pool, const std::string& outbox_id, const std::string& error);
+Result<bool> mark_failed(Pool& pool, const Claim& claim, const std::string& error);
 // 'blocked': the platform's reply window is closed and nothing else may be sent there; agents
 // see it (delivery_state) and pick another channel.
-Result<bool> mark_blocked(Pool& pool, const std::string& outbox_id, const std::string& error);
+Result<bool> mark_blocked(Pool& pool, const Claim& claim, const std::string& error);
 
 struct OutboxRecord {
   std::string id;
@@ -75,6 +103,7 @@ struct OutboxRecord {
   Timestamp next_attempt_at{};
   std::optional<Timestamp> lease_until;    // while 'sending'
   std::optional<std::string> external_id;  // of its message, once the platform named it
+  std::optional<Timestamp> in_doubt_since;  // see OutboxItem
 };
 
 // not_found "outbox_not_found" for an unknown (or malformed) id.

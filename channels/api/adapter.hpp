@@ -64,6 +64,11 @@ class ApiAdapter final : public Adapter {
   // "no_callback_secret", "invalid_callback_url" and "invalid_payload" for what no retry fixes.
   // Safe to call from several threads at once.
   Result<Delivery> send(const OutboundMessage& message) override;
+  // The callback carries the outbox id (X-Switchboard-Delivery, "delivery_id"): the receiver
+  // de-duplicates on it, so sending again is safe.
+  Result<ResendCheck> check_resend(const OutboundMessage&, Timestamp) override {
+    return ResendCheck{std::nullopt, "the receiver de-duplicates on X-Switchboard-Delivery", true};
+  }
 
  private:
   Options options_;

@@ -175,7 +175,11 @@ Result<Delivery> EmailAdapter::send(const OutboundMessage& message) {
   mail.subject = reply_subject(string_at(thread, "subject"), message.conversation_id);
   mail.text = message.text.empty() ? string_at(fields, "text") : message.text;
   mail.html = string_at(fields, "html");
-  mail.message_id = make_message_id(message.conversation_id, message.message_id, split_address(box->address).second);
+  // The same Message-ID on every attempt (see check_resend), unguessable without the secret.
+  const std::string id_token =
+      body_signature(options_.token_secret, "m" + message.message_id).substr(std::string_view("sha256=").size(), 12);
+  mail.message_id =
+      make_message_id(message.conversation_id, message.message_id, split_address(box->address).second, id_token);
   if (std::string parent = string_at(thread, "in_reply_to"); !parent.empty()) mail.in_reply_to = {parent};
   mail.references = strings_at(thread, "references");
   mail.date = clock_.now();

@@ -64,6 +64,12 @@ class EmailAdapter final : public Adapter {
   // return path; an agent's goes out with local+m{message}@domain so that a bounce finds
   // it. Errors: those of send_mail(); config "unknown_mailbox"; invalid "no_recipient".
   Result<Delivery> send(const OutboundMessage& message) override;
+  // SMTP has no way to ask whether the server took the mail: it is sent again, composed with the
+  // same Message-ID (make_message_id with a token derived from the message), which clients and
+  // archives that de-duplicate on Message-ID show once. Others may show it twice.
+  Result<ResendCheck> check_resend(const OutboundMessage&, Timestamp) override {
+    return ResendCheck{std::nullopt, "at-least-once: sent again with the same Message-ID", false};
+  }
 
   const Mailbox* mailbox(std::string_view name) const;
 

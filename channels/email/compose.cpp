@@ -468,8 +468,10 @@ std::string strip_foreign_tags(std::string_view subject, std::string_view tag) {
 
 }  // namespace
 
-std::string make_message_id(std::string_view conversation_id, std::string_view message_id, std::string_view domain) {
-  return "sb.c" + id_part(conversation_id) + ".m" + id_part(message_id) + "." + random_token(12) + "@" +
+std::string make_message_id(std::string_view conversation_id, std::string_view message_id, std::string_view domain,
+                            std::string_view token) {
+  const std::string unique = token.empty() ? random_token(12) : id_part(token);
+  return "sb.c" + id_part(conversation_id) + ".m" + id_part(message_id) + "." + unique + "@" +
          id_domain(domain);
 }
 

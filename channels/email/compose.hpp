@@ -33,9 +33,12 @@ struct OutgoingMail {
   std::string loop_marker;   // the X-Switchboard-Loop value; "" = none
 };
 
-// "sb.c{conversation}.m{message}.{random}@{domain}", without <>. Characters that may not appear
-// in a Message-ID are dropped from the parts; an empty domain becomes "localhost".
-std::string make_message_id(std::string_view conversation_id, std::string_view message_id, std::string_view domain);
+// "sb.c{conversation}.m{message}.{token}@{domain}", without <>. Characters that may not appear
+// in a Message-ID are dropped from the parts; an empty domain becomes "localhost". `token` keeps
+// the id the same when the message is sent again (the adapter derives it from the message with a
+// secret); empty: 12 random characters.
+std::string make_message_id(std::string_view conversation_id, std::string_view message_id, std::string_view domain,
+                            std::string_view token = {});
 
 // The References of a reply to a parent message (RFC 5322 3.6.4): the parent's References, or
 // when it has none its single In-Reply-To, then the parent's Message-ID. Ids without <>,

@@ -2,6 +2,7 @@
 #include "channels/twilio/adapter.hpp"
 
 #include <strings.h>
+#include <time.h>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -438,6 +439,66 @@ Result<Delivery> TwilioAdapter::send(const OutboundMessage& message) {
   // Any 2xx: the message is Twilio's now. Without a readable sid we still must not send it twice.
   if (response->status >= 200 && response->status < 300) return Delivery{sid_of(*response), "sent"};
   return send_failure(read_error(*response));
+}
+
+namespace {
+
+// Twilio's dates: RFC 2822, "Sat, 05 Dec 2026 16:21:32 +0000".
+std::optional<Timestamp> parse_twilio_date(const std::string& text) {
+  struct tm tm {};
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S %z", &tm);
+  if (end == nullptr) return std::nullopt;
+  const long offset = tm.tm_gmtoff;
+  const time_t t = ::timegm(&tm);
+  if (t == static_cast<time_t>(-1)) return std::nullopt;
+  return Timestamp{} + std::chrono::seconds{t - offset};
+}
+
+std::string string_field(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->get_string().data(), v->get_string().size()) : std::string();
+}
+
+Error lookup_failed(std::string message) {
+  return make_error(ErrorKind::unavailable, "twilio_lookup_failed", "cannot list twilio messages: " + std::move(message));
+}
+
+}  // namespace
+
+Result<ResendCheck> TwilioAdapter::check_resend(const OutboundMessage& message, Timestamp attempted_at) {
+  const Account* account = account_by_name(message.account);
+  if (!account || account->auth_tokens.empty() || account->auth_tokens.front().empty())
+    return lookup_failed("'" + message.account + "' is not a configured twilio account with an auth token");
+  HttpClientRequest request;
+  request.url = options_.api_base_url + "/2010-04-01/Accounts/" + url_component(account->account_sid) +
+                "/Messages.json?To=" + url_component(message.recipient) +
+                (account->from.empty() ? std::string() : "&From=" + url_component(account->from)) + "&PageSize=50";
+  request.headers = {{"Accept", "application/json"}, {"User-Agent", "switchboard"}};
+  request.timeout = options_.send_timeout;
+  request.connect_timeout = std::min(options_.send_timeout, std::chrono::milliseconds{5000});
+  request.basic_auth = BasicAuth{account->account_sid, account->auth_tokens.front()};
+  request.max_response_bytes = 4 * 1024 * 1024;  // 50 messages of up to 1,600 characters each
+  auto response = get(request);
+  if (!response) return lookup_failed(response.error().message);
+  if (response->status < 200 || response->status >= 300)
+    return lookup_failed(send_failure(read_error(*response)).message);
+  json::error_code ec;
+  json::value v = json::parse(response->body, ec);
+  const json::value* list = !ec && v.is_object() ? v.get_object().if_contains("messages") : nullptr;
+  if (response->truncated || !list || !list->is_array()) return lookup_failed("the answer is not a message list");
+  const Timestamp since = attempted_at - std::chrono::minutes{2};
+  for (const json::value& item : list->get_array()) {
+    if (!item.is_object()) continue;
+    const json::object& m = item.get_object();
+    if (string_field(m, "body") != message.text) continue;
+    if (string_field(m, "direction").rfind("outbound", 0) != 0) continue;
+    const auto created = parse_twilio_date(string_field(m, "date_created"));
+    if (!created || *created < since) continue;
+    const std::string sid = string_field(m, "sid");
+    if (sid.empty()) continue;
+    return ResendCheck{Delivery{sid, "sent"}, "found at twilio by To, From, Body and date_created", true};
+  }
+  return ResendCheck{std::nullopt, "not found at twilio (To, From, Body, date_created): sent again", true};
 }
 
 }  // namespace switchboard::channels::twilio

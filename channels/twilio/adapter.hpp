@@ -148,6 +148,13 @@ class TwilioAdapter final : public Adapter {
   //   invalid "invalid_recipient" (21211, 21614, no recipient), "empty_message", "twilio_error"
   //     (any other answer).
   Result<Delivery> send(const OutboundMessage& message) override;
+  // Twilio's Messages API has no idempotency key, but it lists what was sent: GET
+  // .../Messages.json?To=<recipient>&From=<from>&PageSize=50 (newest first; To alone with a
+  // Messaging Service, whose sender is picked later). A message with the same Body whose
+  // date_created is at or after `attempted_at` less two minutes (clock skew) is ours: recorded as
+  // sent with its sid, not sent again. None: sent again. Errors: unavailable
+  // "twilio_lookup_failed" (any failure to list: the outbox asks again later, never sends blind).
+  Result<ResendCheck> check_resend(const OutboundMessage& message, Timestamp attempted_at) override;
 
  private:
   struct Checked;

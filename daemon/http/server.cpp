@@ -211,9 +211,11 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
 
   static net::awaitable<void> serve(std::shared_ptr<Session> self) { co_await self->serve_requests(); }
 
-  // On the strand (stop): a connection between requests has nothing to finish.
+  // On the strand (stop): a connection waiting for the first byte of its next request has
+  // nothing to finish. One that has begun a request (reading it, handling it, answering it) is
+  // left to finish: it answers with Connection: close and ends.
   void close_if_idle() {
-    if (!busy_) close_now();
+    if (idle_) close_now();
   }
   // On the strand, or from run() once no I/O thread is left.
   void close_now() {
@@ -253,7 +255,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::string remote_;
-  bool busy_ = false;  // a handler runs or its response is being written
+  bool idle_ = false;  // waiting for the first byte of a request, with nothing buffered
 };
 
 net::awaitable<void> Server::Impl::Session::serve_requests() {
@@ -262,14 +264,19 @@ net::awaitable<void> Server::Impl::Session::serve_requests() {
     // A fresh connection owes its first request within header_timeout; between keep-alive
     // requests the client may stay silent for idle_timeout, and header_timeout starts with
     // the first byte of the next request.
-    if (!first && buffer_.size() == 0) {
+    if (buffer_.size() == 0) {
       if (buffer_.capacity() > kKeepBufferBytes) buffer_.shrink_to_fit();
-      stream_.expires_after(server_.options_.idle_timeout);
+      stream_.expires_after(first ? server_.options_.header_timeout : server_.options_.idle_timeout);
+      idle_ = true;
       auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kIdleReadBytes), kTuple);
+      idle_ = false;
       if (ec) {
-        fail(ec, "idle");
+        fail(ec, first ? "header" : "idle");
         co_return;
       }
+      // stop() closed the connection while it waited: bytes that had arrived by then are a new
+      // request, never read, never handled (the client sees the connection close unanswered).
+      if (!stream_.socket().is_open()) co_return;
       buffer_.commit(n);
     }
     first = false;
@@ -382,7 +389,6 @@ net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session
   const bool keep_alive = message.keep_alive();
   const bool head = message.method() == bhttp::verb::head;
 
-  busy_ = true;
   InFlight in_flight(server_);
   HttpResponse response =
       co_await net::co_spawn(server_.workers_, run_handler(server_.handler_, request), net::use_awaitable);
@@ -391,14 +397,16 @@ net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session
   const std::size_t bytes_out = response.body.size();
   const bool close = !keep_alive || response.close || server_.stopping();
   beast::error_code ec = co_await write_response(std::move(response), request_id, version, head, close);
-  busy_ = false;
-  log::info("http_request", {{"method", request.method},
-                             {"path", request.path},
-                             {"status", std::to_string(status)},
-                             {"ms", format_ms(Clock::now() - started)},
-                             {"req", request_id},
-                             {"bytes_in", std::to_string(request.body.size())},
-                             {"bytes", std::to_string(bytes_out)}});
+  // The status is logged as answered only once it was written: a handled request whose answer
+  // could not be written (the client left) says so.
+  log::emit(ec ? log::Level::warn : log::Level::info, ec ? "http_response_lost" : "http_request",
+            {{"method", request.method},
+                                                         {"path", request.path},
+                                                         {"status", std::to_string(status)},
+                                                         {"ms", format_ms(Clock::now() - started)},
+                                                         {"req", request_id},
+                                                         {"bytes_in", std::to_string(request.body.size())},
+                                                         {"bytes", std::to_string(bytes_out)}});
   if (ec) {
     fail(ec, "write", request_id);
     co_return std::nullopt;

@@ -118,17 +118,18 @@ class Journal:
 
     def add_failure(self, spec, match_keys, fixture):
         """fixture(name) -> bytes reads a fixture of this fake."""
-        check_keys(spec, ("match", "times", "status", "body", "fixture", "delay_ms"), "fail")
+        check_keys(spec, ("match", "times", "status", "body", "fixture", "delay_ms", "after_ms"), "fail")
         match = spec.get("match", {})
         if not isinstance(match, dict):
             raise ControlError("match must be an object")
         check_keys(match, match_keys, "match")
         rule = {"match": match, "times": int(spec.get("times", 1)),
-                "delay_ms": int(spec.get("delay_ms", 0)), "status": spec.get("status")}
+                "delay_ms": int(spec.get("delay_ms", 0)), "after_ms": int(spec.get("after_ms", 0)),
+                "status": spec.get("status")}
         if rule["times"] < 1 and rule["times"] != -1:
             raise ControlError("times must be >= 1, or -1 for every matching request until reset")
-        if rule["status"] is None and not rule["delay_ms"]:
-            raise ControlError("fail needs a status (with body or fixture) and/or delay_ms")
+        if rule["status"] is None and not rule["delay_ms"] and not rule["after_ms"]:
+            raise ControlError("fail needs a status (with body or fixture), delay_ms and/or after_ms")
         if "fixture" in spec:
             rule["payload"] = fixture(spec["fixture"])
         elif isinstance(spec.get("body"), (dict, list)):

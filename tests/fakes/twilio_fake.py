@@ -110,8 +110,10 @@ class TwilioFake(FakeBase):
         with self.lock:
             if account is None:
                 self.accounts, self.optouts, self.outcomes, self.rewrites = {}, set(), {}, []
+                self.messages = []
                 return
             self.accounts.pop(account, None)
+            self.messages = [m for m in self.messages if m["account_sid"] != account]
             self.optouts = {k for k in self.optouts if k[0] != account}
             self.outcomes = {k: v for k, v in self.outcomes.items() if k[0] != account}
             self.rewrites = [r for r in self.rewrites if r["account"] != account]
@@ -322,22 +324,48 @@ class TwilioFake(FakeBase):
 
     def answer(self, request, route, view, keys):
         rule = self.journal.take_failure(keys)
+        after_ms = 0
         if rule:
             time.sleep(rule["delay_ms"] / 1000)
             if rule["status"] is not None:
                 kind = "text/plain; charset=utf-8" if rule.get("text") else "application/json"
                 return Answer(int(rule["status"]), rule["payload"], kind)
+            after_ms = rule["after_ms"]
         if route is None:
             return Answer(404, twilio_error(20404, f"The requested resource {request['path']} was not found", 404))
-        if request["method"] != "POST":
-            return Answer(405, twilio_error(20004, "Method not allowed (the fake only creates messages)", 405))
+        if request["method"] not in ("POST", "GET"):
+            return Answer(405, twilio_error(20004, "Method not allowed (the fake creates and lists messages)", 405))
         account = self.authenticate(request, route.group(1))
         if account is None:
             return Answer(401, twilio_error(20003, "Authenticate", 401),
                           headers={"WWW-Authenticate": 'Basic realm="Twilio API"'})
+        if request["method"] == "GET":
+            return self.list_messages(route.group(1), request)
         if "form" not in view:
             return Answer(400, twilio_error(21211, "fake: the body must be application/x-www-form-urlencoded"))
-        return self.create_message(route.group(1), account, view["form"])
+        answer = self.create_message(route.group(1), account, view["form"])
+        # after_ms: the message is Twilio's, but its answer comes late (or, past the client's
+        # timeout, never): the case where the sender cannot know whether it was sent.
+        time.sleep(after_ms / 1000)
+        return answer
+
+    def list_messages(self, sid, request):
+        """GET Messages.json: the account's messages, newest first, filtered by To and From, one
+        page of PageSize (default 50, at most 1000), with Twilio's paging fields."""
+        query = request["query"]
+        try:
+            size = min(max(int(query.get("PageSize", "50")), 1), 1000)
+        except ValueError:
+            return Answer(400, twilio_error(20001, "Invalid PageSize"))
+        with self.lock:
+            found = [m for m in reversed(self.messages) if m["account_sid"] == sid
+                     and ("To" not in query or m["to"] == query["To"])
+                     and ("From" not in query or m["from"] == query["From"])]
+        page = found[:size]
+        uri = f"/{API_VERSION}/Accounts/{sid}/Messages.json?PageSize={size}&Page=0"
+        return Answer(200, {"messages": page, "end": max(len(page) - 1, 0), "first_page_uri": uri,
+                            "next_page_uri": None, "page": 0, "page_size": size, "previous_page_uri": None,
+                            "start": 0, "uri": uri})
 
     def authenticate(self, request, sid):
         """HTTP Basic AccountSid:AuthToken for the account in the path; None when refused."""
@@ -397,6 +425,8 @@ class TwilioFake(FakeBase):
         after = None
         if status_callback:
             after = lambda: self.post_callbacks(message, status_callback, account["auth_token"])
+        with self.lock:
+            self.messages.append(message)
         answer = Answer(201, message, after=after)
         answer.segments, answer.encoding = segments, encoding
         return answer

@@ -13,6 +13,7 @@
 
 #include "routing/core/log.hpp"
 #include "storage/conversations.hpp"
+#include "storage/instance_lock.hpp"
 #include "storage/outbox.hpp"
 #include "tests/integration/storage/fixtures.hpp"
 
@@ -196,7 +197,7 @@ TEST_CASE("outbox: mark_retry queues the row again for later, with the error", "
   seed_outbox(d, 1, kT0);
   const auto item = claim_one(d.pool, at(kT0));
 
-  auto retried = mark_retry(d.pool, item.id, "HTTP 503 from the callback", at("2027-03-30T08:00:30Z"));
+  auto retried = mark_retry(d.pool, item.claim(), "HTTP 503 from the callback", at("2027-03-30T08:00:30Z"));
   REQUIRE(retried.ok());
   CHECK(*retried);
   auto record = get_outbox(d.pool, item.id);
@@ -229,7 +230,7 @@ TEST_CASE("outbox: mark_failed ends the row for good", "[storage][outbox]") {
   MigratedDatabase d;
   seed_outbox(d, 1, kT0);
   const auto item = claim_one(d.pool, at(kT0));
-  auto failed = mark_failed(d.pool, item.id, "recipient unknown");
+  auto failed = mark_failed(d.pool, item.claim(), "recipient unknown");
   REQUIRE(failed.ok());
   CHECK(*failed);
   auto record = get_outbox(d.pool, item.id);
@@ -253,7 +254,7 @@ TEST_CASE("outbox: mark_sent records the state and the platform's id on the mess
   REQUIRE(r.ok());
   const auto item = claim_one(d.pool, at("2099-01-01T00:00:00Z"));
 
-  auto sent = mark_sent(d.pool, item.id, "sent", "SMout-1", at("2099-01-01T00:00:01Z"));
+  auto sent = mark_sent(d.pool, item.claim(), "sent", "SMout-1", at("2099-01-01T00:00:01Z"));
   REQUIRE(sent.ok());
   CHECK(*sent);
   auto record = get_outbox(d.pool, item.id);
@@ -271,13 +272,13 @@ TEST_CASE("outbox: mark_sent records the state and the platform's id on the mess
   CHECK((*messages)[1].last_error == std::nullopt);
 
   SECTION("a result once recorded is final") {
-    auto late = mark_sent(d.pool, item.id, "delivered", "", at("2099-01-01T00:00:02Z"));
+    auto late = mark_sent(d.pool, item.claim(), "delivered", "", at("2099-01-01T00:00:02Z"));
     REQUIRE(late.ok());
     CHECK_FALSE(*late);
     CHECK(get_outbox(d.pool, item.id)->state == "sent");
   }
   SECTION("only sent and delivered are results") {
-    auto bad = mark_sent(d.pool, item.id, "failed", "", at("2099-01-01T00:00:02Z"));
+    auto bad = mark_sent(d.pool, item.claim(), "failed", "", at("2099-01-01T00:00:02Z"));
     REQUIRE_FALSE(bad.ok());
     CHECK(bad.error().kind == ErrorKind::invalid);
     CHECK(bad.error().code == "invalid_outbox_state");
@@ -289,7 +290,7 @@ TEST_CASE("outbox: mark_sent as delivered without an id leaves the message's id 
   MigratedDatabase d;
   seed_outbox(d, 1, kT0);
   const auto item = claim_one(d.pool, at(kT0));
-  auto sent = mark_sent(d.pool, item.id, "delivered", "", at(kT0));
+  auto sent = mark_sent(d.pool, item.claim(), "delivered", "", at(kT0));
   REQUIRE(sent.ok());
   CHECK(*sent);
   auto record = get_outbox(d.pool, item.id);
@@ -308,7 +309,7 @@ TEST_CASE("outbox: an external id another message holds is dropped, the result k
 
   // The inbound message of the same channel account holds "SM1" already.
   LoggedEvents logged;
-  auto sent = mark_sent(d.pool, item.id, "sent", "SM1", at("2099-01-01T00:00:01Z"));
+  auto sent = mark_sent(d.pool, item.claim(), "sent", "SM1", at("2099-01-01T00:00:01Z"));
   REQUIRE(sent.ok());
   CHECK(*sent);
   auto record = get_outbox(d.pool, item.id);
@@ -327,12 +328,12 @@ TEST_CASE("outbox: an external id another message holds is dropped, the result k
     std::string huge;
     for (int i = 0; huge.size() < 12000; ++i) huge += std::to_string(i * 7919 % 10007) + "-";
     CHECK_FALSE(logged.saw("outbox_external_id_refused"));
-    auto long_id = mark_sent(d.pool, (*items)[0].id, "sent", huge, at("2099-01-01T00:00:01Z"));
+    auto long_id = mark_sent(d.pool, (*items)[0].claim(), "sent", huge, at("2099-01-01T00:00:01Z"));
     REQUIRE(long_id.ok());
     CHECK(*long_id);
     CHECK(get_outbox(d.pool, (*items)[0].id)->external_id == std::nullopt);
     CHECK(logged.saw("outbox_external_id_refused"));
-    auto bad_bytes = mark_sent(d.pool, (*items)[1].id, "sent", std::string("id\xff\0x", 5), at("2099-01-01T00:00:01Z"));
+    auto bad_bytes = mark_sent(d.pool, (*items)[1].claim(), "sent", std::string("id\xff\0x", 5), at("2099-01-01T00:00:01Z"));
     REQUIRE(bad_bytes.ok());
     CHECK(*bad_bytes);
     CHECK(get_outbox(d.pool, (*items)[1].id)->state == "sent");
@@ -358,7 +359,7 @@ TEST_CASE("outbox: an external id another message takes at the same moment is dr
   pqxx::work rival(conn);
   rival.exec("UPDATE messages SET external_id = 'RACE' WHERE id = " + other);
   auto sending = std::async(std::launch::async, [&] {
-    return mark_sent(d.pool, item.id, "sent", "RACE", at("2027-03-30T08:00:01Z"));
+    return mark_sent(d.pool, item.claim(), "sent", "RACE", at("2027-03-30T08:00:01Z"));
   });
   REQUIRE(sending.wait_for(300ms) == std::future_status::timeout);  // blocked on the rival
   rival.commit();
@@ -384,17 +385,22 @@ TEST_CASE("outbox: results for a row that is not being sent change nothing", "[s
   };
   const auto before = snapshot();
 
-  for (const auto& outbox_id : {id, std::string("999999"), std::string("abc"), std::string("")}) {
-    INFO(outbox_id);
-    auto sent = mark_sent(d.pool, outbox_id, "sent", "X1", at(kT0));
+  const std::string token = "0f0e0d0c-0b0a-4908-8706-050403020100";
+  for (const Claim& claim : {Claim{id, token}, Claim{id, ""}, Claim{id, "not-a-uuid'); DROP TABLE outbox; --"},
+                             Claim{"999999", token}, Claim{"abc", token}, Claim{"", ""}}) {
+    INFO(claim.outbox_id << " " << claim.token);
+    auto sent = mark_sent(d.pool, claim, "sent", "X1", at(kT0));
     REQUIRE(sent.ok());
     CHECK_FALSE(*sent);
-    auto retry = mark_retry(d.pool, outbox_id, "late", at(kT0));
+    auto retry = mark_retry(d.pool, claim, "late", at(kT0));
     REQUIRE(retry.ok());
     CHECK_FALSE(*retry);
-    auto failed = mark_failed(d.pool, outbox_id, "late");
+    auto failed = mark_failed(d.pool, claim, "late");
     REQUIRE(failed.ok());
     CHECK_FALSE(*failed);
+    auto begun = begin_attempt(d.pool, claim, at(kT0));
+    REQUIRE(begun.ok());
+    CHECK_FALSE(*begun);
   }
   CHECK(snapshot() == before);
   CHECK(d.count("SELECT count(*) FROM messages WHERE external_id IS NOT NULL") == 0);
@@ -433,15 +439,139 @@ TEST_CASE("outbox: release_expired queues rows whose sender let the lease run ou
   CHECK(record->last_error == std::optional<std::string>("the sender reported no result before its lease expired"));
   CHECK(get_outbox(d.pool, other->front().id)->state == "sending");
 
-  // The first sender wakes up late: its result must not undo the release.
-  auto late = mark_sent(d.pool, item.id, "sent", "X1", at("2027-03-30T08:00:31Z"));
-  REQUIRE(late.ok());
-  CHECK_FALSE(*late);
-  CHECK(get_outbox(d.pool, item.id)->state == "queued");
-
+  // Claimed again by another sender: a new claim token.
   const auto again = claim_one(d.pool, at("2027-03-30T08:00:31Z"));
   CHECK(again.id == item.id);
   CHECK(again.attempts == 2);
+  CHECK(again.claim_token != item.claim_token);
+
+  // The first sender wakes up late: its results must not land on the new claim.
+  for (int i = 0; i < 2; ++i) {
+    auto late = i == 0 ? mark_sent(d.pool, item.claim(), "sent", "X1", at("2027-03-30T08:00:32Z"))
+                       : mark_failed(d.pool, item.claim(), "late failure");
+    REQUIRE(late.ok());
+    CHECK_FALSE(*late);
+  }
+  auto begun = begin_attempt(d.pool, item.claim(), at("2027-03-30T08:00:32Z"));
+  REQUIRE(begun.ok());
+  CHECK_FALSE(*begun);
+  CHECK(get_outbox(d.pool, item.id)->state == "sending");
+  CHECK(d.count("SELECT count(*) FROM messages WHERE external_id = 'X1'") == 0);
+
+  // The new claim's own result lands.
+  auto own = mark_sent(d.pool, again.claim(), "sent", "X2", at("2027-03-30T08:00:33Z"));
+  REQUIRE(own.ok());
+  CHECK(*own);
+  // ...and a late one of the old claim still cannot overwrite it.
+  auto late = mark_retry(d.pool, item.claim(), "late retry", at("2027-03-30T08:00:34Z"));
+  REQUIRE(late.ok());
+  CHECK_FALSE(*late);
+  const auto final_record = get_outbox(d.pool, item.id);
+  CHECK(final_record->state == "sent");
+  CHECK(final_record->external_id == std::optional<std::string>("X2"));
+}
+
+TEST_CASE("outbox: a late result before the row is claimed again is the truth, and is recorded",
+          "[storage][outbox]") {
+  MigratedDatabase d;
+  seed_outbox(d, 1, kT0);
+  auto items = claim_due(d.pool, 1, 30s, at(kT0));
+  REQUIRE(items.ok());
+  REQUIRE(items->size() == 1);
+  const auto item = items->front();
+  CHECK_FALSE(item.in_doubt_since.has_value());
+  REQUIRE(*begin_attempt(d.pool, item.claim(), at("2027-03-30T08:00:01Z")));
+  REQUIRE(*release_expired(d.pool, at("2027-03-30T08:00:30Z")) == 1);
+  auto record = get_outbox(d.pool, item.id);
+  CHECK(record->state == "queued");
+  CHECK(record->in_doubt_since == at("2027-03-30T08:00:01Z"));
+
+  auto late = mark_sent(d.pool, item.claim(), "sent", "SMlate", at("2027-03-30T08:00:31Z"));
+  REQUIRE(late.ok());
+  CHECK(*late);
+  record = get_outbox(d.pool, item.id);
+  CHECK(record->state == "sent");
+  CHECK(record->external_id == std::optional<std::string>("SMlate"));
+  CHECK(record->in_doubt_since == std::nullopt);
+  auto none = claim_due(d.pool, 10, 30s, at("2027-03-30T08:01:00Z"));
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+}
+
+TEST_CASE("outbox: an attempt in doubt stays in doubt until a result is recorded", "[storage][outbox]") {
+  MigratedDatabase d;
+  seed_outbox(d, 2, kT0);
+  auto items = claim_due(d.pool, 2, 60s, at(kT0));
+  REQUIRE(items.ok());
+  REQUIRE(items->size() == 2);
+  const auto a = (*items)[0];
+  const auto b = (*items)[1];
+  REQUIRE(*begin_attempt(d.pool, a.claim(), at("2027-03-30T08:00:01Z")));
+  REQUIRE(*begin_attempt(d.pool, b.claim(), at("2027-03-30T08:00:01Z")));
+  // a: the platform had the request, no answer came. b: refused before it was sent.
+  REQUIRE(*mark_retry(d.pool, a.claim(), "timed out", at("2027-03-30T08:00:10Z"), true));
+  REQUIRE(*mark_retry(d.pool, b.claim(), "connection refused", at("2027-03-30T08:00:10Z"), false));
+  auto again = claim_due(d.pool, 2, 60s, at("2027-03-30T08:00:10Z"));
+  REQUIRE(again.ok());
+  REQUIRE(again->size() == 2);
+  for (const auto& item : *again) {
+    INFO(item.id);
+    if (item.id == a.id)
+      CHECK(item.in_doubt_since == at("2027-03-30T08:00:01Z"));
+    else
+      CHECK_FALSE(item.in_doubt_since.has_value());
+  }
+  // Stopping before the attempt keeps the doubt; a recorded failure ends it.
+  const auto& a2 = again->front().id == a.id ? again->front() : again->back();
+  REQUIRE(*mark_retry(d.pool, a2.claim(), "not attempted: the daemon was stopping", at("2027-03-30T08:00:11Z"), true));
+  CHECK(get_outbox(d.pool, a.id)->in_doubt_since == at("2027-03-30T08:00:01Z"));
+  const auto a3 = claim_one(d.pool, at("2027-03-30T08:00:11Z"));
+  REQUIRE(a3.id == a.id);
+  REQUIRE(*mark_failed(d.pool, a3.claim(), "recipient unknown"));
+  CHECK(get_outbox(d.pool, a.id)->in_doubt_since == std::nullopt);
+}
+
+TEST_CASE("outbox: rows of a daemon that holds no instance lock go back at once", "[storage][outbox]") {
+  MigratedDatabase d;
+  seed_outbox(d, 3, kT0);
+  // A live instance: its lock is held on a session of its own.
+  InstanceLock live(d.db.url());
+  const int live_key = live.refresh();
+  REQUIRE(live_key > 0);
+  auto mine = claim_due(d.pool, 1, 300s, at(kT0), live_key);
+  REQUIRE(mine.ok());
+  REQUIRE(mine->size() == 1);
+  // A dead one: its key is held by nobody (the session that held it is gone).
+  int dead_key = 0;
+  {
+    InstanceLock gone(d.db.url());
+    dead_key = gone.refresh();
+    REQUIRE(dead_key > 0);
+    REQUIRE(dead_key != live_key);
+  }
+  auto orphaned = claim_due(d.pool, 1, 300s, at(kT0), dead_key);
+  REQUIRE(orphaned.ok());
+  REQUIRE(orphaned->size() == 1);
+  auto unowned = claim_due(d.pool, 1, 300s, at(kT0), 0);  // an older build: no key, lease only
+  REQUIRE(unowned.ok());
+  REQUIRE(unowned->size() == 1);
+
+  // Well within the 300 s lease, only the dead instance's row goes back.
+  auto released = release_expired(d.pool, at("2027-03-30T08:00:01Z"), live_key);
+  REQUIRE(released.ok());
+  CHECK(*released == 1);
+  const auto record = get_outbox(d.pool, orphaned->front().id);
+  CHECK(record->state == "queued");
+  CHECK(record->last_error == std::optional<std::string>("the daemon that claimed it stopped"));
+  CHECK(get_outbox(d.pool, mine->front().id)->state == "sending");
+  CHECK(get_outbox(d.pool, unowned->front().id)->state == "sending");
+
+  // The lock survives a lost connection: refresh() takes the same key again.
+  d.db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'switchboard-instance'");
+  CHECK(live.refresh() == 0);
+  CHECK(live.refresh() == live_key);
+  // While it was away its row could have been released; now it is held again, it stays.
+  CHECK(*release_expired(d.pool, at("2027-03-30T08:00:02Z"), 0) == 0);
 }
 
 TEST_CASE("outbox: last_error is cut to 1000 bytes between characters, bad bytes replaced", "[storage][outbox]") {
@@ -453,17 +583,17 @@ TEST_CASE("outbox: last_error is cut to 1000 bytes between characters, bad bytes
 
   std::string polish;
   while (polish.size() < 3000) polish += "żółć ";
-  REQUIRE(mark_retry(d.pool, (*items)[0].id, polish, at(kT0)).ok());
+  REQUIRE(mark_retry(d.pool, (*items)[0].claim(), polish, at(kT0)).ok());
   const auto stored = *get_outbox(d.pool, (*items)[0].id)->last_error;
   CHECK(stored.size() <= kMaxErrorBytes);
   CHECK(stored.size() >= kMaxErrorBytes - 1);
   CHECK(polish.compare(0, stored.size(), stored) == 0);
 
-  REQUIRE(mark_failed(d.pool, (*items)[1].id, std::string(999, 'a') + "ż").ok());
+  REQUIRE(mark_failed(d.pool, (*items)[1].claim(), std::string(999, 'a') + "ż").ok());
   CHECK(*get_outbox(d.pool, (*items)[1].id)->last_error == std::string(999, 'a'));
 
   const char bad[] = "bad \xff\xc3 and \0 nul\xed\xa0\x80";
-  REQUIRE(mark_failed(d.pool, (*items)[2].id, std::string(bad, sizeof bad - 1)).ok());
+  REQUIRE(mark_failed(d.pool, (*items)[2].claim(), std::string(bad, sizeof bad - 1)).ok());
   CHECK(*get_outbox(d.pool, (*items)[2].id)->last_error == "bad \xEF\xBF\xBD\xEF\xBF\xBD and \xEF\xBF\xBD nul"
                                                             "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
 }

@@ -35,14 +35,14 @@ DeliveryStatus status(const std::string& external_id, const std::string& name, c
   return s;
 }
 
-// One SMS with its reply claimed; returns the outbox id.
-std::string claimed_reply(MigratedDatabase& d, Pipeline& pipeline, const std::string& sid, const std::string& phone) {
+// One SMS with its reply claimed; returns the claim.
+Claim claimed_reply(MigratedDatabase& d, Pipeline& pipeline, const std::string& sid, const std::string& phone) {
   REQUIRE(pipeline.ingest(sms(sid, phone, "Dzień dobry"), router_returning(reply_decision())).ok());
   d.db.exec("UPDATE outbox SET next_attempt_at = '" + std::string(kT0) + "'");
   auto items = claim_due(d.pool, 1, 60s, at(kT0));
   REQUIRE(items.ok());
   REQUIRE(items->size() == 1);
-  return items->front().id;
+  return items->front().claim();
 }
 
 }  // namespace
@@ -58,7 +58,7 @@ TEST_CASE("platform events: statuses move a reply forward only, once each", "[st
   REQUIRE(delivered.ok());
   CHECK(delivered->applied);
   CHECK_FALSE(delivered->duplicate);
-  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id) == "delivered");
+  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id.outbox_id) == "delivered");
 
   auto again = record_delivery_status(d.pool, status("SMout1", "delivered"));
   REQUIRE(again.ok());
@@ -70,9 +70,9 @@ TEST_CASE("platform events: statuses move a reply forward only, once each", "[st
   CHECK_FALSE(late->applied);
   CHECK_FALSE(late->waiting);  // a no-op for a known message, not waiting (issue 11)
   REQUIRE(record_delivery_status(d.pool, status("SMout1", "failed", "30003 unreachable")).ok());
-  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id) == "delivered");
+  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id.outbox_id) == "delivered");
   REQUIRE(record_delivery_status(d.pool, status("SMout1", "read")).ok());
-  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id) == "read");
+  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id.outbox_id) == "read");
   CHECK(d.count("SELECT count(*) FROM delivery_statuses") == 4);
 
   auto bogus = record_delivery_status(d.pool, status("SMout1", "exploded"));
@@ -91,10 +91,10 @@ TEST_CASE("platform events: a status that arrives before our send's answer is ap
   REQUIRE(early.ok());
   CHECK_FALSE(early->applied);  // no message has that id yet
   CHECK(early->waiting);
-  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id) == "sending");
+  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id.outbox_id) == "sending");
 
   REQUIRE(mark_sent(d.pool, id, "sent", "SMout2", at(kT0)).ok());
-  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id) == "delivered");
+  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id.outbox_id) == "delivered");
 }
 
 TEST_CASE("platform events: a failed status records the error; WhatsApp 131047 means blocked by the window",
@@ -105,13 +105,13 @@ TEST_CASE("platform events: a failed status records the error; WhatsApp 131047 m
   const auto first = claimed_reply(d, pipeline, "SM3", "+48600100202");
   REQUIRE(mark_sent(d.pool, first, "sent", "SMout3", at(kT0)).ok());
   REQUIRE(record_delivery_status(d.pool, status("SMout3", "failed", "30003 unreachable handset")).ok());
-  CHECK(d.db.scalar("SELECT state || ' ' || last_error FROM outbox WHERE id = " + first) ==
+  CHECK(d.db.scalar("SELECT state || ' ' || last_error FROM outbox WHERE id = " + first.outbox_id) ==
         "failed 30003 unreachable handset");
 
   const auto second = claimed_reply(d, pipeline, "SM4", "+48600100203");
   REQUIRE(mark_sent(d.pool, second, "sent", "SMout4", at(kT0)).ok());
   REQUIRE(record_delivery_status(d.pool, status("SMout4", "failed", "131047 Re-engagement message")).ok());
-  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + second) == "blocked");
+  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + second.outbox_id) == "blocked");
 }
 
 TEST_CASE("platform events: a read watermark covers every reply sent to that recipient before it",
@@ -135,7 +135,7 @@ TEST_CASE("platform events: a read watermark covers every reply sent to that rec
   auto applied = record_delivery_status(d.pool, read);
   REQUIRE(applied.ok());
   CHECK(applied->applied);
-  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id) == "read");
+  CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id.outbox_id) == "read");
 }
 
 TEST_CASE("platform events: an echo is stored once as an outbound message and counts as a human reply",

@@ -206,6 +206,8 @@ TEST_CASE("twilio: an unreachable or slow API is retried", "[channels][twilio]")
   gate.open();
   REQUIRE_FALSE(sent.ok());
   CHECK(classify(sent.error()) == SendFailure::retryable);
+  // Twilio had the request: the outbox must check before sending it again.
+  CHECK(sent.error().code == "request_sent_no_answer");
 }
 
 TEST_CASE("twilio: send refuses what it cannot send before calling out", "[channels][twilio]") {
