@@ -42,8 +42,10 @@ struct Delivery {
 // (the daemon died between calling the platform and recording its answer, or the answer never
 // came): Adapter::check_resend.
 struct ResendCheck {
-  // The platform has the message already: recorded as this delivery, not sent again.
-  std::optional<Delivery> already_sent;
+  // Messages the platform has that may be this one (same recipient, text and time), oldest
+  // first. The outbox takes the first that no other outbound message of ours has as its
+  // external_id: recorded as that delivery, not sent again. None left: sent again.
+  std::vector<Delivery> candidates;
   // Otherwise, why sending again is safe or what it risks, for the log line (outbox_resend).
   std::string how;
   // False when a resend may reach the customer twice (the platform offers no way to tell).
@@ -83,7 +85,7 @@ class Adapter {
   virtual Result<ResendCheck> check_resend(const OutboundMessage& message, Timestamp attempted_at) {
     (void)message;
     (void)attempted_at;
-    return ResendCheck{std::nullopt, "at-least-once: the platform cannot say whether it has the message", false};
+    return ResendCheck{{}, "at-least-once: the platform cannot say whether it has the message", false};
   }
 };
 

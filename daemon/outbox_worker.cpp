@@ -1,5 +1,6 @@
 #include "daemon/outbox_worker.hpp"
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <random>
 #include <tuple>
@@ -180,6 +181,21 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   // An earlier attempt may have reached the platform: ask before sending again.
   if (item.in_doubt_since) {
     auto check = (*adapter)->check_resend(message, *item.in_doubt_since);
+    std::optional<channels::Delivery> found;
+    if (check && !check->candidates.empty()) {
+      std::vector<std::string> ids;
+      for (const auto& c : check->candidates) ids.push_back(c.external_id);
+      auto known = storage::known_outbound_ids(pool_, item.channel, item.account, ids);
+      if (!known) {
+        check = known.error();
+      } else {
+        for (const auto& c : check->candidates)
+          if (std::find(known->begin(), known->end(), c.external_id) == known->end()) {
+            found = c;
+            break;
+          }
+      }
+    }
     if (!check) {
       const Error& e = check.error();
       if (channels::should_retry(options_.retry, item.attempts)) {
@@ -201,8 +217,8 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
       }
       return;
     }
-    if (check->already_sent) {
-      const auto& d = *check->already_sent;
+    if (found) {
+      const auto& d = *found;
       const std::string state = d.status == "delivered" ? "delivered" : "sent";
       if (record(claim, state, [&] { return storage::mark_sent(pool_, claim, state, d.external_id, clock_.now()); }) ==
           Recorded::yes) {

@@ -186,8 +186,12 @@ SELECT 'queued', count(*) FROM outbox WHERE state = 'queued'
 UNION ALL
 SELECT 'sending', count(*) FROM outbox WHERE state = 'sending')sql"};
 
-constexpr Statement kStatements[] = {kClaim, kRelease,         kBeginAttempt, kSent,        kRetry,       kFailed,
-                                     kBlocked, kApplyEarlyStatus, kGet,          kReplyTarget, kReplyInsert, kBacklog};
+constexpr Statement kKnownOutbound{"sb_outbox_known_outbound", R"sql(
+SELECT 1 FROM messages WHERE channel = $1 AND account = $2 AND direction = 'out' AND external_id = $3)sql"};
+
+constexpr Statement kStatements[] = {kClaim,       kRelease,     kBeginAttempt, kSent,   kRetry,
+                                     kFailed,      kBlocked,     kApplyEarlyStatus, kGet, kReplyTarget,
+                                     kReplyInsert, kBacklog,     kKnownOutbound};
 
 using sql::Work;
 
@@ -378,6 +382,20 @@ Result<bool> mark_failed(Pool& pool, const Claim& claim, const std::string& erro
 Result<bool> mark_blocked(Pool& pool, const Claim& claim, const std::string& error) {
   return mark(pool, kBlocked, claim, {"cannot mark outbox row " + claim.outbox_id + " blocked", "invalid_outbox"},
               error, std::nullopt);
+}
+
+Result<std::vector<std::string>> known_outbound_ids(Pool& pool, const std::string& channel, const std::string& account,
+                                                    const std::vector<std::string>& ids) {
+  return run<std::vector<std::string>>(
+      pool, {"cannot look up outbound message ids", "invalid_outbox"},
+      [&](pqxx::connection& conn, bool&) -> Result<std::vector<std::string>> {
+        pqxx::nontransaction tx(conn);
+        std::vector<std::string> known;
+        for (const auto& id : ids)
+          if (storable_external_id(id) && !tx.exec_prepared(kKnownOutbound.name, channel, account, id).empty())
+            known.push_back(id);
+        return known;
+      });
 }
 
 Result<OutboxRecord> get_outbox(Pool& pool, const std::string& outbox_id) {

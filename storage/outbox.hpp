@@ -106,6 +106,11 @@ struct OutboxRecord {
   std::optional<Timestamp> in_doubt_since;  // see OutboxItem
 };
 
+// Which of `ids` are already the platform id of one of our outbound messages on the channel
+// account (a resend check's candidates that belong to other replies).
+Result<std::vector<std::string>> known_outbound_ids(Pool& pool, const std::string& channel, const std::string& account,
+                                                    const std::vector<std::string>& ids);
+
 // not_found "outbox_not_found" for an unknown (or malformed) id.
 Result<OutboxRecord> get_outbox(Pool& pool, const std::string& outbox_id);
 

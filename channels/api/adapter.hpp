@@ -67,7 +67,7 @@ class ApiAdapter final : public Adapter {
   // The callback carries the outbox id (X-Switchboard-Delivery, "delivery_id"): the receiver
   // de-duplicates on it, so sending again is safe.
   Result<ResendCheck> check_resend(const OutboundMessage&, Timestamp) override {
-    return ResendCheck{std::nullopt, "the receiver de-duplicates on X-Switchboard-Delivery", true};
+    return ResendCheck{{}, "the receiver de-duplicates on X-Switchboard-Delivery", true};
   }
 
  private:

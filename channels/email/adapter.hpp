@@ -68,7 +68,7 @@ class EmailAdapter final : public Adapter {
   // same Message-ID (make_message_id with a token derived from the message), which clients and
   // archives that de-duplicate on Message-ID show once. Others may show it twice.
   Result<ResendCheck> check_resend(const OutboundMessage&, Timestamp) override {
-    return ResendCheck{std::nullopt, "at-least-once: sent again with the same Message-ID", false};
+    return ResendCheck{{}, "at-least-once: sent again with the same Message-ID", false};
   }
 
   const Mailbox* mailbox(std::string_view name) const;

@@ -28,7 +28,7 @@ class NotifyAdapter final : public Adapter {
   Result<Delivery> send(const OutboundMessage& message) override;
   // Signed like the API channel's callbacks, with the outbox id as X-Switchboard-Delivery.
   Result<ResendCheck> check_resend(const OutboundMessage&, Timestamp) override {
-    return ResendCheck{std::nullopt, "the receiver de-duplicates on X-Switchboard-Delivery", true};
+    return ResendCheck{{}, "the receiver de-duplicates on X-Switchboard-Delivery", true};
   }
 
  private:

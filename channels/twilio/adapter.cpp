@@ -487,7 +487,10 @@ Result<ResendCheck> TwilioAdapter::check_resend(const OutboundMessage& message, 
   const json::value* list = !ec && v.is_object() ? v.get_object().if_contains("messages") : nullptr;
   if (response->truncated || !list || !list->is_array()) return lookup_failed("the answer is not a message list");
   const Timestamp since = attempted_at - std::chrono::minutes{2};
-  for (const json::value& item : list->get_array()) {
+  ResendCheck out{{}, "looked up at twilio by To, From, Body and date_created", true};
+  const auto& messages = list->get_array();
+  for (auto it = messages.rbegin(); it != messages.rend(); ++it) {  // newest first: oldest first here
+    const json::value& item = *it;
     if (!item.is_object()) continue;
     const json::object& m = item.get_object();
     if (string_field(m, "body") != message.text) continue;
@@ -496,9 +499,9 @@ Result<ResendCheck> TwilioAdapter::check_resend(const OutboundMessage& message, 
     if (!created || *created < since) continue;
     const std::string sid = string_field(m, "sid");
     if (sid.empty()) continue;
-    return ResendCheck{Delivery{sid, "sent"}, "found at twilio by To, From, Body and date_created", true};
+    out.candidates.push_back(Delivery{sid, "sent"});
   }
-  return ResendCheck{std::nullopt, "not found at twilio (To, From, Body, date_created): sent again", true};
+  return out;
 }
 
 }  // namespace switchboard::channels::twilio

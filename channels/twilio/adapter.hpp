@@ -150,9 +150,9 @@ class TwilioAdapter final : public Adapter {
   Result<Delivery> send(const OutboundMessage& message) override;
   // Twilio's Messages API has no idempotency key, but it lists what was sent: GET
   // .../Messages.json?To=<recipient>&From=<from>&PageSize=50 (newest first; To alone with a
-  // Messaging Service, whose sender is picked later). A message with the same Body whose
-  // date_created is at or after `attempted_at` less two minutes (clock skew) is ours: recorded as
-  // sent with its sid, not sent again. None: sent again. Errors: unavailable
+  // Messaging Service, whose sender is picked later). Messages with the same Body whose
+  // date_created is at or after `attempted_at` less two minutes (clock skew) are the candidates:
+  // one that is no other reply's sid is ours, recorded as sent, not sent again. Errors: unavailable
   // "twilio_lookup_failed" (any failure to list: the outbox asks again later, never sends blind).
   Result<ResendCheck> check_resend(const OutboundMessage& message, Timestamp attempted_at) override;
 

@@ -228,3 +228,69 @@ TEST_CASE("twilio: send refuses what it cannot send before calling out", "[chann
   REQUIRE_FALSE(sent.ok());
   CHECK(classify(sent.error()) == SendFailure::permanent);
 }
+
+TEST_CASE("twilio: check_resend lists the recipient's messages and offers those that may be ours",
+          "[channels][twilio]") {
+  Recorder seen;
+  std::string listing;
+  int status = 200;
+  LocalServer server([&](const HttpRequest& r) {
+    seen.add(r);
+    return answer(status, listing);
+  });
+  twilio::TwilioAdapter adapter(options(server.url("")));
+  const OutboundMessage m = reply("number");
+  const Timestamp attempted = *parse_rfc3339("2026-12-05T16:21:30Z");
+  const auto message = [&](const std::string& sid, const std::string& body, const std::string& created,
+                           const std::string& direction = "outbound-api") {
+    return "{\"sid\":\"" + sid + "\",\"body\":\"" + body + "\",\"date_created\":\"" + created +
+           "\",\"direction\":\"" + direction + "\",\"to\":\"+48601234567\",\"from\":\"+48732123456\"}";
+  };
+  const std::string text = "Dzi\\u0119kujemy! Paczka wysz\\u0142a dzi\\u015b, numer przesy\\u0142ki: 00123456789.";
+  // Newest first, as Twilio lists them: another text, ours (twice: a reply sent earlier the same
+  // minute), an inbound one, ours from yesterday.
+  listing = "{\"messages\":[" + message("SMother", "Inny tekst", "Sat, 05 Dec 2026 16:21:40 +0000") + "," +
+            message("SMnew", text, "Sat, 05 Dec 2026 16:21:31 +0000") + "," +
+            message("SMsame", text, "Sat, 05 Dec 2026 17:20:00 +0100") + "," +
+            message("SMin", text, "Sat, 05 Dec 2026 16:21:35 +0000", "inbound") + "," +
+            message("SMold", text, "Fri, 04 Dec 2026 16:21:31 +0000") + "],\"page\":0,\"page_size\":50}";
+  auto check = adapter.check_resend(m, attempted);
+  REQUIRE(check.ok());
+  CHECK(check->exactly_once);
+  REQUIRE(check->candidates.size() == 2);
+  CHECK(check->candidates[0].external_id == "SMsame");  // oldest first
+  CHECK(check->candidates[1].external_id == "SMnew");
+  REQUIRE(seen.requests().size() == 1);
+  const HttpRequest r = seen.requests()[0];
+  CHECK(r.method == "GET");
+  CHECK(r.path == "/2010-04-01/Accounts/ACcccccccccccccccccccccccccccccc03/Messages.json");
+  CHECK(r.query == "To=%2B48601234567&From=%2B48732123456&PageSize=50");
+  CHECK(header(r, "Authorization").rfind("Basic ", 0) == 0);
+
+  // Nothing of ours there: no candidate, sent again.
+  listing = "{\"messages\":[" + message("SMold", text, "Fri, 04 Dec 2026 16:21:31 +0000") + "]}";
+  check = adapter.check_resend(m, attempted);
+  REQUIRE(check.ok());
+  CHECK(check->candidates.empty());
+
+  // With a Messaging Service the sender is not known: To alone.
+  listing = "{\"messages\":[]}";
+  REQUIRE(adapter.check_resend(reply("main"), attempted).ok());
+  CHECK(seen.requests().back().query == "To=%2B48601234567&PageSize=50");
+
+  // What cannot be read is "cannot tell", never "not sent".
+  for (const auto& [code, body] : std::vector<std::pair<int, std::string>>{
+           {500, "{}"}, {401, R"({"code":20003,"message":"Authenticate"})"}, {200, "not json"}, {200, "{\"messages\":{}}"}}) {
+    INFO(code << " " << body);
+    status = code;
+    listing = body;
+    auto failed = adapter.check_resend(m, attempted);
+    REQUIRE_FALSE(failed.ok());
+    CHECK(failed.error().kind == ErrorKind::unavailable);
+    CHECK(failed.error().code == "twilio_lookup_failed");
+  }
+  twilio::TwilioAdapter refused(options("http://127.0.0.1:" + std::to_string(testing::closed_port())));
+  auto unreachable = refused.check_resend(m, attempted);
+  REQUIRE_FALSE(unreachable.ok());
+  CHECK(unreachable.error().code == "twilio_lookup_failed");
+}
