@@ -351,22 +351,27 @@ class TwilioFake(FakeBase):
         return answer
 
     def list_messages(self, sid, request):
-        """GET Messages.json: the account's messages, newest first, filtered by To and From, one
-        page of PageSize (default 50, at most 1000), with Twilio's paging fields."""
+        """GET Messages.json: the account's messages, newest first, filtered by To and From, page
+        Page (from 0) of PageSize (default 50, at most 1000), with Twilio's paging fields."""
         query = request["query"]
         try:
             size = min(max(int(query.get("PageSize", "50")), 1), 1000)
+            number = max(int(query.get("Page", "0")), 0)
         except ValueError:
-            return Answer(400, twilio_error(20001, "Invalid PageSize"))
+            return Answer(400, twilio_error(20001, "Invalid PageSize or Page"))
         with self.lock:
             found = [m for m in reversed(self.messages) if m["account_sid"] == sid
                      and ("To" not in query or m["to"] == query["To"])
                      and ("From" not in query or m["from"] == query["From"])]
-        page = found[:size]
-        uri = f"/{API_VERSION}/Accounts/{sid}/Messages.json?PageSize={size}&Page=0"
-        return Answer(200, {"messages": page, "end": max(len(page) - 1, 0), "first_page_uri": uri,
-                            "next_page_uri": None, "page": 0, "page_size": size, "previous_page_uri": None,
-                            "start": 0, "uri": uri})
+        start = number * size
+        page = found[start:start + size]
+        filters = "".join(f"&{k}={urllib.parse.quote(query[k], safe='')}" for k in ("To", "From") if k in query)
+        base = f"/{API_VERSION}/Accounts/{sid}/Messages.json?PageSize={size}{filters}&Page="
+        more = start + size < len(found)
+        return Answer(200, {"messages": page, "end": start + max(len(page) - 1, 0), "first_page_uri": base + "0",
+                            "next_page_uri": base + str(number + 1) if more else None, "page": number,
+                            "page_size": size, "previous_page_uri": base + str(number - 1) if number else None,
+                            "start": start, "uri": base + str(number)})
 
     def authenticate(self, request, sid):
         """HTTP Basic AccountSid:AuthToken for the account in the path; None when refused."""

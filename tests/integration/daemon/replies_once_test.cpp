@@ -111,14 +111,19 @@ long inbound_sms(const DaemonProcess& d, const TwilioAccount& a, const std::stri
   return static_cast<long>(r.at("status").as_int64());
 }
 
-// What the fake accepted for the account, per recipient, read as a Twilio client would.
+// What the fake accepted for the account, per recipient, read as a Twilio client would: page
+// after page, following next_page_uri.
 std::map<std::string, int> accepted(const TwilioAccount& a) {
-  auto r = http_request("GET", FakeServer::twilio().url("/2010-04-01/Accounts/" + a.sid + "/Messages.json?PageSize=1000"),
-                        {"Authorization: Basic " + base64(a.sid + ":" + a.token)});
-  REQUIRE(r.status == 200);
   std::map<std::string, int> out;
-  const json::value listing = json::parse(r.body);
-  for (const auto& m : listing.at("messages").as_array()) ++out[std::string(m.at("to").as_string())];
+  std::string next = "/2010-04-01/Accounts/" + a.sid + "/Messages.json?PageSize=1000";
+  for (int pages = 0; !next.empty() && pages < 100; ++pages) {
+    auto r = http_request("GET", FakeServer::twilio().url(next), {"Authorization: Basic " + base64(a.sid + ":" + a.token)});
+    REQUIRE(r.status == 200);
+    const json::value listing = json::parse(r.body);
+    for (const auto& m : listing.at("messages").as_array()) ++out[std::string(m.at("to").as_string())];
+    const json::value& more = listing.at("next_page_uri");
+    next = more.is_string() ? std::string(more.as_string()) : std::string();
+  }
   return out;
 }
 

@@ -273,6 +273,18 @@ TEST_CASE("twilio: check_resend lists the recipient's messages and offers those 
   REQUIRE(check.ok());
   CHECK(check->candidates.empty());
 
+  // Hostile or odd entries are skipped, never taken for ours: not objects, fields of the wrong
+  // type, dates that are no dates, no sid.
+  listing = "{\"messages\":[1,\"x\",null,[],{\"sid\":5,\"body\":\"" + text +
+            "\"},{\"sid\":\"SMbad\",\"body\":\"" + text + "\",\"direction\":\"outbound-api\"," +
+            "\"date_created\":\"yesterday\"},{\"sid\":\"\",\"body\":\"" + text +
+            "\",\"direction\":\"outbound-api\",\"date_created\":\"Sat, 05 Dec 2026 16:21:31 +0000\"}," +
+            "{\"sid\":\"SMbody\",\"body\":{\"x\":1},\"direction\":\"outbound-api\"," +
+            "\"date_created\":\"Sat, 05 Dec 2026 16:21:31 +0000\"}]}";
+  check = adapter.check_resend(m, attempted);
+  REQUIRE(check.ok());
+  CHECK(check->candidates.empty());
+
   // With a Messaging Service the sender is not known: To alone.
   listing = "{\"messages\":[]}";
   REQUIRE(adapter.check_resend(reply("main"), attempted).ok());
