@@ -36,7 +36,8 @@ int InstanceLock::refresh() {
       const auto r = tx.exec("SELECT pg_try_advisory_lock(" + std::to_string(kInstanceLockClass) + ", " +
                              std::to_string(candidate) + ")");
       if (r[0][0].as<bool>()) {
-        if (wanted_ != 0 && candidate != wanted_) log::info("instance_lock_changed", {{"key", std::to_string(candidate)}});
+        if (wanted_ != 0 && candidate != wanted_)
+          log::info("instance_lock_changed", {{"key", std::to_string(candidate)}});
         wanted_ = candidate;
         key_.store(candidate, std::memory_order_release);
         log::info("instance_lock_held", {{"key", std::to_string(candidate)}});
@@ -46,8 +47,7 @@ int InstanceLock::refresh() {
     }
     log::warn("instance_lock_unavailable", {{"reason", "eight random keys were all taken"}});
   } catch (const std::exception& e) {
-    if (key_.load() != 0)
-      log::warn("instance_lock_lost", {{"key", std::to_string(key_.load())}, {"reason", e.what()}});
+    if (key_.load() != 0) log::warn("instance_lock_lost", {{"key", std::to_string(key_.load())}, {"reason", e.what()}});
     conn_.reset();
     key_.store(0, std::memory_order_release);
   }

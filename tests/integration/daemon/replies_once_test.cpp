@@ -73,8 +73,8 @@ TwilioAccount fresh_account() {
   a.sid = "AC" + std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(now).count());
   a.sid.resize(34, '7');
   a.token = "tw-once-" + a.sid.substr(2, 12);
-  FakeServer::twilio().post("/_fake/accounts", json::object{{"sid", a.sid}, {"auth_token", a.token},
-                                                            {"numbers", json::array{a.number}}});
+  FakeServer::twilio().post("/_fake/accounts",
+                            json::object{{"sid", a.sid}, {"auth_token", a.token}, {"numbers", json::array{a.number}}});
   return a;
 }
 
@@ -84,11 +84,13 @@ DaemonOptions with_twilio(const std::string& database_url, const TwilioAccount& 
   o.rules_yaml = kTestRules;
   // The default 5-minute lease: only the instance lock can bring a dead daemon's rows back
   // within the test's time.
-  o.extra_config = "public_url: https://switchboard.example.com\n"
-                   "outbox: { workers: 2, sweep_interval: 100ms, retry: { base: 100ms, cap: 300ms, max_attempts: 8 } }\n";
-  o.channels_extra = "  twilio:\n    api_url: " + FakeServer::twilio().base_url() + "\n    send_timeout: " +
-                     send_timeout + "\n    status_callbacks: false\n    accounts:\n      main:\n        account_sid: " +
-                     a.sid + "\n        auth_tokens: { secret: tw }\n        from: \"" + a.number + "\"\n";
+  o.extra_config =
+      "public_url: https://switchboard.example.com\n"
+      "outbox: { workers: 2, sweep_interval: 100ms, retry: { base: 100ms, cap: 300ms, max_attempts: 8 } }\n";
+  o.channels_extra = "  twilio:\n    api_url: " + FakeServer::twilio().base_url() +
+                     "\n    send_timeout: " + send_timeout +
+                     "\n    status_callbacks: false\n    accounts:\n      main:\n        account_sid: " + a.sid +
+                     "\n        auth_tokens: { secret: tw }\n        from: \"" + a.number + "\"\n";
   o.env = {{"SWITCHBOARD_SECRET_TW", a.token}};
   return o;
 }
@@ -100,9 +102,10 @@ std::string phone(int i) {
 }
 
 // An inbound SMS, signed by the fake as Twilio signs it; the daemon's status.
-long inbound_sms(const DaemonProcess& d, const TwilioAccount& a, const std::string& message_sid, const std::string& from) {
-  json::object params{{"AccountSid", a.sid}, {"MessageSid", message_sid}, {"From", from}, {"To", a.number},
-                      {"Body", "Awaria: nie działa"}, {"NumMedia", "0"}};
+long inbound_sms(const DaemonProcess& d, const TwilioAccount& a, const std::string& message_sid,
+                 const std::string& from) {
+  json::object params{{"AccountSid", a.sid}, {"MessageSid", message_sid},    {"From", from},
+                      {"To", a.number},      {"Body", "Awaria: nie działa"}, {"NumMedia", "0"}};
   auto r = FakeServer::twilio().post(
       "/_fake/sms", json::object{{"url", d.url("/webhooks/twilio/sms?account=main")},
                                  {"signed_url", "https://switchboard.example.com/webhooks/twilio/sms?account=main"},
@@ -117,7 +120,8 @@ std::map<std::string, int> accepted(const TwilioAccount& a) {
   std::map<std::string, int> out;
   std::string next = "/2010-04-01/Accounts/" + a.sid + "/Messages.json?PageSize=1000";
   for (int pages = 0; !next.empty() && pages < 100; ++pages) {
-    auto r = http_request("GET", FakeServer::twilio().url(next), {"Authorization: Basic " + base64(a.sid + ":" + a.token)});
+    auto r =
+        http_request("GET", FakeServer::twilio().url(next), {"Authorization: Basic " + base64(a.sid + ":" + a.token)});
     REQUIRE(r.status == 200);
     const json::value listing = json::parse(r.body);
     for (const auto& m : listing.at("messages").as_array()) ++out[std::string(m.at("to").as_string())];
@@ -168,8 +172,8 @@ TEST_CASE("replies once: SIGKILL while SMS replies are at Twilio unanswered", "[
     INFO("round " << round);
     auto d = std::make_unique<DaemonProcess>(with_twilio(db.url(), a, "10s"));
     // The first two sends of the round: Twilio creates the message and holds its answer.
-    FakeServer::twilio().post("/_fake/fail", json::object{{"match", json::object{{"account", a.sid}}},
-                                                         {"times", 2}, {"after_ms", 4000}});
+    FakeServer::twilio().post(
+        "/_fake/fail", json::object{{"match", json::object{{"account", a.sid}}}, {"times", 2}, {"after_ms", 4000}});
     const std::size_t before = fake_requests(a);
     for (int i = 0; i < per_round; ++i, ++customers)
       REQUIRE(inbound_sms(*d, a, "SMin" + std::to_string(round) + "x" + std::to_string(i), phone(customers)) == 200);
@@ -182,7 +186,10 @@ TEST_CASE("replies once: SIGKILL while SMS replies are at Twilio unanswered", "[
   // The last daemon finishes the work: the dead ones' rows come back at once, the unanswered
   // ones are looked up at Twilio first.
   DaemonProcess last(with_twilio(db.url(), a, "10s"));
-  const auto states = [&] { return db.scalar("SELECT string_agg(state || ':' || n, ',') FROM (SELECT state, count(*) AS n FROM outbox GROUP BY state) s"); };
+  const auto states = [&] {
+    return db.scalar(
+        "SELECT string_agg(state || ':' || n, ',') FROM (SELECT state, count(*) AS n FROM outbox GROUP BY state) s");
+  };
   CHECK(wait_until([&] { return states() == "sent:" + std::to_string(customers); }, std::chrono::seconds{30}));
   CHECK(db.scalar("SELECT count(*) || '/' || count(DISTINCT external_id) FROM messages WHERE direction = 'in'") ==
         std::to_string(customers) + "/" + std::to_string(customers));
@@ -198,10 +205,13 @@ TEST_CASE("replies once: an answer that never comes is looked up before any rese
   const TwilioAccount a = fresh_account();
   DaemonProcess d(with_twilio(db.url(), a, "1s"));
   // Twilio creates the first message and answers after the daemon has given up waiting.
-  FakeServer::twilio().post("/_fake/fail", json::object{{"match", json::object{{"account", a.sid}}},
-                                                       {"times", 1}, {"after_ms", 2500}});
+  FakeServer::twilio().post(
+      "/_fake/fail", json::object{{"match", json::object{{"account", a.sid}}}, {"times", 1}, {"after_ms", 2500}});
   REQUIRE(inbound_sms(d, a, "SMlate1", phone(900)) == 200);
-  const auto states = [&] { return db.scalar("SELECT string_agg(state || ':' || n, ',') FROM (SELECT state, count(*) AS n FROM outbox GROUP BY state) s"); };
+  const auto states = [&] {
+    return db.scalar(
+        "SELECT string_agg(state || ':' || n, ',') FROM (SELECT state, count(*) AS n FROM outbox GROUP BY state) s");
+  };
   CHECK(wait_until([&] { return states() == "sent:1"; }, std::chrono::seconds{15}));
   check_each_reply_once(states(), a, 1);
   CHECK(d.log().find("in_doubt=yes") != std::string::npos);
@@ -212,8 +222,10 @@ TEST_CASE("replies once: an answer that never comes is looked up before any rese
   // attempt times out and Twilio never created it; the lookup finds only the first reply, whose
   // sid is known, so it cannot be mistaken for this one: sent again.
   FakeServer::twilio().post("/_fake/fail", json::object{{"match", json::object{{"account", a.sid}}},
-                                                       {"times", 1}, {"status", 503}, {"delay_ms", 2000},
-                                                       {"body", json::object{{"code", 20500}, {"message", "x"}}}});
+                                                        {"times", 1},
+                                                        {"status", 503},
+                                                        {"delay_ms", 2000},
+                                                        {"body", json::object{{"code", 20500}, {"message", "x"}}}});
   REQUIRE(inbound_sms(d, a, "SMlate2", phone(900)) == 200);
   CHECK(wait_until([&] { return states() == "sent:2"; }, std::chrono::seconds{15}));
   CHECK(accepted(a)[phone(900)] == 2);
@@ -225,8 +237,8 @@ TEST_CASE("replies once: PostgreSQL restarted while sends are in flight", "[daem
   const TwilioAccount a = fresh_account();
   DaemonProcess d(with_twilio(pg.url(), a, "10s"));
   const int customers = 12 * scale();
-  FakeServer::twilio().post("/_fake/fail", json::object{{"match", json::object{{"account", a.sid}}},
-                                                       {"times", 2}, {"after_ms", 2500}});
+  FakeServer::twilio().post(
+      "/_fake/fail", json::object{{"match", json::object{{"account", a.sid}}}, {"times", 2}, {"after_ms", 2500}});
   const std::size_t before = fake_requests(a);
   for (int i = 0; i < customers; ++i) REQUIRE(inbound_sms(d, a, "SMpg" + std::to_string(i), phone(500 + i)) == 200);
   REQUIRE(wait_until([&] { return fake_requests(a) >= before + 2; }, std::chrono::seconds{10}));
@@ -234,7 +246,10 @@ TEST_CASE("replies once: PostgreSQL restarted while sends are in flight", "[daem
   pg.stop();
   std::this_thread::sleep_for(std::chrono::milliseconds{3500});
   pg.start();
-  const auto states = [&] { return pg.scalar("SELECT string_agg(state || ':' || n, ',') FROM (SELECT state, count(*) AS n FROM outbox GROUP BY state) s"); };
+  const auto states = [&] {
+    return pg.scalar(
+        "SELECT string_agg(state || ':' || n, ',') FROM (SELECT state, count(*) AS n FROM outbox GROUP BY state) s");
+  };
   CHECK(wait_until([&] { return states() == "sent:" + std::to_string(customers); }, std::chrono::seconds{30}));
   CHECK(pg.scalar("SELECT count(*) FROM messages WHERE direction = 'in'") == std::to_string(customers));
   check_each_reply_once(states(), a, customers);
@@ -262,9 +277,10 @@ class KeepAlive {
 
   // The status of the answer, 0 when none came (the connection closed or broke).
   int post(const std::string& path, const std::string& body, const std::string& token) {
-    const std::string request = "POST " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                                "Authorization: Bearer " + token + "\r\nContent-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body;
+    const std::string request = "POST " + path +
+                                " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                "Authorization: Bearer " +
+                                token + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     if (::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) return 0;
     std::string in;
     std::size_t head_end = std::string::npos;
@@ -340,7 +356,8 @@ TEST_CASE("replies once: SIGTERM under keep-alive load answers every message it 
   CHECK(d.wait_exit() == 0);
 
   REQUIRE(answered.size() >= 200);
-  const std::string stored = db.scalar("SELECT string_agg(external_id, ',' ORDER BY external_id) FROM messages WHERE direction = 'in'");
+  const std::string stored =
+      db.scalar("SELECT string_agg(external_id, ',' ORDER BY external_id) FROM messages WHERE direction = 'in'");
   std::set<std::string> stored_ids;
   for (std::size_t at = 0; at < stored.size();) {
     auto comma = stored.find(',', at);

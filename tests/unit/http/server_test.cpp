@@ -669,6 +669,36 @@ TEST_CASE("http: stop() lets a running handler finish, then run() returns", "[ht
   ::close(fd);
 }
 
+TEST_CASE("http: stop() answers a request whose bytes had begun to arrive; idle connections just close",
+          "[http]") {
+  std::atomic<int> handled{0};
+  auto server = std::make_unique<TestServer>([&](const HttpRequest& req) {
+    ++handled;
+    return text("stored " + req.body);
+  });
+  Client fresh(server->port());  // connected, nothing sent yet
+  Client between(server->port());  // keep-alive, between two requests
+  between.send(get("/first"));
+  REQUIRE(between.read_response());
+  Client halfway(server->port());  // half of a POST has arrived
+  const std::string post = "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
+  halfway.send(post.substr(0, 30));
+  std::this_thread::sleep_for(100ms);  // the server has read the first bytes
+  const int before = handled.load();
+  server->server().stop(5000ms);
+  std::this_thread::sleep_for(100ms);
+  CHECK(fresh.closed_by_server());
+  CHECK(between.closed_by_server());
+  halfway.send(post.substr(30));
+  auto r = halfway.read_response();
+  REQUIRE(r);
+  CHECK(r->status == 200);
+  CHECK(r->body == "stored hello");
+  CHECK(r->header("connection") == "close");
+  CHECK(handled.load() == before + 1);
+  CHECK(server->stop_and_wait(5000ms, 3000ms));
+}
+
 TEST_CASE("http: stop() past the grace period still makes run() return", "[http]") {
   std::atomic<bool> entered{false};
   std::atomic<bool> release{false};
