@@ -180,6 +180,10 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
     o.batch = config_.outbox.batch;
     o.sweep_interval = config_.outbox.sweep_interval;
     o.lease = config_.outbox.lease;
+    // Half the shutdown budget: results the database does not take yet, then the rest of stop().
+    o.record_grace = config_.shutdown_timeout / 2;
+    // Live daemons take their lock again within a sweep of a database restart.
+    o.restart_grace = std::max<std::chrono::milliseconds>(10 * o.sweep_interval, std::chrono::seconds{5});
     o.retry = channels::RetryPolicy{.base = config_.outbox.retry_base,
                                     .cap = config_.outbox.retry_cap,
                                     .max_attempts = config_.outbox.max_attempts};

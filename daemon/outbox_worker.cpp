@@ -49,31 +49,59 @@ OutboxWorker::OutboxWorker(storage::Pool& pool, std::string database_url, channe
       clock_(clock),
       options_(std::move(options)) {}
 
-OutboxWorker::~OutboxWorker() { stop(); }
+OutboxWorker::~OutboxWorker() {
+  stop();
+}
+
+bool OutboxWorker::out_of_time() const {
+  return stopping_ && std::chrono::steady_clock::now().time_since_epoch().count() >= record_deadline_.load();
+}
 
 OutboxWorker::Recorded OutboxWorker::record(const storage::Claim& claim, std::string_view what,
                                             const std::function<Result<bool>()>& op) {
   using namespace std::chrono_literals;
   std::chrono::milliseconds delay = 100ms;
+  std::string reason;
   for (int attempt = 1;; ++attempt) {
+    // After stop(), no call starts past the grace: each may wait for a connection.
+    if (attempt > 1 && out_of_time()) {
+      log::error("outbox_result_unrecorded",
+                 {{"outbox", claim.outbox_id},
+                  {"result", what},
+                  {"tries", std::to_string(attempt - 1)},
+                  {"reason", "the daemon is stopping and its grace ran out: " + reason},
+                  {"action", "the row goes back to the queue; its next sender checks before resending"}});
+      return Recorded::lost;
+    }
     const auto r = op();
     if (r && *r) {
-      if (attempt > 1) log::info("outbox_result_recorded", {{"outbox", claim.outbox_id}, {"result", what},
-                                                           {"tries", std::to_string(attempt)}});
+      if (attempt > 1)
+        log::info("outbox_result_recorded",
+                  {{"outbox", claim.outbox_id}, {"result", what}, {"tries", std::to_string(attempt)}});
       return Recorded::yes;
     }
     if (r) {
+      // Not changed: recorded already by a try whose answer was lost, or superseded.
+      if (auto settled = storage::claim_settled(pool_, claim); settled && *settled) {
+        log::info("outbox_result_recorded", {{"outbox", claim.outbox_id},
+                                             {"result", what},
+                                             {"tries", std::to_string(attempt)},
+                                             {"note", "found recorded"}});
+        return Recorded::yes;
+      }
       log::warn("outbox_result_superseded",
-                {{"outbox", claim.outbox_id}, {"result", what},
+                {{"outbox", claim.outbox_id},
+                 {"result", what},
                  {"reason", "the row was claimed again after this claim's lease: the newer claim decides"}});
       return Recorded::superseded;
     }
     const Error& e = r.error();
-    const auto now = std::chrono::steady_clock::now();
-    const bool out_of_time = stopping_ && now.time_since_epoch().count() >= record_deadline_.load();
-    if (e.kind != ErrorKind::unavailable || out_of_time) {
+    reason = e.message;
+    if (e.kind != ErrorKind::unavailable) {
       log::error("outbox_result_unrecorded",
-                 {{"outbox", claim.outbox_id}, {"result", what}, {"tries", std::to_string(attempt)},
+                 {{"outbox", claim.outbox_id},
+                  {"result", what},
+                  {"tries", std::to_string(attempt)},
                   {"reason", e.message},
                   {"action", "the row goes back to the queue by its lease; its next sender checks before resending"}});
       return Recorded::lost;
@@ -115,12 +143,8 @@ void OutboxWorker::run(std::size_t index) {
     // One worker returns rows whose sender died mid-send (their lease ran out) to the queue.
     if (index == 0 && std::chrono::steady_clock::now() - last_sweep >= options_.sweep_interval) {
       last_sweep = std::chrono::steady_clock::now();
-      const int own = instance_->refresh();
+      sweep();
       swept_once_ = true;
-      auto released = storage::release_expired(pool_, clock_.now(), own);
-      if (released && *released > 0)
-        log::warn("outbox_released", {{"rows", std::to_string(*released)},
-                                      {"reason", "lease expired or the claiming daemon stopped"}});
     }
     auto items = storage::claim_due(pool_, options_.batch, options_.lease, clock_.now(), instance_->key());
     if (!items) {
@@ -136,7 +160,8 @@ void OutboxWorker::run(std::size_t index) {
       const auto& item = (*items)[i];
       if (stopping_) {
         // Claimed but not attempted: back to the queue, due now, for the next start. A doubt
-        // from an earlier attempt stays.
+        // from an earlier attempt stays. Past the grace, the lock's end releases them.
+        if (out_of_time()) break;
         const auto claim = item.claim();
         record(claim, "released", [&] {
           return storage::mark_retry(pool_, claim, "not attempted: the daemon was stopping", clock_.now(),
@@ -147,6 +172,30 @@ void OutboxWorker::run(std::size_t index) {
       deliver(item);
     }
   }
+}
+
+void OutboxWorker::sweep() {
+  // Rows of a dead instance go back at once: dead on this sweep and the one before (a live
+  // instance whose lock session was cut takes it again on its own next sweep). Without a lock
+  // of our own the database is out of reach or the lock is: leases only.
+  std::vector<int> confirmed;
+  if (instance_->refresh() != 0) {
+    auto dead = storage::dead_claimers(pool_, instance_->held(), options_.restart_grace);
+    if (dead) {
+      for (int key : *dead)
+        if (std::find(suspects_.begin(), suspects_.end(), key) != suspects_.end()) confirmed.push_back(key);
+      suspects_ = std::move(*dead);
+    } else {
+      suspects_.clear();
+    }
+  } else {
+    suspects_.clear();
+  }
+  auto released = storage::release_expired(pool_, clock_.now(), confirmed);
+  if (released && *released > 0)
+    log::warn("outbox_released",
+              {{"rows", std::to_string(*released)},
+               {"reason", confirmed.empty() ? "lease expired" : "lease expired or the claiming daemon stopped"}});
 }
 
 void OutboxWorker::deliver(const storage::OutboxItem& item) {
@@ -205,32 +254,66 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
                                      clock_.now() + delay, true);
         });
         result("retry");
-        log::warn("outbox_resend_check_failed", {{"outbox", id}, {"channel", item.channel},
-                                                 {"attempt", std::to_string(item.attempts)}, {"reason", e.message}});
+        log::warn("outbox_resend_check_failed", {{"outbox", id},
+                                                 {"channel", item.channel},
+                                                 {"attempt", std::to_string(item.attempts)},
+                                                 {"reason", e.message}});
       } else {
-        record(claim, "failed", [&] {
-          return storage::mark_failed(pool_, claim, "cannot tell whether it was sent: " + e.message);
-        });
+        record(claim, "failed",
+               [&] { return storage::mark_failed(pool_, claim, "cannot tell whether it was sent: " + e.message); });
         result("failed");
-        log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"attempt", std::to_string(item.attempts)},
-                                     {"code", e.code}, {"reason", "cannot tell whether it was sent: " + e.message}});
+        log::error("outbox_failed", {{"outbox", id},
+                                     {"channel", item.channel},
+                                     {"attempt", std::to_string(item.attempts)},
+                                     {"code", e.code},
+                                     {"reason", "cannot tell whether it was sent: " + e.message}});
       }
       return;
     }
     if (found) {
       const auto& d = *found;
       const std::string state = d.status == "delivered" ? "delivered" : "sent";
-      if (record(claim, state, [&] { return storage::mark_sent(pool_, claim, state, d.external_id, clock_.now()); }) ==
-          Recorded::yes) {
+      auto verdict = storage::Found::claim_gone;
+      const auto recorded = record(claim, state, [&]() -> Result<bool> {
+        auto r = storage::mark_found(pool_, claim, state, d.external_id, clock_.now());
+        if (!r) return r.error();
+        verdict = *r;
+        return *r != storage::Found::claim_gone;
+      });
+      if (recorded != Recorded::yes) return;
+      if (verdict == storage::Found::recorded) {
         result(state);
-        log::info("outbox_sent", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                                  {"state", state}, {"attempt", std::to_string(item.attempts)},
-                                  {"resend", "avoided"}, {"how", check->how}});
+        log::info("outbox_sent", {{"outbox", id},
+                                  {"channel", item.channel},
+                                  {"account", item.account},
+                                  {"state", state},
+                                  {"attempt", std::to_string(item.attempts)},
+                                  {"resend", "avoided"},
+                                  {"how", check->how}});
+        return;
       }
+      // Another reply to this recipient may be the message the platform has: neither send nor
+      // record; check again once that one is settled.
+      const auto delay = channels::backoff(options_.retry, 1, unit_random());
+      record(claim, "retry", [&] {
+        return storage::mark_retry(pool_, claim, "in doubt: the platform's message may be another reply's",
+                                   clock_.now() + delay, true);
+      });
+      result("retry");
+      log::warn(
+          "outbox_resend_ambiguous",
+          {{"outbox", id},
+           {"channel", item.channel},
+           {"account", item.account},
+           {"external_id", d.external_id},
+           {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
       return;
     }
-    log::warn("outbox_resend", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                                {"in_doubt_since", format_rfc3339(*item.in_doubt_since)}, {"how", check->how},
+    log::warn("outbox_resend", {{"outbox", id},
+                                {"channel", item.channel},
+                                {"account", item.account},
+                                {"in_doubt_since", format_rfc3339(*item.in_doubt_since)},
+                                {"how", check->how},
                                 {"exactly_once", check->exactly_once ? "yes" : "no"}});
   }
 
@@ -245,7 +328,8 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
     return;
   }
   if (!*begun) {
-    log::warn("outbox_claim_lost", {{"outbox", id}, {"channel", item.channel},
+    log::warn("outbox_claim_lost", {{"outbox", id},
+                                    {"channel", item.channel},
                                     {"reason", "the lease ran out before the send began: not sent under it"}});
     return;
   }
@@ -253,14 +337,18 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   auto sent = (*adapter)->send(message);
   if (sent) {
     const std::string state = sent->status == "delivered" ? "delivered" : "sent";
-    if (record(claim, state, [&] { return storage::mark_sent(pool_, claim, state, sent->external_id, clock_.now()); }) ==
-        Recorded::yes) {
+    if (record(claim, state, [&] {
+          return storage::mark_sent(pool_, claim, state, sent->external_id, clock_.now());
+        }) == Recorded::yes) {
       result(state);
-      log::info("outbox_sent", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                                {"state", state}, {"attempt", std::to_string(item.attempts)}});
+      log::info("outbox_sent", {{"outbox", id},
+                                {"channel", item.channel},
+                                {"account", item.account},
+                                {"state", state},
+                                {"attempt", std::to_string(item.attempts)}});
     } else {
-      log::warn("outbox_sent_unrecorded", {{"outbox", id}, {"channel", item.channel}, {"state", state},
-                                           {"external_id", sent->external_id}});
+      log::warn("outbox_sent_unrecorded",
+                {{"outbox", id}, {"channel", item.channel}, {"state", state}, {"external_id", sent->external_id}});
     }
     return;
   }
@@ -270,19 +358,27 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   const bool in_doubt = e.code == "request_sent_no_answer";
   if (retryable && channels::should_retry(options_.retry, item.attempts)) {
     const auto delay = channels::backoff(options_.retry, item.attempts, unit_random());
-    record(claim, "retry", [&] { return storage::mark_retry(pool_, claim, e.message, clock_.now() + delay, in_doubt); });
+    record(claim, "retry",
+           [&] { return storage::mark_retry(pool_, claim, e.message, clock_.now() + delay, in_doubt); });
     result("retry");
-    log::warn("outbox_retry", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                               {"attempt", std::to_string(item.attempts)}, {"reason", e.message},
-                               {"in_doubt", in_doubt ? "yes" : "no"},
-                               {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
+    log::warn("outbox_retry",
+              {{"outbox", id},
+               {"channel", item.channel},
+               {"account", item.account},
+               {"attempt", std::to_string(item.attempts)},
+               {"reason", e.message},
+               {"in_doubt", in_doubt ? "yes" : "no"},
+               {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
     return;
   }
   if (e.code == "outside_window") {
     record(claim, "blocked", [&] { return storage::mark_blocked(pool_, claim, e.message); });
     result("blocked");
-    log::warn("outbox_blocked", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                                 {"conversation", item.conversation_id}, {"reason", e.message}});
+    log::warn("outbox_blocked", {{"outbox", id},
+                                 {"channel", item.channel},
+                                 {"account", item.account},
+                                 {"conversation", item.conversation_id},
+                                 {"reason", e.message}});
     return;
   }
   if (e.code == "opted_out" && !message.recipient.empty()) {
@@ -294,13 +390,18 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
     }
   }
   if (e.code == "invalid_credentials")
-    log::error("channel_credentials_rejected", {{"channel", item.channel}, {"account", item.account},
+    log::error("channel_credentials_rejected", {{"channel", item.channel},
+                                                {"account", item.account},
                                                 {"action", "operator: renew the access token in the config"},
                                                 {"reason", e.message}});
   record(claim, "failed", [&] { return storage::mark_failed(pool_, claim, e.message); });
   result("failed");
-  log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                               {"attempt", std::to_string(item.attempts)}, {"code", e.code}, {"reason", e.message}});
+  log::error("outbox_failed", {{"outbox", id},
+                               {"channel", item.channel},
+                               {"account", item.account},
+                               {"attempt", std::to_string(item.attempts)},
+                               {"code", e.code},
+                               {"reason", e.message}});
 }
 
 }  // namespace switchboard::daemon

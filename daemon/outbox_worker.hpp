@@ -10,17 +10,17 @@
 // - just before the platform is called the row is marked in doubt; a row claimed again in doubt
 //   (its sender died before recording, or the platform's answer never came) is first checked
 //   with its adapter (Adapter::check_resend): found at the platform -> recorded, not resent;
-// - the daemon holds an InstanceLock: rows a dead daemon had claimed go back to the queue on the
-//   next sweep of a live one, not after the lease.
+// - the daemon holds an InstanceLock: rows a dead daemon had claimed go back to the queue within
+//   two sweeps of a live one, not after the lease.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <functional>
-#include <string_view>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -45,6 +45,10 @@ struct OutboxWorkerOptions {
   std::chrono::milliseconds lease{300000};
   // After stop(): how long a send's result that the database does not take is still retried.
   std::chrono::milliseconds record_grace{10000};
+  // After the database started, how long before rows are released for their claimer's missing
+  // lock: a restart drops every instance's lock, and live ones take theirs again meanwhile (on
+  // their next sweep). The daemon uses ten sweep intervals, at least 5 s.
+  std::chrono::milliseconds restart_grace{30000};
   channels::RetryPolicy retry;
   // Told each send's result (delivered, sent, retry, failed) by channel, for metrics.
   std::function<void(std::string_view channel, std::string_view result)> on_result;
@@ -68,6 +72,9 @@ class OutboxWorker {
 
   void run(std::size_t index);
   void deliver(const storage::OutboxItem& item);
+  // Worker 0, every sweep_interval: the instance lock, and rows back to the queue.
+  void sweep();
+  bool out_of_time() const;
   // Runs a mark_* call until the database takes it (see the header comment).
   Recorded record(const storage::Claim& claim, std::string_view what, const std::function<Result<bool>()>& op);
 
@@ -80,6 +87,7 @@ class OutboxWorker {
   std::atomic<bool> swept_once_{false};
   std::atomic<std::chrono::steady_clock::rep> record_deadline_{0};  // set by stop()
   std::unique_ptr<storage::InstanceLock> instance_;
+  std::vector<int> suspects_;  // keys found dead on the last sweep (worker 0 only)
   std::atomic<std::size_t> in_flight_{0};
   std::vector<std::unique_ptr<storage::Listener>> listeners_;
   std::vector<std::thread> threads_;

@@ -55,10 +55,26 @@ SELECT c.id, c.message_id, m.conversation_id, c.channel, c.account, c.recipient,
   JOIN messages m ON m.id = c.message_id
  ORDER BY c.next_attempt_at, c.id)sql"};
 
-// A row is released by its lease, or at once when the instance that claimed it holds no
-// InstanceLock any more (storage/instance_lock.hpp): advisory locks show in pg_locks as
-// (classid, objid, objsubid 2) for the two-int4 form. The claim id stays: a late result of that
-// claim is still recorded until the row is claimed again.
+// The instances that claimed rows still 'sending' and hold no InstanceLock now
+// (storage/instance_lock.hpp), other than ours ($1). None while the database started less than
+// $2 ms ago: every instance lost its lock then and takes it again on its next sweep. Advisory
+// locks show in pg_locks as (classid, objid, objsubid 2) for the two-int4 form; $3 is the class.
+constexpr Statement kDeadClaimers{"sb_outbox_dead_claimers", R"sql(
+SELECT DISTINCT o.claimed_by
+  FROM outbox o
+ WHERE o.state = 'sending' AND o.claimed_by IS NOT NULL
+   AND o.claimed_by <> ALL ($1::integer[])
+   AND pg_postmaster_start_time() <= now() - $2::bigint * interval '1 millisecond'
+   AND NOT EXISTS (
+         SELECT 1
+           FROM pg_locks l
+          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.classid::text::bigint = $3 AND l.objid::text::bigint = o.claimed_by))sql"};
+
+// A row is released by its lease, or at once when the instance that claimed it is one of $2
+// (found dead on two sweeps: see release_expired) and still holds no lock. The claim id stays:
+// a late result of that claim is still recorded until the row is claimed again.
 constexpr Statement kRelease{"sb_outbox_release", R"sql(
 UPDATE outbox o
    SET state = 'queued', lease_until = NULL, next_attempt_at = $1, updated_at = $1,
@@ -66,14 +82,13 @@ UPDATE outbox o
                          ELSE 'the daemon that claimed it stopped' END
  WHERE o.state = 'sending'
    AND (o.lease_until <= $1
-        OR (o.claimed_by IS NOT NULL AND o.claimed_by <> $2
+        OR (o.claimed_by = ANY ($2::integer[])
             AND NOT EXISTS (
                   SELECT 1
                     FROM pg_locks l
                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                     AND l.classid::text::bigint = $3 AND l.objid::text::bigint = o.claimed_by)))
-)sql"};
+                     AND l.classid::text::bigint = $3 AND l.objid::text::bigint = o.claimed_by))))sql"};
 
 constexpr Statement kBeginAttempt{"sb_outbox_begin_attempt", R"sql(
 UPDATE outbox
@@ -102,6 +117,51 @@ WITH done AS (
                    AND other.external_id = $3::text AND other.id <> m.id)
        RETURNING m.id)
 SELECT done.message_id, EXISTS (SELECT 1 FROM named) FROM done)sql"};
+
+// A resend check found the row's message at the platform under $3: the result and the id in one
+// statement, unless the answer is ambiguous. It is when another message of the channel account
+// holds $3 already, or when another reply to the same recipient may be that message: one whose
+// send is under way right now (in doubt since its attempt began, not since an older one), or one
+// in doubt that is older than this row (it is checked first). A message that commits the id
+// meanwhile makes the statement fail on the unique key: ambiguous too.
+constexpr Statement kFound{"sb_outbox_found", R"sql(
+WITH me AS (
+       SELECT id, message_id, channel, account, recipient, in_doubt_since
+         FROM outbox
+        WHERE id = $1 AND claim_id = $5::uuid AND state IN ('sending', 'queued')),
+     rival AS (
+       SELECT 1
+         FROM outbox o, me
+        WHERE o.channel = me.channel AND o.account = me.account
+          AND o.recipient IS NOT DISTINCT FROM me.recipient AND o.id <> me.id
+          AND o.in_doubt_since IS NOT NULL
+          AND ((o.state = 'sending' AND o.in_doubt_since >= o.updated_at)
+               OR (o.state IN ('sending', 'queued')
+                   AND (o.in_doubt_since, o.id) < (coalesce(me.in_doubt_since, 'infinity'), me.id)))
+        LIMIT 1),
+     taken AS (
+       SELECT 1
+         FROM messages other, me
+        WHERE other.channel = me.channel AND other.account = me.account
+          AND other.external_id = $3::text AND other.id <> me.message_id
+        LIMIT 1),
+     done AS (
+       UPDATE outbox o
+          SET state = $2, lease_until = NULL, in_doubt_since = NULL, updated_at = $4
+         FROM me
+        WHERE o.id = me.id AND NOT EXISTS (SELECT 1 FROM rival) AND NOT EXISTS (SELECT 1 FROM taken)
+       RETURNING o.message_id),
+     named AS (
+       UPDATE messages m
+          SET external_id = $3::text
+         FROM done
+        WHERE m.id = done.message_id
+       RETURNING m.id)
+SELECT EXISTS (SELECT 1 FROM me), (SELECT message_id FROM done), EXISTS (SELECT 1 FROM named))sql"};
+
+// Whether a claim's result is recorded already (a retried mark_* whose first try committed).
+constexpr Statement kSettled{"sb_outbox_settled", R"sql(
+SELECT 1 FROM outbox WHERE id = $1 AND claim_id = $2::uuid AND state NOT IN ('sending', 'queued'))sql"};
 
 // The mark_* statements have no `now` for updated_at: the database's clock stands in.
 constexpr Statement kRetry{"sb_outbox_retry", R"sql(
@@ -189,9 +249,9 @@ SELECT 'sending', count(*) FROM outbox WHERE state = 'sending')sql"};
 constexpr Statement kKnownOutbound{"sb_outbox_known_outbound", R"sql(
 SELECT 1 FROM messages WHERE channel = $1 AND account = $2 AND direction = 'out' AND external_id = $3)sql"};
 
-constexpr Statement kStatements[] = {kClaim,       kRelease,     kBeginAttempt, kSent,   kRetry,
-                                     kFailed,      kBlocked,     kApplyEarlyStatus, kGet, kReplyTarget,
-                                     kReplyInsert, kBacklog,     kKnownOutbound};
+constexpr Statement kStatements[] = {
+    kClaim,  kDeadClaimers, kRelease,          kBeginAttempt, kSent,        kFound,       kSettled, kRetry,
+    kFailed, kBlocked,      kApplyEarlyStatus, kGet,          kReplyTarget, kReplyInsert, kBacklog, kKnownOutbound};
 
 using sql::Work;
 
@@ -202,7 +262,9 @@ Result<T> run(Pool& pool, const Work& work, Op op) {
 
 using routing::utf8_sequence;
 
-bool is_utf8(std::string_view s) { return routing::is_valid_utf8(s); }
+bool is_utf8(std::string_view s) {
+  return routing::is_valid_utf8(s);
+}
 
 // last_error as stored: see kMaxErrorBytes.
 std::string error_text(std::string_view error) {
@@ -221,7 +283,9 @@ std::string error_text(std::string_view error) {
 
 // A platform id the database could never store (NUL, not UTF-8) is dropped up front; one it
 // refuses for other reasons (too long for the unique index) shows as an exception.
-bool storable_external_id(const std::string& id) { return id.find('\0') == std::string::npos && is_utf8(id); }
+bool storable_external_id(const std::string& id) {
+  return id.find('\0') == std::string::npos && is_utf8(id);
+}
 
 bool refused_external_id(const pqxx::sql_error& e) {
   // By type as well: not every libpqxx 6 exception carries its sqlstate.
@@ -252,7 +316,9 @@ bool is_claim_token(std::string_view token) {
   return true;
 }
 
-bool is_claim(const Claim& claim) { return sql::is_canonical_id(claim.outbox_id) && is_claim_token(claim.token); }
+bool is_claim(const Claim& claim) {
+  return sql::is_canonical_id(claim.outbox_id) && is_claim_token(claim.token);
+}
 
 // One of the mark_* statements whose only answer is how many rows changed.
 Result<bool> mark(Pool& pool, const Statement& statement, const Claim& claim, const Work& work,
@@ -261,56 +327,78 @@ Result<bool> mark(Pool& pool, const Statement& statement, const Claim& claim, co
   const auto text = error_text(error);
   return run<bool>(pool, work, [&](pqxx::connection& conn, bool&) -> Result<bool> {
     pqxx::nontransaction tx(conn);
-    const auto r = retry ? tx.exec_prepared(statement.name, claim.outbox_id, text, claim.token, retry->second,
-                                            retry->first)
-                         : tx.exec_prepared(statement.name, claim.outbox_id, text, claim.token);
+    const auto r =
+        retry ? tx.exec_prepared(statement.name, claim.outbox_id, text, claim.token, retry->second, retry->first)
+              : tx.exec_prepared(statement.name, claim.outbox_id, text, claim.token);
     return r.affected_rows() > 0;
   });
 }
 
 }  // namespace
 
-Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duration lease, Timestamp now,
-                                          int instance) {
+Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duration lease, Timestamp now, int instance) {
   if (lease <= Duration::zero())
     return make_error(ErrorKind::invalid, "invalid_lease", "the lease must be longer than zero");
   if (limit == 0) return std::vector<OutboxItem>{};
   const auto at = format_rfc3339(now);
   const auto until = format_rfc3339(now + lease);
   const auto n = static_cast<long long>(std::min<std::size_t>(limit, std::numeric_limits<long long>::max()));
-  return run<std::vector<OutboxItem>>(
-      pool, {"cannot claim outbox rows", "invalid_outbox"},
-      [&](pqxx::connection& conn, bool&) -> Result<std::vector<OutboxItem>> {
+  return run<std::vector<OutboxItem>>(pool, {"cannot claim outbox rows", "invalid_outbox"},
+                                      [&](pqxx::connection& conn, bool&) -> Result<std::vector<OutboxItem>> {
+                                        pqxx::nontransaction tx(conn);
+                                        const auto r = tx.exec_prepared(kClaim.name, at, n, until, instance);
+                                        std::vector<OutboxItem> items;
+                                        items.reserve(r.size());
+                                        for (const auto& row : r) {
+                                          OutboxItem item;
+                                          item.id = row[0].c_str();
+                                          item.message_id = row[1].c_str();
+                                          item.conversation_id = row[2].c_str();
+                                          item.channel = row[3].c_str();
+                                          item.account = row[4].c_str();
+                                          item.recipient = optional_text(row[5]);
+                                          item.payload = row[6].c_str();
+                                          item.attempts = row[7].as<int>();
+                                          item.lease_until = sql::from_epoch_micros(row[8].as<std::int64_t>());
+                                          item.last_inbound_at = optional_time(row[9]);
+                                          item.claim_token = row[10].c_str();
+                                          item.in_doubt_since = optional_time(row[11]);
+                                          items.push_back(std::move(item));
+                                        }
+                                        return items;
+                                      });
+}
+
+namespace {
+
+std::string int_array(const std::vector<int>& keys) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < keys.size(); ++i) out += (i ? "," : "") + std::to_string(keys[i]);
+  return out + "}";
+}
+
+}  // namespace
+
+Result<std::vector<int>> dead_claimers(Pool& pool, const std::vector<int>& own, Duration restart_grace) {
+  const auto grace_ms = std::chrono::duration_cast<std::chrono::milliseconds>(restart_grace).count();
+  return run<std::vector<int>>(
+      pool, {"cannot look for dead claimers", "invalid_outbox"},
+      [&](pqxx::connection& conn, bool&) -> Result<std::vector<int>> {
         pqxx::nontransaction tx(conn);
-        const auto r = tx.exec_prepared(kClaim.name, at, n, until, instance);
-        std::vector<OutboxItem> items;
-        items.reserve(r.size());
-        for (const auto& row : r) {
-          OutboxItem item;
-          item.id = row[0].c_str();
-          item.message_id = row[1].c_str();
-          item.conversation_id = row[2].c_str();
-          item.channel = row[3].c_str();
-          item.account = row[4].c_str();
-          item.recipient = optional_text(row[5]);
-          item.payload = row[6].c_str();
-          item.attempts = row[7].as<int>();
-          item.lease_until = sql::from_epoch_micros(row[8].as<std::int64_t>());
-          item.last_inbound_at = optional_time(row[9]);
-          item.claim_token = row[10].c_str();
-          item.in_doubt_since = optional_time(row[11]);
-          items.push_back(std::move(item));
-        }
-        return items;
+        std::vector<int> dead;
+        for (const auto& row :
+             tx.exec_prepared(kDeadClaimers.name, int_array(own), static_cast<long long>(grace_ms), kInstanceLockClass))
+          dead.push_back(row[0].as<int>());
+        return dead;
       });
 }
 
-Result<std::size_t> release_expired(Pool& pool, Timestamp now, int own_instance) {
+Result<std::size_t> release_expired(Pool& pool, Timestamp now, const std::vector<int>& dead) {
   const auto at = format_rfc3339(now);
   return run<std::size_t>(pool, {"cannot release expired outbox leases", "invalid_outbox"},
                           [&](pqxx::connection& conn, bool&) -> Result<std::size_t> {
                             pqxx::nontransaction tx(conn);
-                            const auto r = tx.exec_prepared(kRelease.name, at, own_instance, kInstanceLockClass);
+                            const auto r = tx.exec_prepared(kRelease.name, at, int_array(dead), kInstanceLockClass);
                             return static_cast<std::size_t>(r.affected_rows());
                           });
 }
@@ -338,34 +426,33 @@ Result<bool> mark_sent(Pool& pool, const Claim& claim, const std::string& state,
     log::warn("outbox_external_id_refused", {{"outbox_id", outbox_id}, {"reason", "nul_or_not_utf8"}});
     id_to_store.clear();
   }
-  return run<bool>(pool, {"cannot record the result of outbox row " + outbox_id, "invalid_outbox"},
-                   [&](pqxx::connection& conn, bool&) -> Result<bool> {
-                     const auto record = [&](const std::string& external) {
-                       pqxx::nontransaction tx(conn);
-                       return tx.exec_prepared(kSent.name, outbox_id, state, external, at, claim.token);
-                     };
-                     pqxx::result r;
-                     bool naming = !id_to_store.empty();
-                     try {
-                       r = record(id_to_store);
-                     } catch (const pqxx::sql_error& e) {
-                       if (!naming || !refused_external_id(e)) throw;
-                       // The statement failed whole: record the result without the id.
-                       log::warn("outbox_external_id_refused",
-                                 {{"outbox_id", outbox_id}, {"reason", sql::first_line(e.what())}});
-                       naming = false;
-                       r = record("");
-                     }
-                     if (r.empty()) return false;
-                     if (naming && !r[0][1].as<bool>()) {
-                       log::warn("outbox_external_id_clash",
-                                 {{"outbox_id", outbox_id}, {"message_id", r[0][0].c_str()}});
-                     } else if (naming) {
-                       pqxx::nontransaction tx(conn);
-                       tx.exec_prepared(kApplyEarlyStatus.name, std::string(r[0][0].c_str()));
-                     }
-                     return true;
-                   });
+  return run<bool>(
+      pool, {"cannot record the result of outbox row " + outbox_id, "invalid_outbox"},
+      [&](pqxx::connection& conn, bool&) -> Result<bool> {
+        const auto record = [&](const std::string& external) {
+          pqxx::nontransaction tx(conn);
+          return tx.exec_prepared(kSent.name, outbox_id, state, external, at, claim.token);
+        };
+        pqxx::result r;
+        bool naming = !id_to_store.empty();
+        try {
+          r = record(id_to_store);
+        } catch (const pqxx::sql_error& e) {
+          if (!naming || !refused_external_id(e)) throw;
+          // The statement failed whole: record the result without the id.
+          log::warn("outbox_external_id_refused", {{"outbox_id", outbox_id}, {"reason", sql::first_line(e.what())}});
+          naming = false;
+          r = record("");
+        }
+        if (r.empty()) return false;
+        if (naming && !r[0][1].as<bool>()) {
+          log::warn("outbox_external_id_clash", {{"outbox_id", outbox_id}, {"message_id", r[0][0].c_str()}});
+        } else if (naming) {
+          pqxx::nontransaction tx(conn);
+          tx.exec_prepared(kApplyEarlyStatus.name, std::string(r[0][0].c_str()));
+        }
+        return true;
+      });
 }
 
 Result<bool> mark_retry(Pool& pool, const Claim& claim, const std::string& error, Timestamp next_attempt_at,
@@ -382,6 +469,41 @@ Result<bool> mark_failed(Pool& pool, const Claim& claim, const std::string& erro
 Result<bool> mark_blocked(Pool& pool, const Claim& claim, const std::string& error) {
   return mark(pool, kBlocked, claim, {"cannot mark outbox row " + claim.outbox_id + " blocked", "invalid_outbox"},
               error, std::nullopt);
+}
+
+Result<Found> mark_found(Pool& pool, const Claim& claim, const std::string& state, const std::string& external_id,
+                         Timestamp now) {
+  if (state != "sent" && state != "delivered")
+    return make_error(ErrorKind::invalid, "invalid_outbox_state",
+                      "a send result is 'sent' or 'delivered', not '" + state + "'");
+  if (!is_claim(claim)) return Found::claim_gone;
+  if (external_id.empty() || !storable_external_id(external_id)) return Found::ambiguous;
+  const auto at = format_rfc3339(now);
+  return run<Found>(pool, {"cannot record the result of outbox row " + claim.outbox_id, "invalid_outbox"},
+                    [&](pqxx::connection& conn, bool&) -> Result<Found> {
+                      pqxx::nontransaction tx(conn);
+                      pqxx::result r;
+                      try {
+                        r = tx.exec_prepared(kFound.name, claim.outbox_id, state, external_id, at, claim.token);
+                      } catch (const pqxx::sql_error& e) {
+                        if (!refused_external_id(e)) throw;
+                        return Found::ambiguous;  // another message took the id meanwhile
+                      }
+                      if (!r[0][0].as<bool>()) return Found::claim_gone;
+                      if (r[0][1].is_null()) return Found::ambiguous;
+                      // Statuses the platform reported before the id was ours move the row on.
+                      tx.exec_prepared(kApplyEarlyStatus.name, std::string(r[0][1].c_str()));
+                      return Found::recorded;
+                    });
+}
+
+Result<bool> claim_settled(Pool& pool, const Claim& claim) {
+  if (!is_claim(claim)) return false;
+  return run<bool>(pool, {"cannot read outbox row " + claim.outbox_id, "invalid_outbox"},
+                   [&](pqxx::connection& conn, bool&) -> Result<bool> {
+                     pqxx::nontransaction tx(conn);
+                     return !tx.exec_prepared(kSettled.name, claim.outbox_id, claim.token).empty();
+                   });
 }
 
 Result<std::vector<std::string>> known_outbound_ids(Pool& pool, const std::string& channel, const std::string& account,
@@ -449,7 +571,8 @@ Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversatio
   if (!is_utf8(text) || !is_utf8(author))
     return make_error(ErrorKind::invalid, "invalid_text", "the reply is not valid UTF-8");
   const auto not_found = [&] {
-    return make_error(ErrorKind::not_found, "conversation_not_found", "no conversation with id '" + conversation_id + "'");
+    return make_error(ErrorKind::not_found, "conversation_not_found",
+                      "no conversation with id '" + conversation_id + "'");
   };
   if (!sql::is_canonical_id(conversation_id)) return not_found();
   const auto at = format_rfc3339(now);
@@ -481,7 +604,8 @@ Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversatio
           std::string header = last[4].is_null() ? std::string() : std::string(last[4].c_str());
           if (!header.empty()) references.emplace_back(header);
           payload["email"] = boost::json::object{{"subject", last[5].is_null() ? "" : last[5].c_str()},
-                                                 {"in_reply_to", header}, {"references", std::move(references)}};
+                                                 {"in_reply_to", header},
+                                                 {"references", std::move(references)}};
         }
         const auto r = tx.exec_prepared(kReplyInsert.name, conversation_id, out.channel, out.account, author, text,
                                         out.recipient, boost::json::serialize(payload), at);

@@ -51,10 +51,18 @@ struct OutboxItem {
 Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duration lease, Timestamp now,
                                           int instance = 0);
 
+// The InstanceLock keys of instances that claimed rows still 'sending' and hold no lock now,
+// other than `own` (every key this instance held: storage/instance_lock.hpp held()). Empty while
+// the database started less than `restart_grace` ago: a restart drops every instance's lock,
+// and live ones take theirs again on their next sweep. A key found here may belong to an
+// instance whose session was cut a moment ago: release_expired only releases keys found on two
+// sweeps in a row.
+Result<std::vector<int>> dead_claimers(Pool& pool, const std::vector<int>& own, Duration restart_grace);
+
 // Rows still 'sending' go back to 'queued', due at `now`, last_error saying why, when their lease
-// has expired (their sender hung) or when the instance that claimed them holds no InstanceLock
-// any more (it died). Rows of `own_instance` are only released by their lease. Returns how many.
-Result<std::size_t> release_expired(Pool& pool, Timestamp now, int own_instance = 0);
+// has expired (their sender hung) or when they were claimed under one of the `dead` keys (see
+// dead_claimers) and that key is still not held. Returns how many.
+Result<std::size_t> release_expired(Pool& pool, Timestamp now, const std::vector<int>& dead = {});
 
 // Called just before the platform is: records that this claim's outcome is in doubt until a
 // result is recorded (OutboxItem::in_doubt_since). False when the claim is no longer the row's
@@ -84,6 +92,17 @@ Result<bool> mark_sent(Pool& pool, const Claim& claim, const std::string& state,
 // (its answer never came), so the next sender checks before resending.
 Result<bool> mark_retry(Pool& pool, const Claim& claim, const std::string& error, Timestamp next_attempt_at,
                         bool in_doubt = false);
+// A resend check found the row's earlier attempt at the platform under `external_id`: recorded
+// as mark_sent would, in one statement, unless the finding is ambiguous: another message of the
+// channel account holds that id, or another reply to the same recipient is in flight or in doubt
+// from before this one (it may be the one the platform has). Ambiguous: nothing changed; check
+// again later. An empty id is ambiguous.
+enum class Found { recorded, ambiguous, claim_gone };
+Result<Found> mark_found(Pool& pool, const Claim& claim, const std::string& state, const std::string& external_id,
+                         Timestamp now);
+// Whether `claim`'s result is recorded already (the row has left 'sending'/'queued' under it):
+// a mark_* retried after a lost answer finds its own first try done.
+Result<bool> claim_settled(Pool& pool, const Claim& claim);
 // 'failed' for good.
 Result<bool> mark_failed(Pool& pool, const Claim& claim, const std::string& error);
 // 'blocked': the platform's reply window is closed and nothing else may be sent there; agents
@@ -101,8 +120,8 @@ struct OutboxRecord {
   int attempts = 0;
   std::optional<std::string> last_error;
   Timestamp next_attempt_at{};
-  std::optional<Timestamp> lease_until;    // while 'sending'
-  std::optional<std::string> external_id;  // of its message, once the platform named it
+  std::optional<Timestamp> lease_until;     // while 'sending'
+  std::optional<std::string> external_id;   // of its message, once the platform named it
   std::optional<Timestamp> in_doubt_since;  // see OutboxItem
 };
 

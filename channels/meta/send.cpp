@@ -285,8 +285,10 @@ Result<Delivery> graph_post(const Options& options, const OutboundMessage& messa
   if (!response) {
     const Error& t = response.error();
     // A malformed base URL or token is configuration: retrying cannot fix it.
+    // "request_sent_no_answer" stays: the outbox marks the attempt in doubt.
     Error e = t.kind == ErrorKind::unavailable
-                  ? make_error(ErrorKind::unavailable, "graph_unavailable", "graph request failed: " + t.message)
+                  ? make_error(ErrorKind::unavailable, t.code == "request_sent_no_answer" ? t.code : "graph_unavailable",
+                               "graph request failed: " + t.message)
                   : make_error(ErrorKind::config, t.code, "graph request not sent: " + t.message);
     log_failure(message, target.channel, e);
     return e;

@@ -141,8 +141,9 @@ class TwilioAdapter final : public Adapter {
   // (Basic auth AccountSid:first auth token): To, From or MessagingServiceSid, Body and, with
   // status_callbacks, StatusCallback = public_url + kStatusPath + "?outbox=<outbox_id>".
   // 2xx: Delivery{sid, "sent"}. Errors (message "twilio answered <status>, error <code>: <text>"):
-  //   unavailable "twilio_unavailable" (429, 20429, 408, 5xx) or "transport_error" (timeouts,
-  //     refused connections, DNS, TLS): retried;
+  //   unavailable "twilio_unavailable" (429, 20429, 408, 5xx), "transport_error" (refused
+  //     connections, DNS, TLS: nothing reached Twilio) or "request_sent_no_answer" (the request
+  //     went out, the answer never came: in doubt, see check_resend): retried;
   //   forbidden "opted_out" (21610), "region_not_enabled" (21408);
   //   config "invalid_credentials" (401, 20003), "unknown_account", "invalid_account", "invalid_url";
   //   invalid "invalid_recipient" (21211, 21614, no recipient), "empty_message", "twilio_error"

@@ -242,7 +242,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   };
 
   net::awaitable<void> serve_requests();
-  net::awaitable<std::optional<Next>> serve_one();
+  net::awaitable<std::optional<Next>> serve_one(bool first);
   net::awaitable<beast::error_code> write_response(HttpResponse response, const std::string& request_id,
                                                    unsigned version, bool head, bool close);
   net::awaitable<std::optional<Next>> reject(int status, std::string_view code, std::string message,
@@ -279,8 +279,8 @@ net::awaitable<void> Server::Impl::Session::serve_requests() {
       if (!stream_.socket().is_open()) co_return;
       buffer_.commit(n);
     }
+    std::optional<Next> next = co_await serve_one(first);
     first = false;
-    std::optional<Next> next = co_await serve_one();
     if (!next) co_return;  // nothing more can be sent: the socket closes with the session
     if (*next == Next::close_lingering) {
       co_await linger_close();
@@ -296,7 +296,7 @@ net::awaitable<void> Server::Impl::Session::serve_requests() {
 
 // One request and its response. nullopt: the connection is unusable (timeout, reset, client
 // gone) and is dropped without a response.
-net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session::serve_one() {
+net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session::serve_one(bool first) {
   const ServerOptions& options = server_.options_;
   bhttp::request_parser<bhttp::string_body> parser;
   parser.header_limit(static_cast<std::uint32_t>(
@@ -305,7 +305,8 @@ net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session
   // apply its own default to the Content-Length while parsing the head.
   parser.body_limit(boost::none);
 
-  stream_.expires_after(options.header_timeout);
+  // The first request's header_timeout runs from the connection's start, not again here.
+  if (!first) stream_.expires_after(options.header_timeout);
   {
     auto [ec, n] = co_await bhttp::async_read_header(stream_, buffer_, parser, kTuple);
     if (ec == bhttp::error::header_limit) {

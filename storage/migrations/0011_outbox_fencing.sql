@@ -19,5 +19,5 @@ ALTER TABLE outbox ADD COLUMN claimed_by integer;
 ALTER TABLE outbox ADD COLUMN in_doubt_since timestamptz;
 
 -- Rows 'sending' from an older build have no claim: they go back to the queue by their lease,
--- and their outcome is unknown.
-UPDATE outbox SET in_doubt_since = coalesce(lease_until, now()) WHERE state = 'sending';
+-- and their outcome is unknown since they were claimed (updated_at).
+UPDATE outbox SET in_doubt_since = coalesce(updated_at, lease_until - interval '5 minutes', now()) WHERE state = 'sending';

@@ -556,8 +556,20 @@ TEST_CASE("outbox: rows of a daemon that holds no instance lock go back at once"
   REQUIRE(unowned.ok());
   REQUIRE(unowned->size() == 1);
 
-  // Well within the 300 s lease, only the dead instance's row goes back.
-  auto released = release_expired(d.pool, at("2027-03-30T08:00:01Z"), live_key);
+  // The dead instance's key is found (its session may take a moment to end), not ours.
+  auto dead = dead_claimers(d.pool, live.held(), 0s);
+  for (int i = 0; i < 100 && dead.ok() && *dead != std::vector<int>{dead_key}; ++i) {
+    std::this_thread::sleep_for(50ms);
+    dead = dead_claimers(d.pool, live.held(), 0s);
+  }
+  REQUIRE(dead.ok());
+  REQUIRE(*dead == std::vector<int>{dead_key});
+  // Not within the restart grace: the database started less than a year ago.
+  CHECK(dead_claimers(d.pool, live.held(), std::chrono::hours{24 * 365})->empty());
+  // A key given as dead but held (ours) releases nothing; the dead one's row goes back, well
+  // within the 300 s lease.
+  CHECK(*release_expired(d.pool, at("2027-03-30T08:00:01Z"), {live_key}) == 0);
+  auto released = release_expired(d.pool, at("2027-03-30T08:00:01Z"), *dead);
   REQUIRE(released.ok());
   CHECK(*released == 1);
   const auto record = get_outbox(d.pool, orphaned->front().id);
@@ -566,12 +578,76 @@ TEST_CASE("outbox: rows of a daemon that holds no instance lock go back at once"
   CHECK(get_outbox(d.pool, mine->front().id)->state == "sending");
   CHECK(get_outbox(d.pool, unowned->front().id)->state == "sending");
 
-  // The lock survives a lost connection: refresh() takes the same key again.
-  d.db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'switchboard-instance'");
-  CHECK(live.refresh() == 0);
+  // A lost session (a database restart cuts them all): the next refresh() takes the same key
+  // again in the same call, and our rows are never counted as a dead instance's meanwhile.
+  d.db.exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            " WHERE application_name = 'switchboard-instance' AND datname = current_database()");
   CHECK(live.refresh() == live_key);
-  // While it was away its row could have been released; now it is held again, it stays.
-  CHECK(*release_expired(d.pool, at("2027-03-30T08:00:02Z"), 0) == 0);
+  CHECK(live.held() == std::vector<int>{live_key});
+  CHECK(dead_claimers(d.pool, live.held(), 0s)->empty());
+  CHECK(*release_expired(d.pool, at("2027-03-30T08:00:02Z"), {live_key}) == 0);
+  CHECK(get_outbox(d.pool, mine->front().id)->state == "sending");
+}
+
+TEST_CASE("outbox: a resend check's finding is recorded only when it is unambiguous", "[storage][outbox]") {
+  MigratedDatabase d;
+  seed_outbox(d, 3, kT0);  // three rows, one conversation, one recipient
+  auto items = claim_due(d.pool, 3, 60s, at(kT0));
+  REQUIRE(items.ok());
+  REQUIRE(items->size() == 3);
+  const auto& a = (*items)[0];
+  const auto& b = (*items)[1];
+  const auto& c = (*items)[2];
+  // a and b attempted and in doubt (their answers never came); c sent as SM-c.
+  REQUIRE(*begin_attempt(d.pool, a.claim(), at("2027-03-30T08:00:01Z")));
+  REQUIRE(*mark_retry(d.pool, a.claim(), "no answer", at(kT0), true));
+  REQUIRE(*begin_attempt(d.pool, b.claim(), at("2027-03-30T08:00:02Z")));
+  REQUIRE(*mark_retry(d.pool, b.claim(), "no answer", at(kT0), true));
+  REQUIRE(*mark_sent(d.pool, c.claim(), "sent", "SM-c", at(kT0)));
+
+  auto again = claim_due(d.pool, 2, 60s, at("2027-03-30T08:00:10Z"));
+  REQUIRE(again.ok());
+  REQUIRE(again->size() == 2);
+  const auto a2 = again->front().id == a.id ? again->front() : again->back();
+  const auto b2 = again->front().id == a.id ? again->back() : again->front();
+  // Another message's id: ambiguous, nothing changed.
+  CHECK(*mark_found(d.pool, a2.claim(), "sent", "SM-c", at("2027-03-30T08:00:10Z")) == Found::ambiguous);
+  CHECK(get_outbox(d.pool, a.id)->state == "sending");
+  // b is younger in doubt than a: a is checked first, so b's finding waits.
+  CHECK(*mark_found(d.pool, b2.claim(), "sent", "SM-x", at("2027-03-30T08:00:10Z")) == Found::ambiguous);
+  // a's finding stands: recorded with its id, the doubt cleared.
+  CHECK(*mark_found(d.pool, a2.claim(), "sent", "SM-x", at("2027-03-30T08:00:10Z")) == Found::recorded);
+  auto ra = get_outbox(d.pool, a.id);
+  CHECK(ra->state == "sent");
+  CHECK(ra->external_id == std::optional<std::string>("SM-x"));
+  CHECK(ra->in_doubt_since == std::nullopt);
+  // Now b's own (another) finding is recorded; a superseded claim gets claim_gone.
+  CHECK(*mark_found(d.pool, b2.claim(), "sent", "SM-y", at("2027-03-30T08:00:11Z")) == Found::recorded);
+  CHECK(*mark_found(d.pool, b.claim(), "sent", "SM-z", at("2027-03-30T08:00:11Z")) == Found::claim_gone);
+  CHECK(*mark_found(d.pool, b2.claim(), "sent", "", at("2027-03-30T08:00:11Z")) == Found::ambiguous);
+  // A retried result whose first try committed finds itself settled.
+  CHECK(*claim_settled(d.pool, b2.claim()));
+  CHECK_FALSE(*claim_settled(d.pool, b.claim()));
+}
+
+TEST_CASE("outbox: a reply whose send is under way makes another's finding ambiguous", "[storage][outbox]") {
+  MigratedDatabase d;
+  seed_outbox(d, 2, kT0);
+  auto items = claim_due(d.pool, 2, 60s, at(kT0));
+  REQUIRE(items.ok());
+  REQUIRE(items->size() == 2);
+  const auto& a = (*items)[0];
+  const auto& b = (*items)[1];
+  REQUIRE(*begin_attempt(d.pool, a.claim(), at("2027-03-30T08:00:01Z")));
+  REQUIRE(*mark_retry(d.pool, a.claim(), "no answer", at(kT0), true));
+  auto a2 = claim_one(d.pool, at("2027-03-30T08:00:05Z"));
+  REQUIRE(a2.id == a.id);
+  // b (younger, never in doubt before) is being sent right now: the platform's message may be it.
+  REQUIRE(*begin_attempt(d.pool, b.claim(), at("2027-03-30T08:00:06Z")));
+  CHECK(*mark_found(d.pool, a2.claim(), "sent", "SM-1", at("2027-03-30T08:00:07Z")) == Found::ambiguous);
+  REQUIRE(*mark_sent(d.pool, b.claim(), "sent", "SM-1", at("2027-03-30T08:00:07Z")));
+  CHECK(*mark_found(d.pool, a2.claim(), "sent", "SM-1", at("2027-03-30T08:00:08Z")) == Found::ambiguous);
+  CHECK(*mark_found(d.pool, a2.claim(), "sent", "SM-2", at("2027-03-30T08:00:08Z")) == Found::recorded);
 }
 
 TEST_CASE("outbox: last_error is cut to 1000 bytes between characters, bad bytes replaced", "[storage][outbox]") {

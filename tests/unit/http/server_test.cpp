@@ -683,10 +683,11 @@ TEST_CASE("http: stop() answers a request whose bytes had begun to arrive; idle 
   Client halfway(server->port());  // half of a POST has arrived
   const std::string post = "POST /in HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello";
   halfway.send(post.substr(0, 30));
-  std::this_thread::sleep_for(100ms);  // the server has read the first bytes
+  // The server reads the first bytes (there is no hook to see it: 500 ms is ample even under
+  // ASan on a busy machine; closed_by_server() below blocks until the close).
+  std::this_thread::sleep_for(500ms);
   const int before = handled.load();
   server->server().stop(5000ms);
-  std::this_thread::sleep_for(100ms);
   CHECK(fresh.closed_by_server());
   CHECK(between.closed_by_server());
   halfway.send(post.substr(30));

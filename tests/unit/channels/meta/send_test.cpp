@@ -492,7 +492,7 @@ TEST_CASE("meta send: a Graph slower than send_timeout is retryable", "[channels
   gate.open();
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().kind == ErrorKind::unavailable);
-  CHECK(result.error().code == "graph_unavailable");
+  CHECK(result.error().code == "request_sent_no_answer");  // in doubt: Graph may have sent it
   CHECK(took < 2s);
 }
 
