@@ -1,6 +1,8 @@
-// The channel adapter interface. An adapter turns a platform's request into InboundEvents
-// (verifying its signature first) and sends OutboundMessages to the platform. Adapters never
-// run SQL; the daemon hands their events to storage's pipeline.
+// The channel adapter interface, the unit of extension: an adapter turns a platform's request
+// into InboundEvents (verifying its signature first), declares its HTTP routes and hands those
+// events to the daemon's intake (attach), and sends OutboundMessages to the platform for the
+// channels it names (sends_for). Adapters never run SQL. channels/README.md walks through
+// adding one.
 #pragma once
 
 #include <memory>
@@ -9,7 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "channels/host.hpp"
 #include "channels/http.hpp"
+#include "channels/send_result.hpp"
 #include "routing/core/message.hpp"
 #include "routing/core/result.hpp"
 
@@ -31,11 +35,6 @@ struct OutboundMessage {
   // Written by a person (an agent's reply), not by the rules: only these may use Messenger's
   // HUMAN_AGENT tag.
   bool from_human = false;
-};
-
-struct Delivery {
-  std::string external_id;  // the platform's id of the sent message
-  std::string status;       // "sent" (accepted by the platform) or "delivered" (by the receiver)
 };
 
 // What a sender does before sending again a message whose earlier attempt has no recorded result
@@ -68,17 +67,35 @@ class Adapter {
   virtual ~Adapter() = default;
   virtual std::string_view name() const = 0;
   virtual Posture posture() const = 0;
+  // Plugs the adapter into the daemon before it serves: its routes (Host::route), whose handlers
+  // verify and parse a request and hand its events to Host::intake(). By default none: an
+  // adapter that only sends (notify).
+  virtual Status attach(Host& host) {
+    (void)host;
+    return Ok{};
+  }
+  // The outbox channels whose rows it sends (outbox.channel: "messenger", "sms", ...). By
+  // default its own name.
+  virtual std::vector<std::string> sends_for() const { return {std::string(name())}; }
+  // A request the adapter gave Host::spooler(), parsed again to be replayed (it was verified
+  // when it arrived). By default: no adapter of this kind spools.
+  virtual Result<std::vector<InboundEvent>> parse_spooled(const SpooledRequest& request) {
+    return make_error(ErrorKind::bug, "not_spooled", "adapter " + std::string(name()) +
+                                                         " keeps no spooled requests (path " + request.path + ")");
+  }
   // Verifies the request's credentials or signature, then parses it. Never throws.
   virtual Result<std::vector<InboundEvent>> parse_webhook(const HttpRequest& request) = 0;
-  // Sends one message. What the outbox worker does with an error depends on it:
-  //   kind unavailable                 -> retried with backoff (rate limits, 5xx, timeouts);
-  //   code "outside_window"            -> the row becomes 'blocked' (a platform window is
-  //                                       closed and no template applies), visible to agents;
-  //   code "opted_out"                 -> failed, and the customer is marked opted out of the
-  //                                       channel (Twilio 21610): no auto-reply goes there again;
-  //   code "invalid_credentials"       -> failed, logged for the operator (token revoked/expired);
-  //   anything else                    -> failed.
-  virtual Result<Delivery> send(const OutboundMessage& message) = 0;
+  // Sends one message. What the outbox worker does with a failure depends on its outcome
+  // (channels/send_result.hpp), which the adapter decides from its platform's answer:
+  //   retry_after          -> retried with backoff (rate limits, 5xx, timeouts);
+  //   blocked_by_window    -> the row becomes 'blocked' (a platform window is closed and no
+  //                           template applies), visible to agents;
+  //   opted_out            -> failed, and the customer is marked opted out of the channel (Twilio
+  //                           21610): no auto-reply goes there again;
+  //   credentials_rejected -> failed, logged for the operator (token revoked or expired);
+  //   permanent            -> failed.
+  // A failure whose request reached the platform unanswered is in doubt (SendResult::in_doubt).
+  virtual SendResult send(const OutboundMessage& message) = 0;
   // Before sending again a message whose attempt since `attempted_at` has an unknown outcome.
   // An error (kind unavailable) means "cannot tell now": the outbox tries again later rather
   // than send blindly. By default the platform offers no way to tell: at-least-once.

@@ -2,6 +2,8 @@
 // no redirects, a capped response body.
 #include "channels/http_client.hpp"
 
+#include "channels/send_result.hpp"
+
 #include <curl/curl.h>
 #include <strings.h>
 
@@ -185,7 +187,7 @@ Result<HttpClientResponse> perform(const HttpClientRequest& request, bool is_get
     long sent = 0;
     curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
     if (!before_sending(rc) && sent > 0)
-      return make_error(ErrorKind::unavailable, "request_sent_no_answer", std::move(text));
+      return make_error(ErrorKind::unavailable, std::string(kRequestSentNoAnswer), std::move(text));
     return transport_error(std::move(text));
   }
   long status = 0;

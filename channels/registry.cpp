@@ -6,8 +6,29 @@ Status Registry::add(std::unique_ptr<Adapter> adapter) {
   std::string name(adapter->name());
   if (adapters_.count(name))
     return make_error(ErrorKind::config, "duplicate_adapter", "channel adapter '" + name + "' registered twice");
+  const auto channels = adapter->sends_for();
+  for (const auto& channel : channels)
+    if (auto it = senders_.find(channel); it != senders_.end())
+      return make_error(ErrorKind::config, "duplicate_sender",
+                        "channel adapters '" + std::string(it->second->name()) + "' and '" + name +
+                            "' both send for '" + channel + "'");
+  for (const auto& channel : channels) senders_.emplace(channel, adapter.get());
   adapters_.emplace(std::move(name), std::move(adapter));
   return Ok{};
+}
+
+Result<Adapter*> Registry::sender(std::string_view channel) const {
+  if (auto it = senders_.find(channel); it != senders_.end()) return it->second;
+  std::string known;
+  for (const auto& [k, v] : senders_) known += (known.empty() ? "" : ", ") + k;
+  return make_error(ErrorKind::config, "unknown_adapter",
+                    "no channel adapter sends for '" + std::string(channel) + "' (configured: " + known + ")");
+}
+
+std::vector<Adapter*> Registry::all() const {
+  std::vector<Adapter*> out;
+  for (const auto& [k, v] : adapters_) out.push_back(v.get());
+  return out;
 }
 
 Result<Adapter*> Registry::find(std::string_view name) const {

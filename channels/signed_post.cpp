@@ -81,8 +81,8 @@ Result<Delivery> post_signed(const SignedPost& post) {
     const Error& e = response.error();
     log::warn("callback_failed", {{"channel", post.channel}, {"account", post.account}, {"delivery", post.delivery_id},
                                   {"reason", e.code}, {"error", e.message}});
-    if (classify(e) == SendFailure::retryable)  // "request_sent_no_answer" stays: the attempt is in doubt
-      return send_error(SendFailure::retryable, e.code == "request_sent_no_answer" ? e.code : "callback_failed",
+    if (classify(e) == SendFailure::retryable)  // kRequestSentNoAnswer stays: the attempt is in doubt
+      return send_error(SendFailure::retryable, e.code == kRequestSentNoAnswer ? e.code : "callback_failed",
                         e.message);
     return send_error(SendFailure::permanent, e.code == "invalid_url" ? "invalid_callback_url" : e.code, e.message);
   }

@@ -102,9 +102,8 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
   }
   builtin.notify.secrets = config_.notify_secrets;
   builtin.notify.timeout = config_.notify_timeout;
-  (void)channels::register_builtin(registry_, builtin, clock_);
   if (!config_.meta_app_secrets.empty()) {
-    channels::meta::Options meta;
+    channels::meta::Options& meta = builtin.meta.emplace();
     meta.app_secrets = config_.meta_app_secrets;
     meta.verify_token = config_.meta_verify_token;
     meta.max_body_bytes = config_.webhook_body_limit;
@@ -113,12 +112,9 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
     meta.send_timeout = config_.meta_send_timeout;
     for (const auto& p : config_.meta_pages) meta.pages.push_back({p.id, p.access_token, p.human_agent});
     for (const auto& n : config_.whatsapp_numbers) meta.whatsapp_numbers.push_back({n.phone_number_id, n.access_token});
-    auto adapter = std::make_unique<channels::meta::MetaAdapter>(std::move(meta), clock_);
-    meta_ = adapter.get();
-    (void)registry_.add(std::move(adapter));
   }
   if (!config_.twilio_accounts.empty()) {
-    channels::twilio::Options twilio;
+    channels::twilio::Options& twilio = builtin.twilio.emplace();
     twilio.public_url = config_.public_url;
     twilio.api_base_url = config_.twilio_api_url;
     twilio.max_body_bytes = config_.webhook_body_limit;
@@ -127,13 +123,9 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
     twilio.default_region = config_.default_region;
     for (const auto& a : config_.twilio_accounts)
       twilio.accounts.push_back({a.name, a.account_sid, a.auth_tokens, a.from, a.messaging_service_sid});
-    auto adapter = std::make_unique<channels::twilio::TwilioAdapter>(std::move(twilio));
-    twilio_ = adapter.get();
-    (void)registry_.add(std::move(adapter));
-    spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
   }
   if (!config_.mailboxes.empty()) {
-    channels::email::Options email;
+    channels::email::Options& email = builtin.email.emplace();
     email.token_secret = config_.email_token_secret;
     email.loop_marker = "switchboard";
     for (const auto& m : config_.mailboxes) {
@@ -147,17 +139,20 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
       box.max_attachment_bytes = m.max_attachment_bytes;
       email.mailboxes.push_back(std::move(box));
     }
-    auto adapter = std::make_unique<channels::email::EmailAdapter>(std::move(email), clock_);
-    email_ = adapter.get();
-    (void)registry_.add(std::move(adapter));
-    for (const auto& m : config_.mailboxes)
-      pollers_.push_back(std::make_unique<EmailPoller>(
-          m, config_.database_url, pool_, *email_, clock_,
-          [this](const std::string& request_id, const std::vector<InboundEvent>& events, ApplyReport& report) {
-            return apply(request_id, events, &report);
-          },
-          [this](const std::string& mailbox, std::string_view result) { metrics_.mail(mailbox, result); }));
   }
+  if (auto registered = channels::register_builtin(registry_, builtin, clock_); !registered) setup_ = registered;
+  if (!config_.mailboxes.empty()) {
+    auto found = registry_.find("email");
+    const auto* email = found ? dynamic_cast<const channels::email::EmailAdapter*>(*found) : nullptr;
+    for (const auto& m : config_.mailboxes)
+      if (email)
+        pollers_.push_back(std::make_unique<EmailPoller>(
+            m, config_.database_url, pool_, *email, clock_,
+            [this](const std::string& request_id, const std::vector<InboundEvent>& events,
+                   channels::IntakeReport& report) { return accept(request_id, events, &report); },
+            [this](const std::string& mailbox, std::string_view result) { metrics_.mail(mailbox, result); }));
+  }
+  if (setup_) setup_ = add_routes();
   for (const auto& t : config_.admin_tokens) admin_tokens_.add("admin", t);
 
   http::ServerOptions options;
@@ -201,6 +196,7 @@ App::~App() {
 }
 
 Status App::start() {
+  if (!setup_) return setup_.error();
   if (spool_) {
     // Without a usable spool an SMS that arrives while the database is down would be lost.
     if (auto opened = spool_->open(); !opened) return opened.error();
@@ -297,46 +293,66 @@ bool App::reload_rules() {
 }
 
 HttpResponse App::handle(const HttpRequest& request) {
-  HttpResponse response = route(request);
+  HttpResponse response = routes_.dispatch(request);
   metrics_.http_response(response.status);
   return response;
 }
 
-HttpResponse App::route(const HttpRequest& request) {
-  const std::string& path = request.path;
-  auto method_not_allowed = [](std::string allow) {
-    HttpResponse r = error_response(405, "method_not_allowed", "method not allowed");
-    r.set_header("Allow", std::move(allow));
-    return r;
-  };
-  if (path == "/healthz") return request.method == "GET" ? healthz() : method_not_allowed("GET");
-  if (path == "/readyz") return request.method == "GET" ? readyz() : method_not_allowed("GET");
-  if (path == "/metrics") return request.method == "GET" ? metrics() : method_not_allowed("GET");
-  if (path == "/api/v1/inbound") return request.method == "POST" ? inbound(request) : method_not_allowed("POST");
-  if (path == "/webhooks/meta") {
-    if (meta_ == nullptr) return error_response(404, "not_found", "the Meta channel is not configured");
-    if (request.method == "GET") return meta_->verify(request);
-    if (request.method == "POST") return meta_webhook(request);
-    return method_not_allowed("GET, POST");
+Status App::add_routes() {
+  using channels::PathParams;
+  for (auto added :
+       {routes_.add("GET", "/healthz", [this](const HttpRequest&, const PathParams&) { return healthz(); }),
+        routes_.add("GET", "/readyz", [this](const HttpRequest&, const PathParams&) { return readyz(); }),
+        routes_.add("GET", "/metrics", [this](const HttpRequest&, const PathParams&) { return metrics(); }),
+        routes_.add("GET", "/api/v1/conversations/{id}",
+                    [this](const HttpRequest& r, const PathParams& p) {
+                      return conversation(r, std::string(p.get("id")), false);
+                    }),
+        routes_.add("GET", "/api/v1/conversations/{id}/messages",
+                    [this](const HttpRequest& r, const PathParams& p) {
+                      return conversation(r, std::string(p.get("id")), true);
+                    }),
+        routes_.add("POST", "/api/v1/conversations/{id}/messages",
+                    [this](const HttpRequest& r, const PathParams& p) { return agent_reply(r, std::string(p.get("id"))); })})
+    if (!added) return added;
+  for (auto* adapter : registry_.all()) {
+    attaching_ = std::string(adapter->name());
+    if (auto attached = adapter->attach(*this); !attached) return attached;
   }
-  if (path == "/webhooks/twilio/sms" || path == "/webhooks/twilio/status") {
-    if (twilio_ == nullptr) return error_response(404, "not_found", "the Twilio channel is not configured");
-    return request.method == "POST" ? twilio_webhook(request) : method_not_allowed("POST");
-  }
-  constexpr std::string_view kConversations = "/api/v1/conversations/";
-  if (path.rfind(kConversations, 0) == 0) {
-    std::string rest = path.substr(kConversations.size());
-    bool messages = false;
-    if (auto slash = rest.find('/'); slash != std::string::npos) {
-      if (rest.substr(slash) != "/messages") return error_response(404, "not_found", "no such resource");
-      rest = rest.substr(0, slash);
-      messages = true;
-    }
-    if (messages && request.method == "POST") return agent_reply(request, rest);
-    if (request.method != "GET") return method_not_allowed(messages ? "GET, POST" : "GET");
-    return conversation(request, rest, messages);
-  }
-  return error_response(404, "not_found", "no such resource");
+  attaching_ = "daemon";
+  return Ok{};
+}
+
+Status App::route(std::string method, std::string_view pattern, channels::RouteHandler handler) {
+  return routes_.add(std::move(method), pattern, std::move(handler), attaching_);
+}
+
+channels::Spooler& App::spooler() {
+  // Asked for by an adapter whose platform does not redeliver, while attaching.
+  if (!spool_) spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
+  return *this;
+}
+
+HttpResponse App::reject(const HttpRequest& request, std::string_view endpoint, std::string_view event,
+                         const Error& error) {
+  metrics_.rejected(endpoint, error.code);
+  return rejected(request, event, error);
+}
+
+void App::unconfigured_account(std::string_view channel, std::string_view account) {
+  metrics_.unconfigured_account(channel, account);
+}
+
+Result<std::string> App::keep(const channels::SpooledRequest& request, std::string_view reason) {
+  if (!spool_) return make_error(ErrorKind::bug, "spool_unavailable", "no spool was asked for while attaching");
+  auto name = spool_->append(request);
+  if (!name) return name.error();
+  metrics_.spool("spooled");
+  log::warn("webhook_spooled", {{"path", request.path}, {"account", request.account}, {"spool_entry", *name},
+                                {"waiting", std::to_string(spool_->count())}, {"reason", std::string(reason)},
+                                {"req", request.request_id}});
+  spool_cv_.notify_all();
+  return name;
 }
 
 HttpResponse App::rejected(const HttpRequest& request, std::string_view event, const Error& error) const {
@@ -443,135 +459,11 @@ Result<storage::IngestOutcome> App::ingest(const std::string& request_id, const 
   return outcome;
 }
 
-HttpResponse App::inbound(const HttpRequest& request) {
-  auto reject = [&](const Error& e) {
-    metrics_.rejected("api", e.code);
-    return rejected(request, "inbound_rejected", e);
-  };
-  auto adapter = registry_.find("api");
-  if (!adapter) return reject(adapter.error());
-  auto events = (*adapter)->parse_webhook(request);
-  if (!events) return reject(events.error());
-  if (!schema_ready_)
-    return reject(make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
-
-  json::object body;
-  for (const auto& event : *events) {
-    const auto* message = std::get_if<InboundMessage>(&event);
-    if (!message) continue;
-    auto outcome = ingest(request.request_id, *message);
-    if (!outcome) return rejected(request, "inbound_rejected", outcome.error());
-    body["message_id"] = outcome->message_id;
-    body["conversation_id"] = outcome->conversation_id;
-    body["customer_id"] = outcome->customer_id;
-    body["duplicate"] = outcome->duplicate;
-  }
-  return json_response(200, json::serialize(body));
-}
-
-HttpResponse App::meta_webhook(const HttpRequest& request) {
-  // A refused request is counted by endpoint: the channels of its messages are not known yet.
-  auto reject = [&](const Error& e) {
-    metrics_.rejected("meta", e.code);
-    return rejected(request, "webhook_rejected", e);
-  };
-  auto events = meta_->parse_webhook(request);  // the signature is checked before any parsing
-  if (!events) return reject(events.error());
-  if (!schema_ready_)
-    return reject(make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready"));
-  hold_unconfigured_numbers(request.request_id, *events);
-  if (events->empty())
-    // Platforms disable webhooks that keep failing: what we do not handle is acknowledged.
-    log::info("webhook_ignored", {{"path", request.path}, {"reason", "no message, status or echo we handle"},
-                                  {"bytes", std::to_string(request.body.size())}, {"req", request.request_id}});
-  if (auto applied = apply(request.request_id, *events); !applied) return reject(applied.error());
-  HttpResponse ok;
-  ok.status = 200;
-  return ok;
-}
-
-void App::hold_unconfigured_numbers(const std::string& request_id, std::vector<InboundEvent>& events) {
-  // Stored, so nothing is lost (and Meta would redeliver the whole batch if it were refused), but
-  // never routed: no reply could go out from a number we have no token for.
-  for (auto& event : events) {
-    auto* message = std::get_if<InboundMessage>(&event);
-    if (!message || message->channel != Channel::whatsapp || !message->automated.empty()) continue;
-    const auto& numbers = config_.whatsapp_numbers;
-    if (std::any_of(numbers.begin(), numbers.end(),
-                    [&](const auto& n) { return n.phone_number_id == message->account; }))
-      continue;
-    message->automated = "whatsapp phone_number_id " + message->account + " is not configured";
-    metrics_.unconfigured_account("whatsapp", message->account);
-    log::warn("whatsapp_number_not_configured",
-              {{"phone_number_id", message->account},
-               {"external_id", message->external_id},
-               {"action", "stored, not routed; add it to channels.meta.whatsapp_numbers"},
-               {"req", request_id}});
-  }
-}
-
-HttpResponse App::twilio_webhook(const HttpRequest& request) {
-  const bool sms = request.path == "/webhooks/twilio/sms";
-  auto reject = [&](const Error& e) {
-    metrics_.rejected(sms ? "twilio_sms" : "twilio_status", e.code);
-    return rejected(request, "webhook_rejected", e);
-  };
-  auto events = twilio_->parse_webhook(request);  // the signature is checked before any field is read
-  if (!events) return reject(events.error());
-  auto answer = [sms] {
-    HttpResponse ok;
-    ok.status = 200;
-    if (sms) {
-      // Empty TwiML: replies go out through the REST API after commit, never in the answer.
-      ok.content_type = "text/xml";
-      ok.body = R"(<?xml version="1.0" encoding="UTF-8"?><Response></Response>)";
-    }
-    return ok;
-  };
-  if (events->empty()) {
-    log::info("webhook_ignored", {{"path", request.path}, {"reason", "nothing we record (e.g. a queued or sending status)"},
-                                  {"req", request.request_id}});
-    return answer();
-  }
-  std::optional<Error> unavailable;
-  if (!schema_ready_) {
-    unavailable = make_error(ErrorKind::unavailable, "database_unavailable", "the database is not ready");
-  } else if (auto applied = apply(request.request_id, *events); !applied) {
-    unavailable = applied.error();
-  }
-  if (!unavailable) return answer();
-
-  // Twilio does not redeliver: the request goes to the durable spool, and the spool write
-  // stands in for the commit.
-  SpooledRequest spooled;
-  spooled.path = request.path;
-  std::visit(
-      [&spooled](const auto& e) {
-        if constexpr (std::is_same_v<std::decay_t<decltype(e)>, Echo>)
-          spooled.account = e.message.account;
-        else
-          spooled.account = e.account;
-      },
-      events->front());
-  const std::string* content_type = request.header("Content-Type");
-  spooled.content_type = content_type ? *content_type : std::string();
-  spooled.request_id = request.request_id;
-  spooled.received_at = clock_.now();
-  spooled.body = request.body;
-  auto name = spool_->append(spooled);
-  if (!name) return reject(name.error());
-  metrics_.spool("spooled");
-  log::warn("webhook_spooled", {{"path", request.path}, {"account", spooled.account}, {"spool_entry", *name},
-                                {"waiting", std::to_string(spool_->count())}, {"reason", unavailable->message},
-                                {"req", request.request_id}});
-  spool_cv_.notify_all();
-  return answer();
-}
-
-Status App::apply(const std::string& request_id, const std::vector<InboundEvent>& events, ApplyReport* report) {
+Status App::accept(const std::string& request_id, const std::vector<InboundEvent>& events,
+                   channels::IntakeReport* report) {
   const auto now = clock_.now();
-  ApplyReport ignored;
-  ApplyReport& counts = report ? *report : ignored;
+  channels::IntakeReport ignored;
+  channels::IntakeReport& counts = report ? *report : ignored;
   for (const auto& event : events) {
     const auto* opt_out = std::get_if<OptOut>(&event);
     if (!opt_out) continue;
@@ -592,13 +484,15 @@ Status App::apply(const std::string& request_id, const std::vector<InboundEvent>
       auto outcome = ingest(request_id, *message);
       if (outcome) {
         ++(outcome->duplicate ? counts.duplicate : counts.stored);
+        counts.messages.push_back(
+            {outcome->message_id, outcome->conversation_id, outcome->customer_id, outcome->duplicate});
         continue;
       }
       // Platforms retry what is not answered 200: right while the database is down (the
       // messages stored already come back as duplicates), wrong for a message that can never
       // be stored, which would hold up the rest of the batch for days.
       if (outcome.error().kind == ErrorKind::unavailable) return outcome.error();
-      counts.failures.push_back(outcome.error().code + ": " + outcome.error().message);
+      counts.failures.push_back(outcome.error());
       if (!report)  // the caller that asked for the counts (the mailbox) logs what it does with it
         log::error("webhook_message_dropped",
                    {{"channel", to_string(message->channel)}, {"account", message->account},
@@ -609,7 +503,7 @@ Status App::apply(const std::string& request_id, const std::vector<InboundEvent>
       auto recorded = storage::record_system_message(pool_, *sys);
       if (!recorded) {
         if (recorded.error().kind == ErrorKind::unavailable) return recorded.error();
-        counts.failures.push_back(recorded.error().code + ": " + recorded.error().message);
+        counts.failures.push_back(recorded.error());
         metrics_.platform_event(channel, "system_message", "failed");
         if (!report)
           log::error("system_message_dropped", {{"channel", channel}, {"external_id", sys->external_id},
@@ -697,9 +591,11 @@ void App::replay_spool() {
     for (const auto& name : spool_->pending()) {
       if (stopping_ || !schema_ready_) break;
       auto spooled = spool_->read(name);
+      // Replayed by the adapter that owns the route it came to.
+      Result<channels::Adapter*> owner =
+          spooled ? registry_.find(routes_.owner("POST", spooled->path)) : Result<channels::Adapter*>(spooled.error());
       Result<std::vector<InboundEvent>> events =
-          spooled ? twilio_->parse_verified({spooled->path, spooled->content_type, spooled->body, spooled->account})
-                  : Result<std::vector<InboundEvent>>(spooled.error());
+          owner ? (*owner)->parse_spooled(*spooled) : Result<std::vector<InboundEvent>>(owner.error());
       if (!events) {
         // It parsed when it arrived; a file that no longer does is kept aside for a person.
         (void)spool_->reject(name);
@@ -708,7 +604,7 @@ void App::replay_spool() {
                                             {"moved_to", spool_->dir() + "/rejected"}});
         continue;
       }
-      if (auto applied = apply(spooled->request_id, *events); !applied) {
+      if (auto applied = accept(spooled->request_id, *events); !applied) {
         log::warn("spool_replay_paused", {{"reason", applied.error().message},
                                           {"waiting", std::to_string(spool_->count())}});
         break;

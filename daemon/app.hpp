@@ -9,11 +9,11 @@
 #include <string>
 #include <thread>
 
-#include "channels/http.hpp"
-#include "channels/meta/adapter.hpp"
-#include "channels/registry.hpp"
 #include "channels/email/adapter.hpp"
-#include "channels/twilio/adapter.hpp"
+#include "channels/host.hpp"
+#include "channels/http.hpp"
+#include "channels/registry.hpp"
+#include "channels/routes.hpp"
 #include "channels/tokens.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/outbox_worker.hpp"
@@ -35,13 +35,16 @@ namespace switchboard::daemon {
 std::shared_ptr<const routing::RuleSet> load_rules(const std::string& path, std::vector<Diagnostic>& diagnostics,
                                                    bool& unreadable);
 
-class App {
+// App is the channels' Host (routes, intake, spool, counters: channels/host.hpp): each adapter
+// in the registry attaches itself; App knows no channel's endpoints.
+class App final : private channels::Host, private channels::Intake, private channels::Spooler {
  public:
   App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std::string& version = "dev",
       const std::string& commit = "unknown");
-  ~App();
+  ~App() override;
 
-  // Binds the listener and starts migrating the database in the background.
+  // Binds the listener and starts migrating the database in the background. Errors: config
+  // (an adapter's routes clash, the spool directory cannot be used), or the listener's.
   Status start();
   // Serves until stop(); blocks.
   void run();
@@ -58,26 +61,28 @@ class App {
   HttpResponse rejected(const HttpRequest& request, std::string_view event, const Error& error) const;
   HttpResponse readyz();
   HttpResponse metrics();
-  HttpResponse route(const HttpRequest& request);
-  HttpResponse inbound(const HttpRequest& request);
   HttpResponse conversation(const HttpRequest& request, const std::string& id, bool messages);
   HttpResponse agent_reply(const HttpRequest& request, const std::string& id);
-  HttpResponse meta_webhook(const HttpRequest& request);
-  // Marks WhatsApp messages to a phone_number_id that is not configured as not to be routed
-  // (InboundMessage::automated), with a warning and a count.
-  void hold_unconfigured_numbers(const std::string& request_id, std::vector<InboundEvent>& events);
-  HttpResponse twilio_webhook(const HttpRequest& request);
   // One message through the pipeline with the active rules; counted in /metrics and logged.
   Result<storage::IngestOutcome> ingest(const std::string& request_id, const InboundMessage& message);
-  // A verified webhook's events: opt-outs first (a STOP gets no auto-reply), then messages,
-  // statuses and echoes. Returns an error only when the database is unavailable (the caller
-  // answers 503 or spools, and the platform's redelivery or the replay repeats the lot, which
-  // the idempotent writes absorb); events that can never be stored are logged and dropped.
-  // Stores a batch of events. An error only when the database is unavailable (nothing after the
-  // failing event is applied; everything is safe to apply again). Events that can never be
-  // stored are logged, unless `report` asks for them (the caller then decides).
-  Status apply(const std::string& request_id, const std::vector<InboundEvent>& events,
-               ApplyReport* report = nullptr);
+  // The daemon's own routes (health, metrics, the REST API), then each adapter's.
+  Status add_routes();
+
+  // channels::Host
+  Status route(std::string method, std::string_view pattern, channels::RouteHandler handler) override;
+  channels::Intake& intake() override { return *this; }
+  channels::Spooler& spooler() override;
+  HttpResponse reject(const HttpRequest& request, std::string_view endpoint, std::string_view event,
+                      const Error& error) override;
+  void unconfigured_account(std::string_view channel, std::string_view account) override;
+  const Clock& clock() const override { return clock_; }
+  // channels::Intake
+  bool ready() const override { return schema_ready_; }
+  Status accept(const std::string& request_id, const std::vector<InboundEvent>& events,
+                channels::IntakeReport* report = nullptr) override;
+  // channels::Spooler
+  Result<std::string> keep(const channels::SpooledRequest& request, std::string_view reason) override;
+
   // Replays spooled requests whenever the database is ready; runs on its own thread.
   void replay_spool();
   Status require_admin(const HttpRequest& request) const;
@@ -93,11 +98,11 @@ class App {
   storage::Pipeline pipeline_;
   channels::Registry registry_;
   channels::BearerTokens admin_tokens_;
-  channels::meta::MetaAdapter* meta_ = nullptr;  // owned by registry_; null when not configured
-  channels::twilio::TwilioAdapter* twilio_ = nullptr;  // the same
-  channels::email::EmailAdapter* email_ = nullptr;  // the same
+  channels::RouteTable routes_;
+  std::string attaching_ = "daemon";  // who is adding routes (add_routes)
+  Status setup_ = Ok{};               // the first error of the constructor, reported by start()
   std::vector<std::unique_ptr<EmailPoller>> pollers_;  // one per mailbox, started with the outbox
-  std::unique_ptr<Spool> spool_;  // with the Twilio channel: it does not redeliver
+  std::unique_ptr<Spool> spool_;  // when an adapter asked for it (Host::spooler)
   std::mutex spool_mu_;
   std::condition_variable spool_cv_;
   std::thread replayer_;

@@ -241,11 +241,12 @@ Status EmailPoller::one_mail(email::ImapClient& client, std::uint32_t uidvalidit
   if (!events) return quarantine(client, uid, summary.message_id, summary.sender, events.error().message, request_id);
   if (events->empty())  // parse_mail gives one event per mail; never stored as nothing
     return quarantine(client, uid, summary.message_id, summary.sender, "the mail gave nothing to store", request_id);
-  ApplyReport report;
+  channels::IntakeReport report;
   if (auto applied = apply_(request_id, *events, report); !applied) return applied.error();  // fetched again
   if (!report.failures.empty())
     return quarantine(client, uid, summary.message_id, summary.sender,
-                      "the database refused it: " + report.failures.front(), request_id);
+                      "the database refused it: " + report.failures.front().code + ": " + report.failures.front().message,
+                      request_id);
   const char* result = report.system > 0 ? "system" : report.stored > 0 ? "stored" : "duplicate";
   {
     std::lock_guard lock(mu_);

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "channels/email/adapter.hpp"
+#include "channels/host.hpp"
 #include "channels/email/imap_client.hpp"
 #include "daemon/config.hpp"
 #include "routing/core/time.hpp"
@@ -32,19 +33,12 @@ struct MailboxStatus {
   long quarantined = 0;
 };
 
-// What App::apply made of a batch of events.
-struct ApplyReport {
-  int stored = 0;     // new customers' messages
-  int duplicate = 0;  // messages or system messages stored before
-  int system = 0;     // new system messages
-  std::vector<std::string> failures;  // events that can never be stored: why
-};
-
 class EmailPoller {
  public:
-  // Stores a mail's events (App::apply): an error only when the database is unavailable.
+  // Stores a mail's events (channels::Intake::accept): an error only when the database is
+  // unavailable.
   using Apply = std::function<Status(const std::string& request_id, const std::vector<InboundEvent>& events,
-                                     ApplyReport& report)>;
+                                     channels::IntakeReport& report)>;
   // result: stored | duplicate | system | quarantined
   using Count = std::function<void(const std::string& mailbox, std::string_view result)>;
 

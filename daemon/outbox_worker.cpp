@@ -32,13 +32,6 @@ std::pair<std::string, bool> text_of(const std::string& payload) {
   return {t && t->is_string() ? std::string(t->get_string()) : std::string(), author && author->is_string()};
 }
 
-// One adapter serves several channels of one platform.
-std::string_view adapter_for(std::string_view channel) {
-  if (channel == "messenger" || channel == "whatsapp") return "meta";
-  if (channel == "sms") return "twilio";
-  return channel;
-}
-
 }  // namespace
 
 OutboxWorker::OutboxWorker(storage::Pool& pool, std::string database_url, channels::Registry& registry,
@@ -210,7 +203,7 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   const auto result = [&](std::string_view what) {
     if (options_.on_result) options_.on_result(item.channel, what);
   };
-  auto adapter = registry_.find(adapter_for(item.channel));
+  auto adapter = registry_.sender(item.channel);
   if (!adapter) {
     record(claim, "failed", [&] { return storage::mark_failed(pool_, claim, adapter.error().message); });
     log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"reason", adapter.error().message}});
@@ -353,35 +346,27 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
     return;
   }
   const Error& e = sent.error();
-  const bool retryable = e.kind == ErrorKind::unavailable;
   // The platform had the request but its answer never came: it may have sent the message.
-  const bool in_doubt = e.code == "request_sent_no_answer";
-  if (retryable && channels::should_retry(options_.retry, item.attempts)) {
+  const bool in_doubt = sent.in_doubt();
+  const channels::SendOutcome outcome = sent.outcome();
+  if (outcome == channels::SendOutcome::retry_after && channels::should_retry(options_.retry, item.attempts)) {
     const auto delay = channels::backoff(options_.retry, item.attempts, unit_random());
-    record(claim, "retry",
-           [&] { return storage::mark_retry(pool_, claim, e.message, clock_.now() + delay, in_doubt); });
+    record(claim, "retry", [&] { return storage::mark_retry(pool_, claim, e.message, clock_.now() + delay, in_doubt); });
     result("retry");
-    log::warn("outbox_retry",
-              {{"outbox", id},
-               {"channel", item.channel},
-               {"account", item.account},
-               {"attempt", std::to_string(item.attempts)},
-               {"reason", e.message},
-               {"in_doubt", in_doubt ? "yes" : "no"},
-               {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
+    log::warn("outbox_retry", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
+                               {"attempt", std::to_string(item.attempts)}, {"reason", e.message},
+                               {"in_doubt", in_doubt ? "yes" : "no"},
+                               {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
     return;
   }
-  if (e.code == "outside_window") {
+  if (outcome == channels::SendOutcome::blocked_by_window) {
     record(claim, "blocked", [&] { return storage::mark_blocked(pool_, claim, e.message); });
     result("blocked");
-    log::warn("outbox_blocked", {{"outbox", id},
-                                 {"channel", item.channel},
-                                 {"account", item.account},
-                                 {"conversation", item.conversation_id},
-                                 {"reason", e.message}});
+    log::warn("outbox_blocked", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
+                                 {"conversation", item.conversation_id}, {"reason", e.message}});
     return;
   }
-  if (e.code == "opted_out" && !message.recipient.empty()) {
+  if (outcome == channels::SendOutcome::opted_out && !message.recipient.empty()) {
     auto channel = channel_from_string(item.channel);
     if (channel) {
       OptOut opt_out{*channel, item.account, Identity{}, true};
@@ -389,19 +374,15 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
         log::error("opt_out_record_failed", {{"outbox", id}, {"reason", recorded.error().message}});
     }
   }
-  if (e.code == "invalid_credentials")
-    log::error("channel_credentials_rejected", {{"channel", item.channel},
-                                                {"account", item.account},
+  if (outcome == channels::SendOutcome::credentials_rejected)
+    log::error("channel_credentials_rejected", {{"channel", item.channel}, {"account", item.account},
                                                 {"action", "operator: renew the access token in the config"},
                                                 {"reason", e.message}});
   record(claim, "failed", [&] { return storage::mark_failed(pool_, claim, e.message); });
   result("failed");
-  log::error("outbox_failed", {{"outbox", id},
-                               {"channel", item.channel},
-                               {"account", item.account},
-                               {"attempt", std::to_string(item.attempts)},
-                               {"code", e.code},
-                               {"reason", e.message}});
+  log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
+                               {"attempt", std::to_string(item.attempts)}, {"code", e.code},
+                               {"outcome", std::string(channels::to_string(outcome))}, {"reason", e.message}});
 }
 
 }  // namespace switchboard::daemon

@@ -1,5 +1,5 @@
-// The durable local spool (DESIGN.md): webhook requests from platforms that do not redeliver
-// (Twilio) are kept here when the database cannot take them, and replayed through the normal
+// The durable local spool (DESIGN.md), the daemon's channels::Spooler: webhook requests from
+// platforms that do not redeliver are kept here when the database cannot take them, and replayed through the normal
 // pipeline once it can. A request is written to a temporary file, fsync'd, renamed into place
 // and the directory fsync'd before the platform is answered 200: from then on the file stands
 // in for the commit. Replay deletes a file only after its events are committed; a crash in
@@ -11,19 +11,13 @@
 #include <string>
 #include <vector>
 
+#include "channels/host.hpp"
 #include "routing/core/result.hpp"
 #include "routing/core/time.hpp"
 
 namespace switchboard::daemon {
 
-struct SpooledRequest {
-  std::string path;          // the endpoint it came to, e.g. /webhooks/twilio/sms
-  std::string account;       // the platform account it was verified for
-  std::string content_type;
-  std::string request_id;
-  Timestamp received_at{};
-  std::string body;          // the raw, verified body
-};
+using channels::SpooledRequest;
 
 class Spool {
  public:

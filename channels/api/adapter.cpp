@@ -247,7 +247,7 @@ Status validate_callback(const Account& account) {
   return Ok{};
 }
 
-Result<Delivery> ApiAdapter::send(const OutboundMessage& message) {
+SendResult ApiAdapter::send(const OutboundMessage& message) {
   const auto it = std::find_if(options_.accounts.begin(), options_.accounts.end(),
                                [&](const Account& a) { return a.name == message.account; });
   if (it == options_.accounts.end() || it->callback_url.empty())

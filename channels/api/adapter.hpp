@@ -54,6 +54,8 @@ class ApiAdapter final : public Adapter {
 
   std::string_view name() const override { return "api"; }
   Posture posture() const override;
+  // POST /api/v1/inbound (channels/api/routes.cpp).
+  Status attach(Host& host) override;
   // 401 unknown/missing token, 400 bad body, 403 a token of another account.
   Result<std::vector<InboundEvent>> parse_webhook(const HttpRequest& request) override;
   // POSTs the signed callback (body: see callback_body() in adapter.cpp and CONTRACT.md).
@@ -63,7 +65,7 @@ class ApiAdapter final : public Adapter {
   // Permanent (ErrorKind::invalid): "callback_rejected" for other 4xx; "no_callback",
   // "no_callback_secret", "invalid_callback_url" and "invalid_payload" for what no retry fixes.
   // Safe to call from several threads at once.
-  Result<Delivery> send(const OutboundMessage& message) override;
+  SendResult send(const OutboundMessage& message) override;
   // The callback carries the outbox id (X-Switchboard-Delivery, "delivery_id"): the receiver
   // de-duplicates on it, so sending again is safe.
   Result<ResendCheck> check_resend(const OutboundMessage&, Timestamp) override {

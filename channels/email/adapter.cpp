@@ -154,7 +154,7 @@ Result<std::vector<InboundEvent>> EmailAdapter::parse_mail(std::string_view raw,
   return events;
 }
 
-Result<Delivery> EmailAdapter::send(const OutboundMessage& message) {
+SendResult EmailAdapter::send(const OutboundMessage& message) {
   const Mailbox* box = mailbox(message.account);
   if (!box) return make_error(ErrorKind::config, "unknown_mailbox", "no mailbox '" + message.account + "' is configured");
   if (message.recipient.empty() || message.recipient.find('@') == std::string::npos)
@@ -195,8 +195,11 @@ Result<Delivery> EmailAdapter::send(const OutboundMessage& message) {
   auto sent = send_mail(box->smtp, envelope, render(mail));
   if (!sent) {
     Error e = sent.error();
-    // The outbox tells the operator about refused credentials under one code for every channel.
-    if (e.code == "smtp_auth_failed" || e.code == "smtp_auth_required") e.code = "invalid_credentials";
+    // The outbox tells the operator about refused credentials (one code for every channel).
+    if (e.code == "smtp_auth_failed" || e.code == "smtp_auth_required") {
+      e.code = "invalid_credentials";
+      return {SendOutcome::credentials_rejected, std::move(e)};
+    }
     return e;
   }
   return Delivery{mail.message_id, "sent"};

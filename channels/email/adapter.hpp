@@ -63,7 +63,7 @@ class EmailAdapter final : public Adapter {
   // "author" in the payload) carries Auto-Submitted: auto-replied and goes out with the null
   // return path; an agent's goes out with local+m{message}@domain so that a bounce finds
   // it. Errors: those of send_mail(); config "unknown_mailbox"; invalid "no_recipient".
-  Result<Delivery> send(const OutboundMessage& message) override;
+  SendResult send(const OutboundMessage& message) override;
   // SMTP has no way to ask whether the server took the mail: it is sent again, composed with the
   // same Message-ID (make_message_id with a token derived from the message), which clients and
   // archives that de-duplicate on Message-ID show once. Others may show it twice.

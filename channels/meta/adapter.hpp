@@ -65,7 +65,10 @@ Result<std::vector<InboundEvent>> parse_payload(std::string_view body);
 // The Error for a Graph answer other than 2xx (protocols/meta.md (f)): the kind says whether the
 // outbox retries (unavailable) and the code what the worker does (see Adapter::send). The message
 // holds the HTTP status, Graph's code/subcode, message and fbtrace_id, for last_error.
+// graph_failure() is the same with its outcome (invalid_credentials -> credentials_rejected,
+// outside_window -> blocked_by_window, opted_out -> opted_out, unavailable -> retry_after).
 Error graph_error(int http_status, std::string_view body);
+SendResult graph_failure(int http_status, std::string_view body);
 
 class MetaAdapter final : public Adapter {
  public:
@@ -74,6 +77,9 @@ class MetaAdapter final : public Adapter {
 
   std::string_view name() const override { return "meta"; }
   Posture posture() const override;
+  // GET and POST /webhooks/meta (channels/meta/routes.cpp).
+  Status attach(Host& host) override;
+  std::vector<std::string> sends_for() const override { return {"messenger", "whatsapp"}; }
   // GET /webhooks/meta: 200 text/plain with hub.challenge when hub.mode is "subscribe" and
   // hub.verify_token matches; else 403 "verification_failed".
   HttpResponse verify(const HttpRequest& request) const;
@@ -88,12 +94,16 @@ class MetaAdapter final : public Adapter {
   // Errors: config "unknown_account" / "invalid_credentials", invalid "invalid_payload" /
   // "invalid_recipient" / "empty_text" / "text_too_long" / "unsupported_channel", then graph_error()
   // and unavailable "graph_unavailable" for transport failures.
-  Result<Delivery> send(const OutboundMessage& message) override;
+  SendResult send(const OutboundMessage& message) override;
 
  private:
   Options options_;
   const Clock& clock_;
   std::string verify_digest_;  // SHA-256 of the verify token; empty when no token is configured
+
+  // Marks WhatsApp messages to a phone_number_id that is not configured as not to be routed
+  // (InboundMessage::automated), with a warning and a count.
+  void hold_unconfigured_numbers(Host& host, const std::string& request_id, std::vector<InboundEvent>& events) const;
 };
 
 }  // namespace switchboard::channels::meta

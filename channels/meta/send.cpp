@@ -119,6 +119,8 @@ struct ErrorClass {
   ErrorKind kind;
   const char* code;
   const char* meaning;  // what it means for the operator, first in last_error
+  // What the outbox does: by the kind (unavailable: retry_after, else permanent) unless named.
+  std::optional<SendOutcome> outcome = std::nullopt;
 };
 
 bool retryable_status(int status) {
@@ -131,13 +133,16 @@ ErrorClass classify_graph(const GraphError& g, int http_status) {
   const std::int64_t code = g.code.value_or(-1);
   const std::int64_t sub = g.subcode.value_or(-1);
   if (code == 190 || http_status == 401)
-    return {ErrorKind::config, "invalid_credentials", "the access token is invalid or expired: renew it"};
+    return {ErrorKind::config, "invalid_credentials", "the access token is invalid or expired: renew it",
+            SendOutcome::credentials_rejected};
   // 551 first: Messenger sends "person not available" as 551 with subcode 1545041.
   if (code == 551 || code == 131026)
     return {ErrorKind::forbidden, "recipient_unreachable", "the recipient cannot be reached on this channel"};
   if ((code == 10 && (sub == 2018278 || sub == 1545041 || sub == 131047)) || code == 1545041 || code == 131047)
-    return {ErrorKind::conflict, "outside_window", "the platform says the reply window is closed"};
-  if (code == 131050) return {ErrorKind::forbidden, "opted_out", "the user stopped messages from this business"};
+    return {ErrorKind::conflict, "outside_window", "the platform says the reply window is closed",
+            SendOutcome::blocked_by_window};
+  if (code == 131050)
+    return {ErrorKind::forbidden, "opted_out", "the user stopped messages from this business", SendOutcome::opted_out};
   switch (code) {
     case 4:
     case 613:
@@ -212,12 +217,16 @@ Result<Content> read_content(const OutboundMessage& message) {
 }
 
 // Decided here, without a request: logged, since the row becomes 'blocked' for the agents.
-Error outside_window(const OutboundMessage& message, std::string why) {
+SendResult outside_window(const OutboundMessage& message, std::string why) {
   log::info("meta_send_blocked", {{"channel", to_string(message.channel)},
                                   {"account", message.account},
                                   {"outbox", message.outbox_id},
                                   {"reason", why}});
-  return make_error(ErrorKind::conflict, "outside_window", std::move(why));
+  return {SendOutcome::blocked_by_window, make_error(ErrorKind::conflict, "outside_window", std::move(why))};
+}
+
+SendResult no_token(std::string why) {
+  return {SendOutcome::credentials_rejected, make_error(ErrorKind::config, "invalid_credentials", std::move(why))};
 }
 
 Error invalid_recipient(std::string why) {
@@ -266,8 +275,8 @@ std::string accepted_id(std::string_view channel, const HttpClientResponse& resp
   return id.size() <= kMaxExternalId ? id : std::string();
 }
 
-Result<Delivery> graph_post(const Options& options, const OutboundMessage& message, const Target& target,
-                            const json::object& body) {
+SendResult graph_post(const Options& options, const OutboundMessage& message, const Target& target,
+                      const json::object& body) {
   std::string base = options.graph_base_url;
   while (!base.empty() && base.back() == '/') base.pop_back();
   HttpClientRequest request;
@@ -287,7 +296,8 @@ Result<Delivery> graph_post(const Options& options, const OutboundMessage& messa
     // A malformed base URL or token is configuration: retrying cannot fix it.
     // "request_sent_no_answer" stays: the outbox marks the attempt in doubt.
     Error e = t.kind == ErrorKind::unavailable
-                  ? make_error(ErrorKind::unavailable, t.code == "request_sent_no_answer" ? t.code : "graph_unavailable",
+                  ? make_error(ErrorKind::unavailable,
+                               t.code == kRequestSentNoAnswer ? t.code : std::string("graph_unavailable"),
                                "graph request failed: " + t.message)
                   : make_error(ErrorKind::config, t.code, "graph request not sent: " + t.message);
     log_failure(message, target.channel, e);
@@ -301,9 +311,9 @@ Result<Delivery> graph_post(const Options& options, const OutboundMessage& messa
                 {{"channel", target.channel}, {"account", message.account}, {"outbox", message.outbox_id}});
     return Delivery{std::move(id), "sent"};
   }
-  Error e = graph_error(response->status, response->body);
-  log_failure(message, target.channel, e);
-  return e;
+  SendResult failed = graph_failure(response->status, response->body);
+  log_failure(message, target.channel, failed.error());
+  return failed;
 }
 
 // --- Messenger ---
@@ -314,14 +324,13 @@ const Options::Page* find_page(const Options& options, const std::string& id) {
   return nullptr;
 }
 
-Result<Delivery> send_messenger(const Options& options, Timestamp now, const OutboundMessage& message) {
+SendResult send_messenger(const Options& options, Timestamp now, const OutboundMessage& message) {
   const Options::Page* page = find_page(options, message.account);
   if (!page)
     return make_error(ErrorKind::config, "unknown_account",
                       "no Messenger page '" + message.account + "' is configured");
   if (page->access_token.empty())
-    return make_error(ErrorKind::config, "invalid_credentials",
-                      "Messenger page '" + page->id + "' has no access token");
+    return no_token("Messenger page '" + page->id + "' has no access token");
   auto parsed = read_content(message);
   if (!parsed) return parsed.error();
   const Content& content = *parsed;
@@ -379,14 +388,13 @@ bool bsuid_chars(std::string_view s) {
   return true;
 }
 
-Result<Delivery> send_whatsapp(const Options& options, Timestamp now, const OutboundMessage& message) {
+SendResult send_whatsapp(const Options& options, Timestamp now, const OutboundMessage& message) {
   const Options::WhatsAppNumber* number = find_number(options, message.account);
   if (!number)
     return make_error(ErrorKind::config, "unknown_account",
                       "no WhatsApp number '" + message.account + "' is configured");
   if (number->access_token.empty())
-    return make_error(ErrorKind::config, "invalid_credentials",
-                      "WhatsApp number '" + number->phone_number_id + "' has no access token");
+    return no_token("WhatsApp number '" + number->phone_number_id + "' has no access token");
   auto parsed = read_content(message);
   if (!parsed) return parsed.error();
   const Content& content = *parsed;
@@ -445,12 +453,13 @@ Result<Delivery> send_whatsapp(const Options& options, Timestamp now, const Outb
 
 }  // namespace
 
-Error graph_error(int http_status, std::string_view body) {
+SendResult graph_failure(int http_status, std::string_view body) {
   const std::string status = "HTTP " + std::to_string(http_status);
   auto g = parse_graph_error(body);
   if (!g) {
     const std::string text = "graph answered " + status + (body.empty() ? "" : ": " + printable(body, kBodyPrefix));
-    if (http_status == 401) return make_error(ErrorKind::config, "invalid_credentials", text);
+    if (http_status == 401)
+      return {SendOutcome::credentials_rejected, make_error(ErrorKind::config, "invalid_credentials", text)};
     if (retryable_status(http_status)) return make_error(ErrorKind::unavailable, "graph_unavailable", text);
     return make_error(ErrorKind::invalid, "platform_rejected", text);
   }
@@ -461,10 +470,14 @@ Error graph_error(int http_status, std::string_view body) {
   text += " (" + status + (g->type.empty() ? "" : ", " + g->type) + "): " + printable(g->message, kGraphTextMax);
   if (!g->details.empty()) text += " (" + printable(g->details, kGraphTextMax) + ")";
   if (!g->fbtrace_id.empty()) text += " [fbtrace_id " + printable(g->fbtrace_id, 64) + "]";
-  return make_error(c.kind, c.code, std::move(text));
+  const SendOutcome outcome =
+      c.outcome.value_or(c.kind == ErrorKind::unavailable ? SendOutcome::retry_after : SendOutcome::permanent);
+  return {outcome, make_error(c.kind, c.code, std::move(text))};
 }
 
-Result<Delivery> MetaAdapter::send(const OutboundMessage& message) {
+Error graph_error(int http_status, std::string_view body) { return graph_failure(http_status, body).error(); }
+
+SendResult MetaAdapter::send(const OutboundMessage& message) {
   if (message.channel != Channel::messenger && message.channel != Channel::whatsapp)
     return make_error(
         ErrorKind::invalid, "unsupported_channel",

@@ -13,7 +13,7 @@ Result<std::vector<InboundEvent>> NotifyAdapter::parse_webhook(const HttpRequest
   return make_error(ErrorKind::not_found, "not_found", "the notify channel takes no inbound requests");
 }
 
-Result<Delivery> NotifyAdapter::send(const OutboundMessage& message) {
+SendResult NotifyAdapter::send(const OutboundMessage& message) {
   if (options_.secrets.empty() || options_.secrets.front().empty())
     return send_error(SendFailure::permanent, "no_notify_secret",
                       "no notify secret is configured (notify.secrets in the config)");

@@ -25,7 +25,7 @@ class NotifyAdapter final : public Adapter {
   Result<std::vector<InboundEvent>> parse_webhook(const HttpRequest& request) override;
   // POSTs {"delivery_id","conversation_id","message_id","rule","template","text"} to the URL
   // (OutboundMessage::recipient), signed like the API channel's callbacks.
-  Result<Delivery> send(const OutboundMessage& message) override;
+  SendResult send(const OutboundMessage& message) override;
   // Signed like the API channel's callbacks, with the outbox id as X-Switchboard-Delivery.
   Result<ResendCheck> check_resend(const OutboundMessage&, Timestamp) override {
     return ResendCheck{{}, "the receiver de-duplicates on X-Switchboard-Delivery", true};

@@ -212,14 +212,14 @@ TwilioError read_error(const HttpClientResponse& response) {
   return e;
 }
 
-Error send_failure(const TwilioError& e) {
+SendResult send_failure(const TwilioError& e) {
   std::string message = "twilio answered " + std::to_string(e.status);
   if (e.code) message += ", error " + std::to_string(*e.code);
   if (!e.text.empty()) message += ": " + e.text;
   const std::int64_t code = e.code.value_or(0);
-  if (code == 21610) return forbidden("opted_out", std::move(message));
+  if (code == 21610) return {SendOutcome::opted_out, forbidden("opted_out", std::move(message))};
   if (code == 20003 || e.status == 401)
-    return make_error(ErrorKind::config, "invalid_credentials", std::move(message));
+    return {SendOutcome::credentials_rejected, make_error(ErrorKind::config, "invalid_credentials", std::move(message))};
   if (code == 20429 || e.status == 429 || e.status == 408 || e.status >= 500)
     return send_error(SendFailure::retryable, "twilio_unavailable", std::move(message));
   if (code == 21211 || code == 21614) return invalid("invalid_recipient", std::move(message));
@@ -393,7 +393,7 @@ Result<std::vector<InboundEvent>> TwilioAdapter::parse_webhook(const HttpRequest
   return make_error(ErrorKind::not_found, "unknown_path", "not a twilio webhook path");
 }
 
-Result<Delivery> TwilioAdapter::send(const OutboundMessage& message) {
+SendResult TwilioAdapter::send(const OutboundMessage& message) {
   const Account* account = account_by_name(message.account);
   if (!account)
     return make_error(ErrorKind::config, "unknown_account",
@@ -481,7 +481,7 @@ Result<ResendCheck> TwilioAdapter::check_resend(const OutboundMessage& message, 
   auto response = get(request);
   if (!response) return lookup_failed(response.error().message);
   if (response->status < 200 || response->status >= 300)
-    return lookup_failed(send_failure(read_error(*response)).message);
+    return lookup_failed(send_failure(read_error(*response)).error().message);
   json::error_code ec;
   json::value v = json::parse(response->body, ec);
   const json::value* list = !ec && v.is_object() ? v.get_object().if_contains("messages") : nullptr;

@@ -100,6 +100,11 @@ class TwilioAdapter final : public Adapter {
 
   std::string_view name() const override { return "twilio"; }
   Posture posture() const override;
+  // POST kSmsPath and kStatusPath (channels/twilio/routes.cpp): verified, then stored, or spooled
+  // while the database is down (Twilio does not redeliver).
+  Status attach(Host& host) override;
+  std::vector<std::string> sends_for() const override { return {"sms"}; }
+  Result<std::vector<InboundEvent>> parse_spooled(const SpooledRequest& request) override;
 
   // Dispatches on request.path: kSmsPath to parse_sms, kStatusPath to parse_status; any other
   // path: not_found "unknown_path".
@@ -148,7 +153,7 @@ class TwilioAdapter final : public Adapter {
   //   config "invalid_credentials" (401, 20003), "unknown_account", "invalid_account", "invalid_url";
   //   invalid "invalid_recipient" (21211, 21614, no recipient), "empty_message", "twilio_error"
   //     (any other answer).
-  Result<Delivery> send(const OutboundMessage& message) override;
+  SendResult send(const OutboundMessage& message) override;
   // Twilio's Messages API has no idempotency key, but it lists what was sent: GET
   // .../Messages.json?To=<recipient>&From=<from>&PageSize=50 (newest first; To alone with a
   // Messaging Service, whose sender is picked later). Messages with the same Body whose

@@ -99,10 +99,11 @@ json::value body_of(const HttpRequest& request) {
   return json::parse(request.body);
 }
 
-void check_blocked(const Result<Delivery>& result, const FakeGraph& graph, const std::string& mentions) {
+void check_blocked(const SendResult& result, const FakeGraph& graph, const std::string& mentions) {
   REQUIRE_FALSE(result.ok());
   CHECK(result.error().kind == ErrorKind::conflict);
   CHECK(result.error().code == "outside_window");
+  CHECK(result.outcome() == SendOutcome::blocked_by_window);
   CHECK_THAT(result.error().message, Catch::Contains(mentions));
   CHECK(graph.recorder.requests().empty());
 }
@@ -375,7 +376,7 @@ TEST_CASE("meta send: graph_error covers the documented codes", "[channels][meta
     std::string body = R"({"error":{"message":"m","type":"OAuthException","code":)" + code;
     if (!subcode.empty()) body += R"(,"error_subcode":)" + subcode;
     body += R"(,"fbtrace_id":"T1"}})";
-    return meta::graph_error(status, body);
+    return meta::graph_failure(status, body);
   };
   struct Case {
     int status;
@@ -417,12 +418,21 @@ TEST_CASE("meta send: graph_error covers the documented codes", "[channels][meta
   };
   for (const auto& c : cases) {
     INFO(c.status << " " << c.code << "/" << c.subcode);
-    const Error e = error(c.status, c.code, c.subcode);
+    const SendResult failed = error(c.status, c.code, c.subcode);
+    const Error& e = failed.error();
     CHECK(e.kind == c.kind);
     CHECK(e.code == c.ours);
     CHECK_THAT(e.message, Catch::Contains("[fbtrace_id T1]"));
+    // The adapter's own classification: what the outbox does with it.
+    const std::string ours = c.ours;
+    const SendOutcome expected = ours == "outside_window"        ? SendOutcome::blocked_by_window
+                                 : ours == "opted_out"           ? SendOutcome::opted_out
+                                 : ours == "invalid_credentials" ? SendOutcome::credentials_rejected
+                                 : c.kind == ErrorKind::unavailable ? SendOutcome::retry_after
+                                                                    : SendOutcome::permanent;
+    CHECK(failed.outcome() == expected);
   }
-  CHECK_THAT(error(400, "10", "2018278").message,
+  CHECK_THAT(error(400, "10", "2018278").error().message,
              Catch::Contains("graph error 10/2018278 (HTTP 400, OAuthException): m"));
 }
 

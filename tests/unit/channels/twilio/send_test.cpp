@@ -72,13 +72,15 @@ std::string header(const HttpRequest& r, const char* name) {
 }
 
 // send() against a fake answering `status` and `body`; the error it returns.
-Error failure(int status, std::string body) {
+SendResult failed_send(int status, std::string body) {
   LocalServer server([&](const HttpRequest&) { return answer(status, body); });
   twilio::TwilioAdapter adapter(options(server.url("")));
   auto sent = adapter.send(reply());
   REQUIRE_FALSE(sent.ok());
-  return sent.error();
+  return sent;
 }
+
+Error failure(int status, std::string body) { return failed_send(status, std::move(body)).error(); }
 
 }  // namespace
 
@@ -143,6 +145,17 @@ TEST_CASE("twilio: 21610 means the recipient opted out", "[channels][twilio]") {
   CHECK(e.code == "opted_out");
   CHECK(classify(e) == SendFailure::permanent);
   CHECK(e.message == "twilio answered 400, error 21610: Attempt to send to unsubscribed recipient");
+  CHECK(failed_send(400, fixture("error_21610.json")).outcome() == SendOutcome::opted_out);
+}
+
+TEST_CASE("twilio: the adapter's outcome of each answer tells the outbox what to do", "[channels][twilio]") {
+  CHECK(failed_send(401, "").outcome() == SendOutcome::credentials_rejected);
+  CHECK(failed_send(401, R"({"code":20003,"message":"Authenticate"})").outcome() == SendOutcome::credentials_rejected);
+  CHECK(failed_send(429, "").outcome() == SendOutcome::retry_after);
+  CHECK(failed_send(503, "<html>busy</html>").outcome() == SendOutcome::retry_after);
+  CHECK(failed_send(400, R"({"code":21211,"message":"Invalid 'To' Phone Number"})").outcome() ==
+        SendOutcome::permanent);
+  CHECK(failed_send(400, R"({"code":21408,"message":"region"})").outcome() == SendOutcome::permanent);
 }
 
 TEST_CASE("twilio: rate limits and server errors are retried", "[channels][twilio]") {
