@@ -17,6 +17,7 @@
 #include "channels/tokens.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/outbox_worker.hpp"
+#include "daemon/rest_api.hpp"
 #include "daemon/config.hpp"
 #include "daemon/email_poller.hpp"
 #include "daemon/spool.hpp"
@@ -61,8 +62,6 @@ class App final : private channels::Host, private channels::Intake, private chan
   HttpResponse rejected(const HttpRequest& request, std::string_view event, const Error& error) const;
   HttpResponse readyz();
   HttpResponse metrics();
-  HttpResponse conversation(const HttpRequest& request, const std::string& id, bool messages);
-  HttpResponse agent_reply(const HttpRequest& request, const std::string& id);
   // One message through the pipeline with the active rules; counted in /metrics and logged.
   Result<storage::IngestOutcome> ingest(const std::string& request_id, const InboundMessage& message);
   // The daemon's own routes (health, metrics, the REST API), then each adapter's.
@@ -85,7 +84,6 @@ class App final : private channels::Host, private channels::Intake, private chan
 
   // Replays spooled requests whenever the database is ready; runs on its own thread.
   void replay_spool();
-  Status require_admin(const HttpRequest& request) const;
   std::shared_ptr<const routing::RuleSet> rules() const;
   void migrate_until_ready();
 
@@ -99,6 +97,7 @@ class App final : private channels::Host, private channels::Intake, private chan
   channels::Registry registry_;
   channels::BearerTokens admin_tokens_;
   channels::RouteTable routes_;
+  RestApi rest_;
   std::string attaching_ = "daemon";  // who is adding routes (add_routes)
   Status setup_ = Ok{};               // the first error of the constructor, reported by start()
   std::vector<std::unique_ptr<EmailPoller>> pollers_;  // one per mailbox, started with the outbox

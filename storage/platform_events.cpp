@@ -89,7 +89,9 @@ Result<T> run(Pool& pool, const sql::Work& work, Op op) {
   return sql::run_unit<T>(pool, "platform_events", kStatements, "platform_event_db_retry", work, std::move(op));
 }
 
-bool known_status(const std::string& s) { return s == "sent" || s == "delivered" || s == "read" || s == "failed"; }
+bool known_status(const std::string& s) {
+  return s == "sent" || s == "delivered" || s == "read" || s == "failed" || s == "blocked";
+}
 
 std::optional<std::string> optional(const std::string& s) {
   if (s.empty()) return std::nullopt;
@@ -102,9 +104,7 @@ Result<StatusOutcome> record_delivery_status(Pool& pool, const DeliveryStatus& s
   if (!known_status(status.status))
     return make_error(ErrorKind::invalid, "invalid_status", "unknown delivery status '" + status.status + "'");
   const std::string channel(to_string(status.channel));
-  // WhatsApp reports a free-form reply outside the 24-hour window as a failed status (131047):
-  // the same outcome as the window check before sending.
-  const std::string state = status.status == "failed" && status.error.rfind("131047", 0) == 0 ? "blocked" : status.status;
+  const std::string& state = status.status;
   const std::string at = format_rfc3339(status.at);
   return run<StatusOutcome>(
       pool, {"cannot record a " + channel + " delivery status", "invalid_status"},

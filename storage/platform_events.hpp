@@ -24,10 +24,11 @@ struct StatusOutcome {
 // Records the status (once per external id and status) and moves the outbox row of our message
 // with that platform id forward: sent < failed|blocked < delivered < read, never backwards. A
 // status for an id we have not recorded yet (our send's answer is still on its way) waits in
-// delivery_statuses and mark_sent applies it. "failed" with WhatsApp's 131047 (the 24-hour
-// window closed) becomes 'blocked'. A watermark status (empty external_id, Messenger read or
-// delivery receipts) moves every message to `recipient` sent up to `at`.
-// Errors: invalid (a status other than sent|delivered|read|failed), unavailable, bug.
+// delivery_statuses and mark_sent applies it. 'blocked' is the adapter's word for a platform
+// that refused the reply for its closed window (WhatsApp's 131047). A watermark status (empty
+// external_id, Messenger read or delivery receipts) moves every message to `recipient` sent up
+// to `at`. Errors: invalid (a status other than sent|delivered|read|failed|blocked), unavailable,
+// bug.
 Result<StatusOutcome> record_delivery_status(Pool& pool, const DeliveryStatus& status);
 
 struct EchoOutcome {

@@ -150,10 +150,13 @@ void messenger_event(const json::object& event, const std::string& page, std::ve
     if (m.external_id.empty() || customer.empty() || m.sender.empty()) return;
     if (m.text.empty() && m.attachments.empty()) return;
     m.identities.push_back(Identity{IdentityKind::messenger_psid, customer});
-    if (is_echo)
-      out.emplace_back(Echo{std::move(m), string_at(*message, "app_id"), string_at(*message, "metadata")});
-    else
+    if (is_echo) {
+      std::string metadata = string_at(*message, "metadata");
+      const bool ours = metadata.rfind(kOutboxMark, 0) == 0;  // set by send.cpp
+      out.emplace_back(Echo{std::move(m), string_at(*message, "app_id"), std::move(metadata), ours});
+    } else {
       out.emplace_back(std::move(m));
+    }
     return;
   }
 
@@ -323,6 +326,9 @@ void whatsapp_value(const json::object& value, std::vector<InboundEvent>& out) {
           std::string code = string_at(e.get_object(), "code");
           std::string title = string_at(e.get_object(), "title");
           s.error = code.empty() ? title : title.empty() ? code : code + " " + title;
+          // A free-form reply outside the 24-hour window: the same outcome as the window check
+          // before sending (channels/meta/send.cpp).
+          if (s.status == "failed" && code == "131047") s.status = "blocked";
           break;
         }
       }

@@ -70,6 +70,10 @@ Result<std::vector<InboundEvent>> parse_payload(std::string_view body);
 Error graph_error(int http_status, std::string_view body);
 SendResult graph_failure(int http_status, std::string_view body);
 
+// What our sends attach (Messenger metadata, WhatsApp biz_opaque_callback_data): "outbox:<id>".
+// An echo that carries it is our own send coming back (Echo::ours).
+inline constexpr std::string_view kOutboxMark = "outbox:";
+
 class MetaAdapter final : public Adapter {
  public:
   // `clock` (not owned, must outlive the adapter) decides the reply windows in send().

@@ -359,7 +359,7 @@ SendResult send_messenger(const Options& options, Timestamp now, const OutboundM
 
   json::object msg;
   msg["text"] = content.text;
-  if (!message.outbox_id.empty()) msg["metadata"] = "outbox:" + message.outbox_id;  // comes back in the echo
+  if (!message.outbox_id.empty()) msg["metadata"] = std::string(kOutboxMark) + message.outbox_id;  // comes back in the echo
   json::object body;
   body["recipient"] = json::object{{"id", message.recipient}};
   body["messaging_type"] = human_agent ? "MESSAGE_TAG" : "RESPONSE";
@@ -447,7 +447,7 @@ SendResult send_whatsapp(const Options& options, Timestamp now, const OutboundMe
         message, "the customer's last message " + where + " was " + age_text(now - *message.last_inbound_at) +
                      " ago: outside the 24 h customer service window and the message has no whatsapp_template");
   }
-  if (!message.outbox_id.empty()) body["biz_opaque_callback_data"] = "outbox:" + message.outbox_id;  // back in statuses
+  if (!message.outbox_id.empty()) body["biz_opaque_callback_data"] = std::string(kOutboxMark) + message.outbox_id;  // back in statuses
   return graph_post(options, message, Target{"whatsapp", number->phone_number_id, number->access_token}, body);
 }
 

@@ -75,7 +75,7 @@ struct DeliveryStatus {
   Channel channel = Channel::api;
   std::string account;
   std::string external_id;  // the platform's id of our outbound message
-  std::string status;       // sent | delivered | read | failed
+  std::string status;       // sent | delivered | read | failed | blocked (the platform's window)
   std::string error;        // platform error code and text, when failed
   Timestamp at{};
   // For a watermark (empty external_id: Messenger read/delivery receipts cover everything sent
@@ -87,7 +87,10 @@ struct DeliveryStatus {
 struct Echo {
   InboundMessage message;
   std::string app_id{};    // the app that sent it
-  std::string metadata{};  // what the sender attached; ours is "outbox:<id>"
+  std::string metadata{};  // what the sender attached
+  // Our own send coming back (the adapter recognises its mark): its outbound message exists
+  // already, so the intake skips it.
+  bool ours = false;
 };
 
 // The customer asked not to be contacted on this channel (SMS STOP), or asked again to be

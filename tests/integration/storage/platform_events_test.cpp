@@ -97,7 +97,7 @@ TEST_CASE("platform events: a status that arrives before our send's answer is ap
   CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + id.outbox_id) == "delivered");
 }
 
-TEST_CASE("platform events: a failed status records the error; WhatsApp 131047 means blocked by the window",
+TEST_CASE("platform events: a failed status records the error; a blocked one (WhatsApp 131047) blocks the reply",
           "[storage][platform]") {
   MigratedDatabase d;
   FixedClock clock(at(kT0));
@@ -110,7 +110,7 @@ TEST_CASE("platform events: a failed status records the error; WhatsApp 131047 m
 
   const auto second = claimed_reply(d, pipeline, "SM4", "+48600100203");
   REQUIRE(mark_sent(d.pool, second, "sent", "SMout4", at(kT0)).ok());
-  REQUIRE(record_delivery_status(d.pool, status("SMout4", "failed", "131047 Re-engagement message")).ok());
+  REQUIRE(record_delivery_status(d.pool, status("SMout4", "blocked", "131047 Re-engagement message")).ok());
   CHECK(d.db.scalar("SELECT state FROM outbox WHERE id = " + second.outbox_id) == "blocked");
 }
 

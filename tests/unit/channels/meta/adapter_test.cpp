@@ -124,6 +124,22 @@ TEST_CASE("meta: messenger echo is an Echo of the page's message", "[channels][m
   REQUIRE(m.identities.size() == 1);
   CHECK(m.identities[0] == Identity{IdentityKind::messenger_psid, "7012345678901234"});
   CHECK(m.text == "Tak, w sobotę pracujemy 9–14.");
+  // The fixture is our own send coming back ("metadata":"outbox:42"): the adapter says so.
+  CHECK(std::get<Echo>(events[0]).ours);
+  CHECK(std::get<Echo>(events[0]).metadata == "outbox:42");
+
+  // The same echo of a message sent from another tool (another mark, or none) is not ours.
+  for (const std::string mark : {"\"metadata\":\"crm:42\",", ""}) {
+    std::string body = fixture("messenger_echo.json");
+    const std::string ours_mark = "\"metadata\":\"outbox:42\",";
+    const auto at = body.find(ours_mark);
+    REQUIRE(at != std::string::npos);
+    body.replace(at, ours_mark.size(), mark);
+    auto other = meta::parse_payload(body);
+    REQUIRE(other.ok());
+    REQUIRE(other->size() == 1);
+    CHECK_FALSE(std::get<Echo>(other->front()).ours);
+  }
 }
 
 TEST_CASE("meta: messenger batch of two entries", "[channels][meta]") {
@@ -238,7 +254,7 @@ TEST_CASE("meta: whatsapp statuses", "[channels][meta]") {
   auto failed = parse_fixture("whatsapp_status_failed.json");
   REQUIRE(failed.size() == 1);
   const auto& f = std::get<DeliveryStatus>(failed[0]);
-  CHECK(f.status == "failed");
+  CHECK(f.status == "blocked");  // 131047: outside the 24-hour window (the adapter decides)
   CHECK(f.external_id == "wamid.HBgLNDg2MDEyMzQ1NjcVAgARGBIzQUIxMjM0NTY3ODkwQUJDREYwAA==");
   CHECK(f.error == "131047 Re-engagement message");
 }
