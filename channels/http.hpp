@@ -2,6 +2,10 @@
 // No Beast types: adapters stay testable without a socket.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -25,12 +29,46 @@ struct HttpRequest {
   const std::string* header(std::string_view name) const;
 };
 
+// The server's end of a long-lived answer (HttpStream): thread-safe.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  // Queues one message (a WebSocket text frame, or one server-sent event). False when the peer
+  // is too slow (HttpStream::max_queue messages wait already) or the stream has ended: the
+  // stream is then closed, so that a slow peer never grows the process's memory.
+  virtual bool send(std::string message) = 0;
+  // Ends the stream (a WebSocket close frame; the end of the event stream).
+  virtual void close() = 0;
+};
+
+// A response that takes the connection over (HttpResponse::stream):
+// - websocket: the request must ask to upgrade (else the server answers 426 with
+//   Upgrade: websocket); the server accepts it, hands each text frame to on_message, and writes
+//   what the sink is given as text frames; pings keep it alive.
+// - events: 200 text/event-stream; each message is one event (a "data:" line per line of the
+//   message), a comment every ping_interval keeps proxies from closing it; it ends when the
+//   client goes away or close() is called.
+// The callbacks run on the server's worker pool, one at a time per connection. on_close runs
+// once, whoever ended the stream (also when the server stops).
+struct HttpStream {
+  enum class Kind { websocket, events };
+  Kind kind = Kind::websocket;
+  std::function<void(std::shared_ptr<StreamSink>)> on_open;
+  std::function<void(const std::string& message)> on_message;  // websocket text frames
+  std::function<void()> on_close;
+  std::size_t max_queue = 256;                 // messages waiting to be written
+  std::size_t max_message_bytes = 64 * 1024;   // a larger incoming message closes the socket
+  std::chrono::seconds ping_interval{20};
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  // close the connection after this response
+  // Set: the connection becomes this stream (status, content_type and body are ignored).
+  std::shared_ptr<HttpStream> stream{};
 
   HttpResponse& set_header(std::string name, std::string value);
 };

@@ -152,7 +152,7 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
                                     .cap = config_.outbox.retry_cap,
                                     .max_attempts = config_.outbox.max_attempts};
     o.on_result = [this](std::string_view channel, std::string_view result) { metrics_.outbox_send(channel, result); };
-    outbox_ = std::make_unique<OutboxWorker>(pool_, config_.database_url, registry_, clock_, o);
+    outbox_ = std::make_unique<OutboxWorker>(pool_, config_.database_url, registry_, clock_, bus_, o);
   }
   metrics_.rules_loaded(rules_->hash());
 }
@@ -175,6 +175,7 @@ Status App::start() {
   auto listened = server_->listen();
   if (!listened) return listened.error();
   if (spool_) replayer_ = std::thread([this] { replay_spool(); });
+  bus_.start();
   log::info("database_configured", {{"url", storage::redact_database_url(config_.database_url)},
                                     {"pool_size", std::to_string(config_.pool_size)}});
   migrator_ = std::thread([this] { migrate_until_ready(); });
@@ -218,6 +219,7 @@ void App::run() {
   if (replayer_.joinable()) replayer_.join();
   for (auto& p : pollers_) p->stop();
   if (outbox_) outbox_->stop();
+  bus_.stop();
 }
 
 void App::stop() {

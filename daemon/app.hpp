@@ -20,6 +20,7 @@
 #include "daemon/rest_api.hpp"
 #include "daemon/config.hpp"
 #include "daemon/email_poller.hpp"
+#include "daemon/event_bus.hpp"
 #include "daemon/spool.hpp"
 #include "routing/core/time.hpp"
 #include "routing/rules/ruleset.hpp"
@@ -106,6 +107,8 @@ class App final : private channels::Host, private channels::Intake, private chan
   std::condition_variable spool_cv_;
   std::thread replayer_;
   std::unique_ptr<http::Server> server_;
+  // One LISTEN connection for every notification channel (before outbox_: it outlives it).
+  EventBus bus_{config_.database_url, {"switchboard_outbox"}};
   std::unique_ptr<OutboxWorker> outbox_;
   std::atomic<bool> schema_ready_{false};
   std::mutex lifecycle_mu_;  // orders outbox start (after migrating) against stop

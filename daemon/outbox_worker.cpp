@@ -7,7 +7,6 @@
 
 #include "routing/core/log.hpp"
 #include "storage/instance_lock.hpp"
-#include "storage/listener.hpp"
 #include "storage/outbox.hpp"
 #include "storage/platform_events.hpp"
 
@@ -35,12 +34,13 @@ std::pair<std::string, bool> text_of(const std::string& payload) {
 }  // namespace
 
 OutboxWorker::OutboxWorker(storage::Pool& pool, std::string database_url, channels::Registry& registry,
-                           const Clock& clock, OutboxWorkerOptions options)
+                           const Clock& clock, EventBus& bus, OutboxWorkerOptions options)
     : pool_(pool),
       database_url_(std::move(database_url)),
       registry_(registry),
       clock_(clock),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      bus_(bus) {}
 
 OutboxWorker::~OutboxWorker() {
   stop();
@@ -109,8 +109,7 @@ OutboxWorker::Recorded OutboxWorker::record(const storage::Claim& claim, std::st
 void OutboxWorker::start() {
   // Taken by worker 0 on its first sweep, not here: start() runs before the daemon reports ready.
   instance_ = std::make_unique<storage::InstanceLock>(database_url_);
-  for (std::size_t i = 0; i < options_.threads; ++i)
-    listeners_.push_back(std::make_unique<storage::Listener>(storage::ListenerOptions{.url = database_url_}));
+  subscription_ = bus_.subscribe("switchboard_outbox", [this](const BusEvent&) { doorbell_.ring(); });
   for (std::size_t i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run(i); });
   log::info("outbox_started", {{"workers", std::to_string(options_.threads)}});
 }
@@ -119,7 +118,8 @@ void OutboxWorker::stop() {
   if (threads_.empty()) return;
   record_deadline_ = (std::chrono::steady_clock::now() + options_.record_grace).time_since_epoch().count();
   stopping_ = true;
-  for (auto& l : listeners_) l->interrupt();
+  bus_.unsubscribe(subscription_);
+  doorbell_.interrupt();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
@@ -127,7 +127,7 @@ void OutboxWorker::stop() {
 }
 
 void OutboxWorker::run(std::size_t index) {
-  storage::Listener& listener = *listeners_[index];
+  std::uint64_t rung = doorbell_.rung();
   auto last_sweep = std::chrono::steady_clock::time_point{};
   // The others claim once worker 0 has tried to take the instance lock, so that their claims
   // carry its key (a claim without one is only released by its lease).
@@ -142,11 +142,11 @@ void OutboxWorker::run(std::size_t index) {
     auto items = storage::claim_due(pool_, options_.batch, options_.lease, clock_.now(), instance_->key());
     if (!items) {
       log::warn("outbox_claim_failed", {{"code", items.error().code}, {"reason", items.error().message}});
-      listener.wait(options_.sweep_interval);
+      doorbell_.wait(rung, options_.sweep_interval);
       continue;
     }
     if (items->empty()) {
-      listener.wait(options_.sweep_interval);
+      doorbell_.wait(rung, options_.sweep_interval);
       continue;
     }
     for (std::size_t i = 0; i < items->size(); ++i) {

@@ -25,12 +25,12 @@
 #include <vector>
 
 #include "channels/registry.hpp"
+#include "daemon/event_bus.hpp"
 #include "channels/retry.hpp"
 #include "routing/core/time.hpp"
 #include "storage/pool.hpp"
 
 namespace switchboard::storage {
-class Listener;
 class InstanceLock;
 struct Claim;
 struct OutboxItem;
@@ -56,8 +56,9 @@ struct OutboxWorkerOptions {
 
 class OutboxWorker {
  public:
+  // Woken through `bus` (its "switchboard_outbox" events), which must outlive the worker.
   OutboxWorker(storage::Pool& pool, std::string database_url, channels::Registry& registry, const Clock& clock,
-               OutboxWorkerOptions options);
+               EventBus& bus, OutboxWorkerOptions options);
   ~OutboxWorker();
 
   void start();
@@ -89,7 +90,9 @@ class OutboxWorker {
   std::unique_ptr<storage::InstanceLock> instance_;
   std::vector<int> suspects_;  // keys found dead on the last sweep (worker 0 only)
   std::atomic<std::size_t> in_flight_{0};
-  std::vector<std::unique_ptr<storage::Listener>> listeners_;
+  EventBus& bus_;
+  std::uint64_t subscription_ = 0;
+  Doorbell doorbell_;  // rung by the bus for each committed outbox row (and after a reconnection)
   std::vector<std::thread> threads_;
 };
 

@@ -69,20 +69,29 @@ std::string conninfo_for(const std::string& url, std::chrono::seconds connect_ti
   return out;
 }
 
-// Counts the notifications of our channel that get_notifs() hands over.
+// Keeps the notifications of one channel that get_notifs() hands over.
 struct Listener::Receiver final : pqxx::notification_receiver {
-  Receiver(pqxx::connection& conn, const std::string& channel) : pqxx::notification_receiver(conn, channel) {}
-  void operator()(const std::string&, int) override { ++received; }
-  int received = 0;
+  Receiver(pqxx::connection& conn, const std::string& channel, Listener& owner)
+      : pqxx::notification_receiver(conn, channel), owner_(owner) {}
+  void operator()(const std::string& payload, int) override {
+    auto& pending = owner_.pending_;
+    if (pending.size() >= kMaxPending) {
+      pending.erase(pending.begin());
+      ++owner_.dropped_;
+    }
+    pending.push_back({channel(), payload});
+  }
+  Listener& owner_;
 };
 
 namespace {
 
 // Closes the connection before the receiver goes: the receiver's destructor UNLISTENs on a
 // connection that is still there, and libpqxx would reconnect a broken one to do so.
-void close_connection(std::unique_ptr<pqxx::connection>& conn, std::unique_ptr<pqxx::notification_receiver> receiver) {
+template <class Receivers>
+void close_connection(std::unique_ptr<pqxx::connection>& conn, Receivers receivers) {
   if (conn) conn->disconnect();
-  receiver.reset();
+  receivers.clear();
   conn.reset();
 }
 
@@ -98,32 +107,45 @@ Listener::~Listener() {
   ::close(wake_fd_);
 }
 
-void Listener::disconnect() { close_connection(conn_, std::move(receiver_)); }
+std::string Listener::channel_list() const {
+  std::string out;
+  for (const auto& c : options_.channels) out += (out.empty() ? "" : ",") + c;
+  return out;
+}
+
+void Listener::disconnect() { close_connection(conn_, std::move(receivers_)); }
+
+std::vector<Listener::Notification> Listener::take() {
+  std::vector<Notification> out;
+  out.swap(pending_);
+  return out;
+}
 
 bool Listener::connect(SteadyClock::time_point deadline) {
   // Bounded by the wait's deadline as far as libpq allows (it waits 2 s at least).
   const auto left = std::chrono::ceil<std::chrono::seconds>(deadline - SteadyClock::now());
   const auto timeout = std::clamp(left, std::chrono::seconds{1}, std::max(options_.connect_timeout, std::chrono::seconds{1}));
   std::unique_ptr<pqxx::connection> conn;
-  std::unique_ptr<Receiver> receiver;
+  std::vector<std::unique_ptr<Receiver>> receivers;
   try {
     conn = std::make_unique<pqxx::connection>(conninfo_for(options_.url, timeout, "switchboard-listener"));
-    receiver = std::make_unique<Receiver>(*conn, options_.channel);  // sends LISTEN
+    for (const auto& channel : options_.channels)
+      receivers.push_back(std::make_unique<Receiver>(*conn, channel, *this));  // sends LISTEN
     // Registering a receiver swallows a connection that broke during LISTEN.
     if (!conn->is_open()) throw pqxx::broken_connection("the connection broke during LISTEN");
   } catch (const std::exception& e) {
-    close_connection(conn, std::move(receiver));
+    close_connection(conn, std::move(receivers));
     if (!failing_) {
       // Once per outage: the caller retries on every wait.
-      log::warn("outbox_listener_unavailable", {{"channel", options_.channel}, {"reason", sql::first_line(e.what())}});
+      log::warn("outbox_listener_unavailable", {{"channels", channel_list()}, {"reason", sql::first_line(e.what())}});
       failing_ = true;
     }
     return false;
   }
   conn_ = std::move(conn);
-  receiver_ = std::move(receiver);
+  receivers_ = std::move(receivers);
   failing_ = false;
-  log::info("outbox_listener_connected", {{"channel", options_.channel}});
+  log::info("outbox_listener_connected", {{"channels", channel_list()}});
   return true;
 }
 
@@ -162,18 +184,13 @@ bool Listener::wait(std::chrono::milliseconds timeout) {
     // Read what the socket holds: a connection that died shows here, as an exception or closed.
     int arrived = 0;
     try {
-      receiver_->received = 0;
-      conn_->get_notifs();
-      arrived = receiver_->received;
+      arrived = conn_->get_notifs();
       // A burst may span several packets: take whatever is already readable too.
-      for (pollfd more{conn_->sock(), POLLIN, 0}; arrived > 0 && ::poll(&more, 1, 0) > 0; more.revents = 0) {
-        receiver_->received = 0;
-        conn_->get_notifs();
-        arrived += receiver_->received;
-      }
+      for (pollfd more{conn_->sock(), POLLIN, 0}; arrived > 0 && ::poll(&more, 1, 0) > 0; more.revents = 0)
+        arrived += conn_->get_notifs();
       if (!conn_->is_open()) throw pqxx::broken_connection("the connection was closed");
     } catch (const std::exception& e) {
-      log::warn("outbox_listener_lost", {{"channel", options_.channel}, {"reason", sql::first_line(e.what())}});
+      log::warn("outbox_listener_lost", {{"channels", channel_list()}, {"reason", sql::first_line(e.what())}});
       disconnect();
       if (arrived > 0) return true;  // the next wait reconnects
       if (connect(deadline)) return true;

@@ -1,11 +1,13 @@
-// LISTEN switchboard_outbox on a connection of its own (a pooled one would be handed to other
-// work between waits and miss notifications): the outbox workers sleep in wait() until a
-// transaction commits a row for them, a timeout passes, or shutdown interrupts them.
+// LISTEN on a connection of its own (a pooled one would be handed to other work between waits
+// and miss notifications): the daemon's event bus (daemon/event_bus.hpp) sleeps in wait() until
+// a transaction commits a notification on one of its channels, a timeout passes, or shutdown
+// interrupts it; take() hands over what arrived, channel and payload.
 #pragma once
 
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "storage/pqxx_fwd.hpp"
 
@@ -18,8 +20,8 @@ std::string conninfo_for(const std::string& url, std::chrono::seconds connect_ti
                          const std::string& application_name);
 
 struct ListenerOptions {
-  std::string url;                                    // libpq URL or keyword string
-  std::string channel = "switchboard_outbox";
+  std::string url;  // libpq URL or keyword string
+  std::vector<std::string> channels = {"switchboard_outbox"};
   // Opening the connection takes at most this long, or the wait's timeout if shorter (libpq
   // waits 2 s at least); connect_timeout in the URL wins over both.
   std::chrono::seconds connect_timeout{5};
@@ -47,6 +49,16 @@ class Listener {
   // attempt under way is not cut short.
   void interrupt();
 
+  struct Notification {
+    std::string channel;
+    std::string payload;
+  };
+  // What wait() received since the last take(), oldest first (at most kMaxPending: a burst
+  // beyond that keeps the newest, and dropped() counts the rest). Same thread as wait().
+  std::vector<Notification> take();
+  static constexpr std::size_t kMaxPending = 4096;
+  std::size_t dropped() const { return dropped_; }
+
  private:
   struct Receiver;
 
@@ -55,11 +67,14 @@ class Listener {
   // Waits for the interrupt until the deadline; true when interrupted.
   bool sleep_until(std::chrono::steady_clock::time_point deadline);
   bool take_interrupt();
+  std::string channel_list() const;
 
   ListenerOptions options_;
   int wake_fd_ = -1;  // eventfd written by interrupt()
   std::unique_ptr<pqxx::connection> conn_;
-  std::unique_ptr<Receiver> receiver_;
+  std::vector<std::unique_ptr<Receiver>> receivers_;  // one per channel
+  std::vector<Notification> pending_;
+  std::size_t dropped_ = 0;
   bool failing_ = false;  // the last connection attempt failed: log again only on success
 };
 

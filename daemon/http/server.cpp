@@ -7,6 +7,7 @@
 #include <array>
 #include <atomic>
 #include <cstdio>
+#include <deque>
 #include <ctime>
 #include <exception>
 #include <limits>
@@ -30,6 +31,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -37,7 +39,10 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/websocket/rfc6455.hpp>
+#include <boost/beast/websocket/stream.hpp>
 
 #include "routing/core/log.hpp"
 
@@ -46,6 +51,7 @@ namespace switchboard::http {
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
+namespace websocket = boost::beast::websocket;
 using tcp = net::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
@@ -140,6 +146,19 @@ net::awaitable<HttpResponse> run_handler(const Handler& handler, const HttpReque
   co_return call_handler(handler, request);
 }
 
+// A stream's callback, its exceptions logged. References only: the caller keeps the arguments
+// alive in its own frame while it awaits (GCC 12 mishandles temporaries across co_await).
+net::awaitable<void> run_callback(const std::function<void()>& call, const char* what, const std::string& request_id) {
+  try {
+    if (call) call();
+  } catch (const std::exception& e) {
+    log::error("http_stream_callback_failed", {{"callback", what}, {"what", e.what()}, {"req", request_id}});
+  } catch (...) {
+    log::error("http_stream_callback_failed", {{"callback", what}, {"what", "unknown exception"}, {"req", request_id}});
+  }
+  co_return;
+}
+
 // co_spawn's completion for the server's own coroutines: they catch what they expect, so an
 // exception here is a bug in this file; it is logged, the process keeps serving.
 void report_coroutine_exception(std::exception_ptr e) {
@@ -212,16 +231,18 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   static net::awaitable<void> serve(std::shared_ptr<Session> self) { co_await self->serve_requests(); }
 
   // On the strand (stop): a connection waiting for the first byte of its next request has
-  // nothing to finish. One that has begun a request (reading it, handling it, answering it) is
-  // left to finish: it answers with Connection: close and ends.
+  // nothing to finish, nor has a stream (WebSocket, events). One that has begun a request
+  // (reading it, handling it, answering it) is left to finish: it answers with
+  // Connection: close and ends.
   void close_if_idle() {
-    if (idle_) close_now();
+    if (idle_ || streaming_) close_now();
   }
   // On the strand, or from run() once no I/O thread is left.
   void close_now() {
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_.socket().close(ec);
+    tcp::socket& socket = ws_ ? ws_->next_layer().socket() : stream_.socket();
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
   }
 
  private:
@@ -251,11 +272,102 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   net::awaitable<void> linger_close();
   void fail(beast::error_code ec, std::string_view phase, std::string_view request_id = {});
 
+  class Sink;
+  // The connection becomes `stream` (HttpResponse::stream). Returns when it has ended.
+  net::awaitable<std::optional<Next>> serve_stream(bhttp::request<bhttp::string_body> request,
+                                                   std::shared_ptr<HttpStream> stream,
+                                                   const std::string& request_id, unsigned version);
+  net::awaitable<void> run_websocket(bhttp::request<bhttp::string_body> request, std::shared_ptr<HttpStream> stream,
+                                     const std::string& request_id);
+  static net::awaitable<void> write_frames(std::shared_ptr<Session> self, std::shared_ptr<Sink> sink);
+  net::awaitable<void> run_events(std::shared_ptr<HttpStream> stream, const std::string& request_id,
+                                  unsigned version);
+  // A stream callback on the worker pool (it may block): `call` stays alive in the caller.
+  net::awaitable<void> on_workers(const std::function<void()>& call, const char* what, const std::string& request_id) {
+    co_await net::co_spawn(server_.workers_, run_callback(call, what, request_id), net::use_awaitable);
+  }
+
   Server::Impl& server_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::string remote_;
   bool idle_ = false;  // waiting for the first byte of a request, with nothing buffered
+  bool streaming_ = false;  // the connection is a stream (serve_stream)
+  std::optional<websocket::stream<beast::tcp_stream>> ws_;  // the connection, once upgraded
+  std::optional<net::steady_timer> stream_timer_;  // the stream's writer waits on it; cancel wakes it
+
+  // The sink's hooks into this session (see Sink), and their removal when the frame that
+  // attached them ends, whether it completes or is destroyed with the io_context.
+  void attach(Sink& sink);
+  struct Detach {
+    std::shared_ptr<Sink> sink;
+    ~Detach();
+  };
+};
+
+// What a stream's owner writes to: a bounded queue drained by the session. It holds no Asio
+// object (its owner may keep it after the server is gone): the session attaches how to wake its
+// writer and how to drop the connection, and detaches them when the stream is over; both run
+// under the sink's lock, so a wake-up never reaches a session that has ended.
+class Server::Impl::Session::Sink final : public StreamSink {
+ public:
+  explicit Sink(std::size_t max_queue) : max_(max_queue) {}
+
+  bool send(std::string message) override {
+    std::lock_guard lock(mu_);
+    if (ended_) return false;
+    if (queue_.size() >= max_) {
+      // The writer may be stuck in a write the peer never reads: the connection goes now.
+      overflowed_ = ended_ = true;
+      queue_.clear();
+      if (abort_) abort_();
+      return false;
+    }
+    queue_.push_back(std::move(message));
+    if (wake_) wake_();
+    return true;
+  }
+  void close() override {
+    std::lock_guard lock(mu_);
+    ended_ = true;
+    if (wake_) wake_();
+  }
+  void end() {
+    std::lock_guard lock(mu_);
+    ended_ = true;
+  }
+  // On the strand.
+  std::optional<std::string> pop() {
+    std::lock_guard lock(mu_);
+    if (queue_.empty() || overflowed_) return std::nullopt;
+    std::string m = std::move(queue_.front());
+    queue_.pop_front();
+    return m;
+  }
+  bool ended() {
+    std::lock_guard lock(mu_);
+    return ended_;
+  }
+  void attach(std::function<void()> wake, std::function<void()> abort) {
+    std::lock_guard lock(mu_);
+    wake_ = std::move(wake);
+    abort_ = std::move(abort);
+  }
+  void detach() {
+    std::lock_guard lock(mu_);
+    ended_ = true;
+    wake_ = nullptr;
+    abort_ = nullptr;
+  }
+
+ private:
+  std::mutex mu_;
+  std::deque<std::string> queue_;
+  std::size_t max_;
+  bool ended_ = false;
+  bool overflowed_ = false;
+  std::function<void()> wake_;   // posts a wake-up of the writer onto the strand
+  std::function<void()> abort_;  // posts close_now() onto the strand
 };
 
 net::awaitable<void> Server::Impl::Session::serve_requests() {
@@ -390,9 +502,15 @@ net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session
   const bool keep_alive = message.keep_alive();
   const bool head = message.method() == bhttp::verb::head;
 
-  InFlight in_flight(server_);
+  std::optional<InFlight> in_flight(std::in_place, server_);
   HttpResponse response =
       co_await net::co_spawn(server_.workers_, run_handler(server_.handler_, request), net::use_awaitable);
+  if (response.stream) {
+    in_flight.reset();  // a stream is not a request in flight: stop() closes it
+    log::info("http_stream", {{"method", request.method}, {"path", request.path}, {"req", request_id},
+                              {"kind", response.stream->kind == HttpStream::Kind::websocket ? "websocket" : "events"}});
+    co_return co_await serve_stream(parser.release(), std::move(response.stream), request_id, version);
+  }
 
   const int status = response.status;
   const std::size_t bytes_out = response.body.size();
@@ -413,6 +531,170 @@ net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session
     co_return std::nullopt;
   }
   co_return close ? Next::close : Next::keep_alive;
+}
+
+Server::Impl::Session::Detach::~Detach() { sink->detach(); }
+
+void Server::Impl::Session::attach(Sink& sink) {
+  stream_timer_.emplace(executor());
+  sink.attach(
+      [weak = weak_from_this()] {
+        if (auto self = weak.lock()) net::post(self->executor(), [self] { self->stream_timer_->cancel(); });
+      },
+      [weak = weak_from_this()] {
+        if (auto self = weak.lock())
+          net::post(self->executor(), [self] {
+            log::warn("http_stream_dropped", {{"remote", self->remote_}, {"reason", "slow reader: its queue is full"}});
+            self->close_now();
+          });
+      });
+}
+
+net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session::serve_stream(
+    bhttp::request<bhttp::string_body> request, std::shared_ptr<HttpStream> stream, const std::string& request_id,
+    unsigned version) {
+  if (stream->kind == HttpStream::Kind::websocket && !websocket::is_upgrade(request)) {
+    HttpResponse refused = error_response(426, "upgrade_required", "this resource is a WebSocket: ask to upgrade");
+    refused.set_header("Upgrade", "websocket");
+    beast::error_code ec = co_await write_response(std::move(refused), request_id, version, false, true);
+    if (ec) {
+      fail(ec, "write", request_id);
+      co_return std::nullopt;
+    }
+    co_return Next::close;
+  }
+  if (server_.stopping()) co_return std::nullopt;
+  streaming_ = true;
+  if (stream->kind == HttpStream::Kind::websocket)
+    co_await run_websocket(std::move(request), stream, request_id);
+  else
+    co_await run_events(stream, request_id, version);
+  const std::function<void()> closed = [&stream] {
+    if (stream->on_close) stream->on_close();
+  };
+  co_await on_workers(closed, "on_close", request_id);
+  log::info("http_stream_closed", {{"req", request_id}});
+  co_return std::nullopt;
+}
+
+net::awaitable<void> Server::Impl::Session::run_websocket(bhttp::request<bhttp::string_body> request,
+                                                        std::shared_ptr<HttpStream> stream,
+                                                        const std::string& request_id) {
+  stream_.expires_never();  // the WebSocket keeps its own time (pings, below)
+  ws_.emplace(std::move(stream_));
+  websocket::stream_base::timeout timeouts{};
+  timeouts.handshake_timeout = std::chrono::seconds{30};
+  timeouts.idle_timeout = 2 * stream->ping_interval;  // a ping after half of it, then closed
+  timeouts.keep_alive_pings = true;
+  ws_->set_option(timeouts);
+  ws_->set_option(websocket::stream_base::decorator(
+      [](websocket::response_type& res) { res.set(bhttp::field::server, "switchboard"); }));
+  ws_->read_message_max(stream->max_message_bytes);
+  // A client sends no frame before our 101 (RFC 6455 4.1): nothing read past the request counts.
+  buffer_.clear();
+  auto [accept_ec] = co_await ws_->async_accept(request, kTuple);
+  if (accept_ec) {
+    fail(accept_ec, "websocket_accept", request_id);
+    co_return;
+  }
+  auto sink = std::make_shared<Sink>(stream->max_queue);
+  attach(*sink);
+  const Detach detach{sink};
+  const std::function<void()> opened = [&stream, &sink] {
+    if (stream->on_open) stream->on_open(sink);
+  };
+  co_await on_workers(opened, "on_open", request_id);
+  net::co_spawn(executor(), write_frames(shared_from_this(), sink), report_coroutine_exception);
+  beast::flat_buffer frame;
+  for (;;) {
+    auto [ec, n] = co_await ws_->async_read(frame, kTuple);
+    if (ec) {
+      if (ec != websocket::error::closed) fail(ec, "websocket_read", request_id);
+      break;
+    }
+    const std::string message = beast::buffers_to_string(frame.data());
+    frame.consume(frame.size());
+    const std::function<void()> received = [&stream, &message] {
+      if (stream->on_message) stream->on_message(message);
+    };
+    co_await on_workers(received, "on_message", request_id);
+  }
+  sink->close();
+}
+
+net::awaitable<void> Server::Impl::Session::write_frames(std::shared_ptr<Session> self, std::shared_ptr<Sink> sink) {
+  auto& ws = *self->ws_;
+  for (;;) {
+    if (auto next = sink->pop()) {
+      ws.text(true);
+      auto [ec, n] = co_await ws.async_write(net::buffer(*next), kTuple);
+      if (ec) break;
+      continue;
+    }
+    if (sink->ended()) break;
+    self->stream_timer_->expires_at(net::steady_timer::time_point::max());
+    co_await self->stream_timer_->async_wait(kTuple);
+  }
+  sink->end();
+  if (ws.is_open()) {
+    auto [ec] = co_await ws.async_close(websocket::close_reason(websocket::close_code::normal), kTuple);
+    (void)ec;
+  }
+}
+
+net::awaitable<void> Server::Impl::Session::run_events(std::shared_ptr<HttpStream> stream, const std::string& request_id,
+                                                     unsigned version) {
+  bhttp::response<bhttp::empty_body> res{bhttp::status::ok, version};
+  res.set(bhttp::field::server, "switchboard");
+  res.set(bhttp::field::date, http_date(std::chrono::system_clock::now()));
+  res.set(bhttp::field::content_type, "text/event-stream");
+  res.set(bhttp::field::cache_control, "no-cache");
+  res.set("X-Request-Id", request_id);
+  res.keep_alive(false);  // the body ends with the connection
+  bhttp::response_serializer<bhttp::empty_body> head{res};
+  stream_.expires_after(server_.options_.body_timeout);
+  if (auto [ec, n] = co_await bhttp::async_write_header(stream_, head, kTuple); ec) {
+    fail(ec, "write", request_id);
+    co_return;
+  }
+  auto sink = std::make_shared<Sink>(stream->max_queue);
+  attach(*sink);
+  const Detach detach{sink};
+  const std::function<void()> opened = [&stream, &sink] {
+    if (stream->on_open) stream->on_open(sink);
+  };
+  co_await on_workers(opened, "on_open", request_id);
+  for (;;) {
+    std::string out;
+    if (auto next = sink->pop()) {
+      // One "data:" line per line of the message; a blank line ends the event.
+      std::size_t at = 0;
+      for (;;) {
+        const auto nl = next->find('\n', at);
+        out += "data: " + next->substr(at, nl == std::string::npos ? std::string::npos : nl - at) + "\n";
+        if (nl == std::string::npos) break;
+        at = nl + 1;
+      }
+      out += "\n";
+    } else if (sink->ended() || server_.stopping()) {
+      break;
+    } else {
+      stream_timer_->expires_after(stream->ping_interval);
+      auto [wait_ec] = co_await stream_timer_->async_wait(kTuple);
+      if (wait_ec) continue;  // woken: something to send, or the end
+      out = ": ping\n\n";   // a comment: proxies keep the connection, clients ignore it
+    }
+    // A client that stopped reading is held to the deadline of one that does not send its body.
+    stream_.expires_after(server_.options_.body_timeout);
+    auto [ec, n] = co_await net::async_write(stream_, net::buffer(out), kTuple);
+    if (ec) {
+      fail(ec, "events", request_id);
+      break;
+    }
+  }
+  sink->end();
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 net::awaitable<beast::error_code> Server::Impl::Session::write_response(HttpResponse response, const std::string& request_id,
