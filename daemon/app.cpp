@@ -553,6 +553,7 @@ void App::replay_spool() {
     for (const auto& name : spool_->pending()) {
       if (stopping_ || !schema_ready_) break;
       auto spooled = spool_->read(name);
+      const log::RequestScope scope(spooled ? spooled->request_id : std::string());
       // Replayed by the adapter that owns the route it came to.
       Result<channels::Adapter*> owner =
           spooled ? registry_.find(routes_.owner("POST", spooled->path)) : Result<channels::Adapter*>(spooled.error());

@@ -216,6 +216,7 @@ Status EmailPoller::one_mail(email::ImapClient& client, std::uint32_t uidvalidit
                              std::uint64_t size) {
   const std::string request_id =
       "imap-" + config_.name + "-" + std::to_string(uidvalidity) + "-" + std::to_string(uid);
+  const log::RequestScope scope(request_id);
   auto too_large = [&](const std::string& why) -> Status {
     auto header = client.fetch_header(uid);
     if (!header && header.error().kind == ErrorKind::unavailable) return header.error();

@@ -131,6 +131,7 @@ std::string endpoint_text(const tcp::endpoint& endpoint) {
 }
 
 HttpResponse call_handler(const Handler& handler, const HttpRequest& request) {
+  const log::RequestScope scope(request.request_id);  // every line the handler logs carries req=
   try {
     return handler(request);
   } catch (const std::exception& e) {
@@ -149,6 +150,7 @@ net::awaitable<HttpResponse> run_handler(const Handler& handler, const HttpReque
 // A stream's callback, its exceptions logged. References only: the caller keeps the arguments
 // alive in its own frame while it awaits (GCC 12 mishandles temporaries across co_await).
 net::awaitable<void> run_callback(const std::function<void()>& call, const char* what, const std::string& request_id) {
+  const log::RequestScope scope(request_id);
   try {
     if (call) call();
   } catch (const std::exception& e) {

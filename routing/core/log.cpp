@@ -35,7 +35,17 @@ void append_value(std::string& out, std::string_view v) {
   }
   out += '"';
 }
+
+thread_local std::string t_request;  // see RequestScope
 }  // namespace
+
+RequestScope::RequestScope(std::string request_id) : previous_(std::move(t_request)) {
+  t_request = std::move(request_id);
+}
+
+RequestScope::~RequestScope() { t_request = std::move(previous_); }
+
+std::string_view current_request() { return t_request; }
 
 void set_sink(Sink* sink) { g_sink.store(sink); }
 
@@ -48,11 +58,17 @@ std::string format_line(Level level, std::string_view event, std::initializer_li
   out += kLevelNames[static_cast<int>(level)];
   out += " event=";
   append_value(out, event);
+  bool has_request = false;
   for (const auto& [k, v] : fields) {
     out += ' ';
     out += k;
     out += '=';
     append_value(out, v);
+    has_request = has_request || k == "req";
+  }
+  if (!has_request && !t_request.empty()) {
+    out += " req=";
+    append_value(out, t_request);
   }
   return out;
 }
