@@ -107,8 +107,9 @@ OutboxWorker::Recorded OutboxWorker::record(const storage::Claim& claim, std::st
 }
 
 void OutboxWorker::start() {
-  // Taken by worker 0 on its first sweep, not here: start() runs before the daemon reports ready.
+  // Taken by the keeper thread, not here: start() runs before the daemon reports ready.
   instance_ = std::make_unique<storage::InstanceLock>(database_url_);
+  keeper_ = std::thread([this] { keep_lock(); });
   subscription_ = bus_.subscribe("switchboard_outbox", [this](const BusEvent&) { doorbell_.ring(); });
   for (std::size_t i = 0; i < options_.threads; ++i) threads_.emplace_back([this, i] { run(i); });
   log::info("outbox_started", {{"workers", std::to_string(options_.threads)}});
@@ -117,27 +118,32 @@ void OutboxWorker::start() {
 void OutboxWorker::stop() {
   if (threads_.empty()) return;
   record_deadline_ = (std::chrono::steady_clock::now() + options_.record_grace).time_since_epoch().count();
-  stopping_ = true;
+  {
+    std::lock_guard lock(keeper_mu_);
+    stopping_ = true;
+  }
+  keeper_cv_.notify_all();
   bus_.unsubscribe(subscription_);
   doorbell_.interrupt();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  // Last: the lock stays held while results are still being recorded.
+  if (keeper_.joinable()) keeper_.join();
   log::info("outbox_stopped");
 }
 
 void OutboxWorker::run(std::size_t index) {
   std::uint64_t rung = doorbell_.rung();
   auto last_sweep = std::chrono::steady_clock::time_point{};
-  // The others claim once worker 0 has tried to take the instance lock, so that their claims
-  // carry its key (a claim without one is only released by its lease).
-  while (index != 0 && !swept_once_ && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds{5});
+  // Claims wait for the keeper's first try at the instance lock, so that they carry its key (a
+  // claim without one is only released by its lease).
+  while (!swept_once_ && !stopping_) std::this_thread::sleep_for(std::chrono::milliseconds{5});
   while (!stopping_) {
     // One worker returns rows whose sender died mid-send (their lease ran out) to the queue.
     if (index == 0 && std::chrono::steady_clock::now() - last_sweep >= options_.sweep_interval) {
       last_sweep = std::chrono::steady_clock::now();
       sweep();
-      swept_once_ = true;
     }
     auto items = storage::claim_due(pool_, options_.batch, options_.lease, clock_.now(), instance_->key());
     if (!items) {
@@ -167,20 +173,46 @@ void OutboxWorker::run(std::size_t index) {
   }
 }
 
-void OutboxWorker::sweep() {
-  // Rows of a dead instance go back at once: dead on this sweep and the one before (a live
-  // instance whose lock session was cut takes it again on its own next sweep). Without a lock
-  // of our own the database is out of reach or the lock is: leases only.
-  std::vector<int> confirmed;
-  if (instance_->refresh() != 0) {
-    auto dead = storage::dead_claimers(pool_, instance_->held(), options_.restart_grace);
-    if (dead) {
-      for (int key : *dead)
-        if (std::find(suspects_.begin(), suspects_.end(), key) != suspects_.end()) confirmed.push_back(key);
-      suspects_ = std::move(*dead);
-    } else {
-      suspects_.clear();
+void OutboxWorker::keep_lock() {
+  int last = 0;
+  std::vector<int> before;
+  while (!stopping_) {
+    const int key = instance_->refresh();
+    if (key != 0 && last != 0 && key != last) {
+      // Our rows in flight under the old key: once its session is gone, another instance would
+      // take them for a dead one's.
+      auto held = instance_->held();
+      held.erase(std::remove(held.begin(), held.end(), key), held.end());
+      auto adopted = storage::adopt_claims(pool_, held, key);
+      log::warn("outbox_claims_adopted",
+                {{"key", std::to_string(key)},
+                 {"rows", adopted ? std::to_string(*adopted) : "unknown"},
+                 {"reason", adopted ? "the instance lock changed key" : adopted.error().message}});
     }
+    if (key != 0) last = key;
+    swept_once_ = true;
+    std::unique_lock lock(keeper_mu_);
+    keeper_cv_.wait_for(lock, options_.sweep_interval, [this] { return stopping_.load(); });
+  }
+}
+
+void OutboxWorker::sweep() {
+  // A dead instance's rows go back once its lock has been missing for restart_grace: a live
+  // instance whose lock session was cut takes it again within a sweep interval. Without a lock
+  // of our own the database or the lock is out of reach: leases only.
+  std::vector<int> confirmed;
+  const auto now = std::chrono::steady_clock::now();
+  auto dead = instance_->key() != 0 ? storage::dead_claimers(pool_, instance_->held(), options_.restart_grace)
+                                    : Result<std::vector<int>>(std::vector<int>{});
+  if (dead && instance_->key() != 0) {
+    std::map<int, std::chrono::steady_clock::time_point> still;
+    for (int key : *dead) {
+      const auto it = suspects_.find(key);
+      const auto since = it == suspects_.end() ? now : it->second;
+      still.emplace(key, since);
+      if (now - since >= options_.restart_grace) confirmed.push_back(key);
+    }
+    suspects_ = std::move(still);
   } else {
     suspects_.clear();
   }
@@ -274,7 +306,9 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
         return *r != storage::Found::claim_gone;
       });
       if (recorded != Recorded::yes) return;
-      if (verdict == storage::Found::recorded) {
+      // claim_gone yet recorded: a first try committed and its answer was lost (record() found
+      // the claim settled).
+      if (verdict == storage::Found::recorded || verdict == storage::Found::claim_gone) {
         result(state);
         log::info("outbox_sent", {{"outbox", id},
                                   {"channel", item.channel},
@@ -351,19 +385,27 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   const channels::SendOutcome outcome = sent.outcome();
   if (outcome == channels::SendOutcome::retry_after && channels::should_retry(options_.retry, item.attempts)) {
     const auto delay = channels::backoff(options_.retry, item.attempts, unit_random());
-    record(claim, "retry", [&] { return storage::mark_retry(pool_, claim, e.message, clock_.now() + delay, in_doubt); });
+    record(claim, "retry",
+           [&] { return storage::mark_retry(pool_, claim, e.message, clock_.now() + delay, in_doubt); });
     result("retry");
-    log::warn("outbox_retry", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                               {"attempt", std::to_string(item.attempts)}, {"reason", e.message},
-                               {"in_doubt", in_doubt ? "yes" : "no"},
-                               {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
+    log::warn("outbox_retry",
+              {{"outbox", id},
+               {"channel", item.channel},
+               {"account", item.account},
+               {"attempt", std::to_string(item.attempts)},
+               {"reason", e.message},
+               {"in_doubt", in_doubt ? "yes" : "no"},
+               {"retry_in_ms", std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(delay).count())}});
     return;
   }
   if (outcome == channels::SendOutcome::blocked_by_window) {
     record(claim, "blocked", [&] { return storage::mark_blocked(pool_, claim, e.message); });
     result("blocked");
-    log::warn("outbox_blocked", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                                 {"conversation", item.conversation_id}, {"reason", e.message}});
+    log::warn("outbox_blocked", {{"outbox", id},
+                                 {"channel", item.channel},
+                                 {"account", item.account},
+                                 {"conversation", item.conversation_id},
+                                 {"reason", e.message}});
     return;
   }
   if (outcome == channels::SendOutcome::opted_out && !message.recipient.empty()) {
@@ -375,14 +417,19 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
     }
   }
   if (outcome == channels::SendOutcome::credentials_rejected)
-    log::error("channel_credentials_rejected", {{"channel", item.channel}, {"account", item.account},
+    log::error("channel_credentials_rejected", {{"channel", item.channel},
+                                                {"account", item.account},
                                                 {"action", "operator: renew the access token in the config"},
                                                 {"reason", e.message}});
   record(claim, "failed", [&] { return storage::mark_failed(pool_, claim, e.message); });
   result("failed");
-  log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"account", item.account},
-                               {"attempt", std::to_string(item.attempts)}, {"code", e.code},
-                               {"outcome", std::string(channels::to_string(outcome))}, {"reason", e.message}});
+  log::error("outbox_failed", {{"outbox", id},
+                               {"channel", item.channel},
+                               {"account", item.account},
+                               {"attempt", std::to_string(item.attempts)},
+                               {"code", e.code},
+                               {"outcome", std::string(channels::to_string(outcome))},
+                               {"reason", e.message}});
 }
 
 }  // namespace switchboard::daemon

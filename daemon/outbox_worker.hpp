@@ -10,13 +10,15 @@
 // - just before the platform is called the row is marked in doubt; a row claimed again in doubt
 //   (its sender died before recording, or the platform's answer never came) is first checked
 //   with its adapter (Adapter::check_resend): found at the platform -> recorded, not resent;
-// - the daemon holds an InstanceLock: rows a dead daemon had claimed go back to the queue within
-//   two sweeps of a live one, not after the lease.
+// - the daemon holds an InstanceLock, kept by a thread of its own: rows a dead daemon had claimed
+//   go back to the queue once its lock has been missing for restart_grace, not after the lease.
 #pragma once
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -25,8 +27,8 @@
 #include <vector>
 
 #include "channels/registry.hpp"
-#include "daemon/event_bus.hpp"
 #include "channels/retry.hpp"
+#include "daemon/event_bus.hpp"
 #include "routing/core/time.hpp"
 #include "storage/pool.hpp"
 
@@ -45,9 +47,9 @@ struct OutboxWorkerOptions {
   std::chrono::milliseconds lease{300000};
   // After stop(): how long a send's result that the database does not take is still retried.
   std::chrono::milliseconds record_grace{10000};
-  // After the database started, how long before rows are released for their claimer's missing
-  // lock: a restart drops every instance's lock, and live ones take theirs again meanwhile (on
-  // their next sweep). The daemon uses ten sweep intervals, at least 5 s.
+  // How long another instance's lock must be missing (and the database up) before the rows it
+  // claimed are released: a restart or a cut session drops a live instance's lock too, and it
+  // takes it again within a sweep interval. The daemon uses ten sweep intervals, at least 5 s.
   std::chrono::milliseconds restart_grace{30000};
   channels::RetryPolicy retry;
   // Told each send's result (delivered, sent, retry, failed) by channel, for metrics.
@@ -73,8 +75,10 @@ class OutboxWorker {
 
   void run(std::size_t index);
   void deliver(const storage::OutboxItem& item);
-  // Worker 0, every sweep_interval: the instance lock, and rows back to the queue.
+  // Worker 0, every sweep_interval: rows back to the queue.
   void sweep();
+  // The keeper thread: the instance lock, every sweep_interval, whatever the workers are doing.
+  void keep_lock();
   bool out_of_time() const;
   // Runs a mark_* call until the database takes it (see the header comment).
   Recorded record(const storage::Claim& claim, std::string_view what, const std::function<Result<bool>()>& op);
@@ -88,7 +92,11 @@ class OutboxWorker {
   std::atomic<bool> swept_once_{false};
   std::atomic<std::chrono::steady_clock::rep> record_deadline_{0};  // set by stop()
   std::unique_ptr<storage::InstanceLock> instance_;
-  std::vector<int> suspects_;  // keys found dead on the last sweep (worker 0 only)
+  // Keys found without a lock, and since when (worker 0 only).
+  std::map<int, std::chrono::steady_clock::time_point> suspects_;
+  std::thread keeper_;
+  std::mutex keeper_mu_;
+  std::condition_variable keeper_cv_;
   std::atomic<std::size_t> in_flight_{0};
   EventBus& bus_;
   std::uint64_t subscription_ = 0;

@@ -34,6 +34,11 @@ InstanceLock::InstanceLock(std::string database_url) : url_(std::move(database_u
 
 InstanceLock::~InstanceLock() = default;  // closing the session releases the lock
 
+std::vector<int> InstanceLock::held() const {
+  std::lock_guard lock(held_mu_);
+  return held_;
+}
+
 int InstanceLock::refresh() {
   // A lock that is still held answers one round trip. A lost one (the database restarted, the
   // session was cut) is taken again in the same call, so that a sweep never runs without it
@@ -66,7 +71,10 @@ int InstanceLock::refresh() {
                              std::to_string(candidate) + ")");
       if (!r[0][0].as<bool>()) return false;
       wanted_ = candidate;
-      if (std::find(held_.begin(), held_.end(), candidate) == held_.end()) held_.push_back(candidate);
+      {
+        std::lock_guard lock(held_mu_);
+        if (std::find(held_.begin(), held_.end(), candidate) == held_.end()) held_.push_back(candidate);
+      }
       key_.store(candidate, std::memory_order_release);
       failing_ = false;
       log::info("instance_lock_held", {{"key", std::to_string(candidate)}});

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,14 +39,15 @@ class InstanceLock {
   // The key held, from any thread; 0 when none.
   int key() const { return key_.load(std::memory_order_acquire); }
   // Every key this instance has held: rows claimed under any of them may still be in flight
-  // here, so they are never released as a dead instance's. Same caller as refresh().
-  const std::vector<int>& held() const { return held_; }
+  // here, so they are never released as a dead instance's. From any thread.
+  std::vector<int> held() const;
 
  private:
   std::string url_;
   std::unique_ptr<pqxx::connection> conn_;
   std::atomic<int> key_{0};
   int wanted_ = 0;  // the key to take again after a reconnection
+  mutable std::mutex held_mu_;
   std::vector<int> held_;
   bool failing_ = false;
 };

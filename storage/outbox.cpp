@@ -73,7 +73,7 @@ SELECT DISTINCT o.claimed_by
             AND l.classid::text::bigint = $3 AND l.objid::text::bigint = o.claimed_by))sql"};
 
 // A row is released by its lease, or at once when the instance that claimed it is one of $2
-// (found dead on two sweeps: see release_expired) and still holds no lock. The claim id stays:
+// (missing for a while: see dead_claimers) and still holds no lock. The claim id stays:
 // a late result of that claim is still recorded until the row is claimed again.
 constexpr Statement kRelease{"sb_outbox_release", R"sql(
 UPDATE outbox o
@@ -89,6 +89,11 @@ UPDATE outbox o
                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                      AND l.classid::text::bigint = $3 AND l.objid::text::bigint = o.claimed_by))))sql"};
+
+// Our rows claimed under keys we held before, stamped with the key we hold now: once the old
+// key's session is gone, another instance would otherwise take them for a dead instance's.
+constexpr Statement kAdopt{"sb_outbox_adopt", R"sql(
+UPDATE outbox SET claimed_by = $2 WHERE state = 'sending' AND claimed_by = ANY ($1::integer[]))sql"};
 
 constexpr Statement kBeginAttempt{"sb_outbox_begin_attempt", R"sql(
 UPDATE outbox
@@ -138,6 +143,16 @@ WITH me AS (
           AND ((o.state = 'sending' AND o.in_doubt_since >= o.updated_at)
                OR (o.state IN ('sending', 'queued')
                    AND (o.in_doubt_since, o.id) < (coalesce(me.in_doubt_since, 'infinity'), me.id)))
+        UNION ALL
+       -- A reply sent since this row's attempt whose platform id we never learnt: it may be it.
+       SELECT 1
+         FROM outbox o
+         JOIN messages x ON x.id = o.message_id
+         JOIN me ON true
+        WHERE o.channel = me.channel AND o.account = me.account
+          AND o.recipient IS NOT DISTINCT FROM me.recipient AND o.id <> me.id
+          AND o.state IN ('sent', 'delivered', 'read') AND x.external_id IS NULL
+          AND o.updated_at >= coalesce(me.in_doubt_since, '-infinity'::timestamptz) - interval '2 minutes'
         LIMIT 1),
      taken AS (
        SELECT 1
@@ -249,9 +264,9 @@ SELECT 'sending', count(*) FROM outbox WHERE state = 'sending')sql"};
 constexpr Statement kKnownOutbound{"sb_outbox_known_outbound", R"sql(
 SELECT 1 FROM messages WHERE channel = $1 AND account = $2 AND direction = 'out' AND external_id = $3)sql"};
 
-constexpr Statement kStatements[] = {
-    kClaim,  kDeadClaimers, kRelease,          kBeginAttempt, kSent,        kFound,       kSettled, kRetry,
-    kFailed, kBlocked,      kApplyEarlyStatus, kGet,          kReplyTarget, kReplyInsert, kBacklog, kKnownOutbound};
+constexpr Statement kStatements[] = {kAdopt, kClaim,       kDeadClaimers, kRelease, kBeginAttempt, kSent,
+                                     kFound, kSettled,     kRetry,        kFailed,  kBlocked,      kApplyEarlyStatus,
+                                     kGet,   kReplyTarget, kReplyInsert,  kBacklog, kKnownOutbound};
 
 using sql::Work;
 
@@ -390,6 +405,15 @@ Result<std::vector<int>> dead_claimers(Pool& pool, const std::vector<int>& own, 
              tx.exec_prepared(kDeadClaimers.name, int_array(own), static_cast<long long>(grace_ms), kInstanceLockClass))
           dead.push_back(row[0].as<int>());
         return dead;
+      });
+}
+
+Result<std::size_t> adopt_claims(Pool& pool, const std::vector<int>& old_keys, int key) {
+  return run<std::size_t>(
+      pool, {"cannot adopt outbox claims", "invalid_outbox"},
+      [&](pqxx::connection& conn, bool&) -> Result<std::size_t> {
+        pqxx::nontransaction tx(conn);
+        return static_cast<std::size_t>(tx.exec_prepared(kAdopt.name, int_array(old_keys), key).affected_rows());
       });
 }
 

@@ -55,9 +55,13 @@ Result<std::vector<OutboxItem>> claim_due(Pool& pool, std::size_t limit, Duratio
 // other than `own` (every key this instance held: storage/instance_lock.hpp held()). Empty while
 // the database started less than `restart_grace` ago: a restart drops every instance's lock,
 // and live ones take theirs again on their next sweep. A key found here may belong to an
-// instance whose session was cut a moment ago: release_expired only releases keys found on two
-// sweeps in a row.
+// instance whose session was cut a moment ago: the outbox worker releases a key's rows only once
+// it has been missing for a while (OutboxWorkerOptions::restart_grace).
 Result<std::vector<int>> dead_claimers(Pool& pool, const std::vector<int>& own, Duration restart_grace);
+
+// Rows still 'sending' claimed under one of `old_keys` (keys this instance held before) are
+// stamped with `key`, the one it holds now. Returns how many.
+Result<std::size_t> adopt_claims(Pool& pool, const std::vector<int>& old_keys, int key);
 
 // Rows still 'sending' go back to 'queued', due at `now`, last_error saying why, when their lease
 // has expired (their sender hung) or when they were claimed under one of the `dead` keys (see

@@ -245,6 +245,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     tcp::socket& socket = ws_ ? ws_->next_layer().socket() : stream_.socket();
     socket.shutdown(tcp::socket::shutdown_both, ec);
     socket.close(ec);
+    // An event stream's writer may be waiting for its next message or ping: it ends now.
+    if (stream_timer_) stream_timer_->cancel();
   }
 
  private:
@@ -297,6 +299,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   bool streaming_ = false;  // the connection is a stream (serve_stream)
   std::optional<websocket::stream<beast::tcp_stream>> ws_;  // the connection, once upgraded
   std::optional<net::steady_timer> stream_timer_;  // the stream's writer waits on it; cancel wakes it
+  bool stream_opened_ = false;                     // on_open ran: on_close will
 
   // The sink's hooks into this session (see Sink), and their removal when the frame that
   // attached them ends, whether it completes or is destroyed with the io_context.
@@ -571,10 +574,13 @@ net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session
     co_await run_websocket(std::move(request), stream, request_id);
   else
     co_await run_events(stream, request_id, version);
-  const std::function<void()> closed = [&stream] {
-    if (stream->on_close) stream->on_close();
-  };
-  co_await on_workers(closed, "on_close", request_id);
+  // on_close pairs with on_open: a stream that never opened (its handshake failed) never closes.
+  if (stream_opened_) {
+    const std::function<void()> closed = [&stream] {
+      if (stream->on_close) stream->on_close();
+    };
+    co_await on_workers(closed, "on_close", request_id);
+  }
   log::info("http_stream_closed", {{"req", request_id}});
   co_return std::nullopt;
 }
@@ -605,6 +611,7 @@ net::awaitable<void> Server::Impl::Session::run_websocket(bhttp::request<bhttp::
   const std::function<void()> opened = [&stream, &sink] {
     if (stream->on_open) stream->on_open(sink);
   };
+  stream_opened_ = true;
   co_await on_workers(opened, "on_open", request_id);
   net::co_spawn(executor(), write_frames(shared_from_this(), sink), report_coroutine_exception);
   beast::flat_buffer frame;
@@ -665,17 +672,19 @@ net::awaitable<void> Server::Impl::Session::run_events(std::shared_ptr<HttpStrea
   const std::function<void()> opened = [&stream, &sink] {
     if (stream->on_open) stream->on_open(sink);
   };
+  stream_opened_ = true;
   co_await on_workers(opened, "on_open", request_id);
   for (;;) {
     std::string out;
     if (auto next = sink->pop()) {
-      // One "data:" line per line of the message; a blank line ends the event.
+      // One "data:" line per line of the message (CR LF, CR and LF all end a line for the
+      // client: none may smuggle in a field of its own); a blank line ends the event.
       std::size_t at = 0;
       for (;;) {
-        const auto nl = next->find('\n', at);
-        out += "data: " + next->substr(at, nl == std::string::npos ? std::string::npos : nl - at) + "\n";
-        if (nl == std::string::npos) break;
-        at = nl + 1;
+        const auto end = next->find_first_of("\r\n", at);
+        out += "data: " + next->substr(at, end == std::string::npos ? std::string::npos : end - at) + "\n";
+        if (end == std::string::npos) break;
+        at = end + ((*next)[end] == '\r' && end + 1 < next->size() && (*next)[end + 1] == '\n' ? 2 : 1);
       }
       out += "\n";
     } else if (sink->ended() || server_.stopping()) {

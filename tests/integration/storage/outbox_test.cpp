@@ -589,6 +589,38 @@ TEST_CASE("outbox: rows of a daemon that holds no instance lock go back at once"
   CHECK(get_outbox(d.pool, mine->front().id)->state == "sending");
 }
 
+TEST_CASE("outbox: rows claimed under a key we held before are stamped with the new one", "[storage][outbox]") {
+  MigratedDatabase d;
+  seed_outbox(d, 2, kT0);
+  auto old_claims = claim_due(d.pool, 1, 300s, at(kT0), 4242);
+  REQUIRE(old_claims->size() == 1);
+  auto other = claim_due(d.pool, 1, 300s, at(kT0), 4343);
+  REQUIRE(other->size() == 1);
+  auto adopted = adopt_claims(d.pool, {4242, 1}, 777);
+  INFO((adopted.ok() ? std::string() : adopted.error().message));
+  REQUIRE(adopted.ok());
+  CHECK(*adopted == 1);
+  CHECK(outbox_column(d, old_claims->front().id, "claimed_by") == "777");
+  CHECK(outbox_column(d, other->front().id, "claimed_by") == "4343");
+  CHECK(*adopt_claims(d.pool, {}, 777) == 0);
+}
+
+TEST_CASE("outbox: a reply sent without a platform id since this row's attempt makes its finding ambiguous",
+          "[storage][outbox]") {
+  MigratedDatabase d;
+  seed_outbox(d, 2, kT0);
+  auto items = claim_due(d.pool, 2, 60s, at(kT0));
+  REQUIRE(items->size() == 2);
+  const auto& a = (*items)[0];
+  const auto& b = (*items)[1];
+  REQUIRE(*begin_attempt(d.pool, a.claim(), at("2027-03-30T08:00:01Z")));
+  REQUIRE(*mark_retry(d.pool, a.claim(), "no answer", at(kT0), true));
+  REQUIRE(*mark_sent(d.pool, b.claim(), "sent", "", at("2027-03-30T08:00:02Z")));  // 2xx without a sid
+  auto a2 = claim_one(d.pool, at("2027-03-30T08:00:05Z"));
+  CHECK(*mark_found(d.pool, a2.claim(), "sent", "SM-9", at("2027-03-30T08:00:06Z")) == Found::ambiguous);
+  CHECK(get_outbox(d.pool, a.id)->state == "sending");
+}
+
 TEST_CASE("outbox: a resend check's finding is recorded only when it is unambiguous", "[storage][outbox]") {
   MigratedDatabase d;
   seed_outbox(d, 3, kT0);  // three rows, one conversation, one recipient

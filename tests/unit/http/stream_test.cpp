@@ -191,6 +191,14 @@ TEST_CASE("stream: server-sent events, one data line per line, until the client 
   in.consume(in.size());
   net::read_until(socket, in, "\n\n");
   CHECK(beast::buffers_to_string(in.data()) == "data: line one\ndata: line two\n\n");
+  // A CR alone ends a line for the client too: a message cannot smuggle in a field.
+  {
+    std::lock_guard lock(seen.mu);
+    CHECK(seen.sink->send("a\rid: 7\r\nevent: x"));
+  }
+  in.consume(in.size());
+  net::read_until(socket, in, "\n\n");
+  CHECK(beast::buffers_to_string(in.data()) == "data: a\ndata: id: 7\ndata: event: x\n\n");
   {
     std::lock_guard lock(seen.mu);
     seen.sink->close();
@@ -244,5 +252,23 @@ TEST_CASE("stream: stop() closes open streams and returns", "[http][stream]") {
   beast::error_code ec;
   buffer.clear();
   ws.read(buffer, ec);
+  CHECK(ec);
+}
+
+TEST_CASE("stream: stop() ends an event stream waiting for its next message", "[http][stream]") {
+  Seen seen;
+  auto server = std::make_unique<Running>(
+      [&](const HttpRequest&) { return echo_route(seen, HttpStream::Kind::events); });
+  net::io_context ioc;
+  tcp::socket socket(ioc);
+  tcp::resolver resolver(ioc);
+  net::connect(socket, resolver.resolve("127.0.0.1", server->port()));
+  net::write(socket, net::buffer(std::string("GET /events HTTP/1.1\r\nHost: x\r\n\r\n")));
+  net::streambuf in;
+  net::read_until(socket, in, "data: hello\n\n");
+  server->stop();  // the writer waits 20 s for a ping otherwise, past the 2 s grace
+  CHECK(seen.closed == 1);
+  beast::error_code ec;
+  net::read(socket, in, ec);
   CHECK(ec);
 }
