@@ -290,8 +290,10 @@ Status App::route(std::string method, std::string_view pattern, channels::RouteH
 }
 
 channels::Spooler& App::spooler() {
-  // Asked for by an adapter whose platform does not redeliver, while attaching.
-  if (!spool_) spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
+  // Asked for by an adapter whose platform does not redeliver, while attaching (start() opens
+  // it); asked for later, it is not created and keep() says so.
+  if (!spool_ && attaching_ != "daemon")
+    spool_ = std::make_unique<Spool>(config_.state_dir + "/spool", config_.spool_max_bytes);
   return *this;
 }
 
@@ -306,7 +308,9 @@ void App::unconfigured_account(std::string_view channel, std::string_view accoun
 }
 
 Result<std::string> App::keep(const channels::SpooledRequest& request, std::string_view reason) {
-  if (!spool_) return make_error(ErrorKind::bug, "spool_unavailable", "no spool was asked for while attaching");
+  if (!spool_)
+    return make_error(ErrorKind::unavailable, "spool_unavailable",
+                      "no spool: the adapter did not ask for it while attaching");
   auto name = spool_->append(request);
   if (!name) return name.error();
   metrics_.spool("spooled");

@@ -240,6 +240,9 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
     if (idle_ || streaming_) close_now();
   }
   // On the strand, or from run() once no I/O thread is left.
+  // From run() once no I/O thread is left: the stream's owner may still hold its sink, which
+  // must not post into an io_context that is going away.
+  void detach_stream();
   void close_now() {
     beast::error_code ec;
     tcp::socket& socket = ws_ ? ws_->next_layer().socket() : stream_.socket();
@@ -300,6 +303,7 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   std::optional<websocket::stream<beast::tcp_stream>> ws_;  // the connection, once upgraded
   std::optional<net::steady_timer> stream_timer_;  // the stream's writer waits on it; cancel wakes it
   bool stream_opened_ = false;                     // on_open ran: on_close will
+  std::shared_ptr<Sink> sink_;                     // the stream's, for detach_stream()
 
   // The sink's hooks into this session (see Sink), and their removal when the frame that
   // attached them ends, whether it completes or is destroyed with the io_context.
@@ -540,6 +544,10 @@ net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session
 
 Server::Impl::Session::Detach::~Detach() { sink->detach(); }
 
+void Server::Impl::Session::detach_stream() {
+  if (sink_) sink_->detach();
+}
+
 void Server::Impl::Session::attach(Sink& sink) {
   stream_timer_.emplace(executor());
   sink.attach(
@@ -607,6 +615,7 @@ net::awaitable<void> Server::Impl::Session::run_websocket(bhttp::request<bhttp::
   }
   auto sink = std::make_shared<Sink>(stream->max_queue);
   attach(*sink);
+  sink_ = sink;
   const Detach detach{sink};
   const std::function<void()> opened = [&stream, &sink] {
     if (stream->on_open) stream->on_open(sink);
@@ -668,6 +677,7 @@ net::awaitable<void> Server::Impl::Session::run_events(std::shared_ptr<HttpStrea
   }
   auto sink = std::make_shared<Sink>(stream->max_queue);
   attach(*sink);
+  sink_ = sink;
   const Detach detach{sink};
   const std::function<void()> opened = [&stream, &sink] {
     if (stream->on_open) stream->on_open(sink);
@@ -946,7 +956,10 @@ void Server::run() {
   run_io();
   for (auto& t : threads) t.join();
   // Past the grace period: no I/O thread runs, so the sockets can be closed from here.
-  for (auto& session : s.sessions()) session->close_now();
+  for (auto& session : s.sessions()) {
+    session->detach_stream();
+    session->close_now();
+  }
 }
 
 void Server::stop(std::chrono::milliseconds grace) {
