@@ -305,9 +305,11 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   bool stream_opened_ = false;                     // on_open ran: on_close will
   std::shared_ptr<Sink> sink_;                     // the stream's, for detach_stream()
 
-  // The sink's hooks into this session (see Sink), and their removal when the frame that
-  // attached them ends, whether it completes or is destroyed with the io_context.
-  void attach(Sink& sink);
+  // A sink wired to this session (see Sink); Detach unwires it when the frame that opened it
+  // ends, whether it completes or is destroyed with the io_context.
+  std::shared_ptr<Sink> open_sink(std::size_t max_queue);
+  net::awaitable<void> call_on_open(const std::shared_ptr<HttpStream>& stream, const std::shared_ptr<Sink>& sink,
+                                    const std::string& request_id);
   struct Detach {
     std::shared_ptr<Sink> sink;
     ~Detach();
@@ -548,9 +550,10 @@ void Server::Impl::Session::detach_stream() {
   if (sink_) sink_->detach();
 }
 
-void Server::Impl::Session::attach(Sink& sink) {
+std::shared_ptr<Server::Impl::Session::Sink> Server::Impl::Session::open_sink(std::size_t max_queue) {
+  auto sink = std::make_shared<Sink>(max_queue);
   stream_timer_.emplace(executor());
-  sink.attach(
+  sink->attach(
       [weak = weak_from_this()] {
         if (auto self = weak.lock()) net::post(self->executor(), [self] { self->stream_timer_->cancel(); });
       },
@@ -561,6 +564,18 @@ void Server::Impl::Session::attach(Sink& sink) {
             self->close_now();
           });
       });
+  sink_ = sink;
+  return sink;
+}
+
+net::awaitable<void> Server::Impl::Session::call_on_open(const std::shared_ptr<HttpStream>& stream,
+                                                        const std::shared_ptr<Sink>& sink,
+                                                        const std::string& request_id) {
+  const std::function<void()> opened = [&stream, &sink] {
+    if (stream->on_open) stream->on_open(sink);
+  };
+  stream_opened_ = true;
+  co_await on_workers(opened, "on_open", request_id);
 }
 
 net::awaitable<std::optional<Server::Impl::Session::Next>> Server::Impl::Session::serve_stream(
@@ -613,15 +628,9 @@ net::awaitable<void> Server::Impl::Session::run_websocket(bhttp::request<bhttp::
     fail(accept_ec, "websocket_accept", request_id);
     co_return;
   }
-  auto sink = std::make_shared<Sink>(stream->max_queue);
-  attach(*sink);
-  sink_ = sink;
+  const auto sink = open_sink(stream->max_queue);
   const Detach detach{sink};
-  const std::function<void()> opened = [&stream, &sink] {
-    if (stream->on_open) stream->on_open(sink);
-  };
-  stream_opened_ = true;
-  co_await on_workers(opened, "on_open", request_id);
+  co_await call_on_open(stream, sink, request_id);
   net::co_spawn(executor(), write_frames(shared_from_this(), sink), report_coroutine_exception);
   beast::flat_buffer frame;
   for (;;) {
@@ -675,15 +684,9 @@ net::awaitable<void> Server::Impl::Session::run_events(std::shared_ptr<HttpStrea
     fail(ec, "write", request_id);
     co_return;
   }
-  auto sink = std::make_shared<Sink>(stream->max_queue);
-  attach(*sink);
-  sink_ = sink;
+  const auto sink = open_sink(stream->max_queue);
   const Detach detach{sink};
-  const std::function<void()> opened = [&stream, &sink] {
-    if (stream->on_open) stream->on_open(sink);
-  };
-  stream_opened_ = true;
-  co_await on_workers(opened, "on_open", request_id);
+  co_await call_on_open(stream, sink, request_id);
   for (;;) {
     std::string out;
     if (auto next = sink->pop()) {

@@ -92,6 +92,12 @@ HttpResponse echo_route(Seen& seen, HttpStream::Kind kind = HttpStream::Kind::we
   return r;
 }
 
+void open_websocket(websocket::stream<tcp::socket>& ws, const std::string& port) {
+  tcp::resolver resolver(ws.get_executor());
+  net::connect(ws.next_layer(), resolver.resolve("127.0.0.1", port));
+  ws.handshake("127.0.0.1", "/ws");
+}
+
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 5000ms) {
   const auto until = std::chrono::steady_clock::now() + limit;
   while (!done() && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(5ms);
@@ -105,9 +111,7 @@ TEST_CASE("stream: a WebSocket route echoes text frames and closes on request", 
   Running server([&](const HttpRequest&) { return echo_route(seen); });
   net::io_context ioc;
   websocket::stream<tcp::socket> ws(ioc);
-  tcp::resolver resolver(ioc);
-  net::connect(ws.next_layer(), resolver.resolve("127.0.0.1", server.port()));
-  ws.handshake("127.0.0.1", "/ws");
+  open_websocket(ws, server.port());
   beast::flat_buffer buffer;
   ws.read(buffer);
   CHECK(beast::buffers_to_string(buffer.data()) == "hello");
@@ -131,9 +135,7 @@ TEST_CASE("stream: an oversized frame closes the socket (1009), the stream ends 
   Running server([&](const HttpRequest&) { return echo_route(seen); });
   net::io_context ioc;
   websocket::stream<tcp::socket> ws(ioc);
-  tcp::resolver resolver(ioc);
-  net::connect(ws.next_layer(), resolver.resolve("127.0.0.1", server.port()));
-  ws.handshake("127.0.0.1", "/ws");
+  open_websocket(ws, server.port());
   beast::flat_buffer buffer;
   ws.read(buffer);
   ws.write(net::buffer(std::string(1025, 'y')));
@@ -214,9 +216,7 @@ TEST_CASE("stream: a peer that does not read is dropped; its queue never grows p
   Running server([&](const HttpRequest&) { return echo_route(seen); });
   net::io_context ioc;
   websocket::stream<tcp::socket> ws(ioc);
-  tcp::resolver resolver(ioc);
-  net::connect(ws.next_layer(), resolver.resolve("127.0.0.1", server.port()));
-  ws.handshake("127.0.0.1", "/ws");
+  open_websocket(ws, server.port());
   REQUIRE(eventually([&] {
     std::lock_guard lock(seen.mu);
     return seen.sink != nullptr;
@@ -240,9 +240,7 @@ TEST_CASE("stream: stop() closes open streams and returns", "[http][stream]") {
   auto server = std::make_unique<Running>([&](const HttpRequest&) { return echo_route(seen); });
   net::io_context ioc;
   websocket::stream<tcp::socket> ws(ioc);
-  tcp::resolver resolver(ioc);
-  net::connect(ws.next_layer(), resolver.resolve("127.0.0.1", server->port()));
-  ws.handshake("127.0.0.1", "/ws");
+  open_websocket(ws, server->port());
   beast::flat_buffer buffer;
   ws.read(buffer);
   server->stop();
