@@ -116,7 +116,7 @@ void OutboxWorker::start() {
 }
 
 void OutboxWorker::stop() {
-  if (threads_.empty()) return;
+  if (threads_.empty() && !keeper_.joinable()) return;
   record_deadline_ = (std::chrono::steady_clock::now() + options_.record_grace).time_since_epoch().count();
   {
     std::lock_guard lock(keeper_mu_);
