@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "channels/config.hpp"
 #include "channels/host.hpp"
 #include "channels/http.hpp"
 #include "channels/send_result.hpp"
@@ -74,6 +75,18 @@ class Adapter {
     (void)host;
     return Ok{};
   }
+  // Background work (pollers): started once the database schema is current, stopped before the
+  // daemon exits; attach() came first. By default none.
+  virtual void start() {}
+  virtual void stop() {}
+  // The sources its background work fetches from, for /readyz, under `source_kind()`
+  // ("mailboxes"). A source being down never fails readiness.
+  virtual std::string_view source_kind() const { return {}; }
+  virtual std::vector<SourceStatus> sources() const { return {}; }
+  // At most one automatic reply (one the rules wrote, not a person) per recipient on the
+  // channels it sends for within this time (RFC 3834 for mail: two robots answering each other
+  // stop here). By default none.
+  virtual std::optional<Duration> auto_reply_interval() const { return std::nullopt; }
   // The outbox channels whose rows it sends (outbox.channel: "messenger", "sms", ...). By
   // default its own name.
   virtual std::vector<std::string> sends_for() const { return {std::string(name())}; }

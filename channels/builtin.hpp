@@ -2,26 +2,24 @@
 // A channel is its folder plus one line in builtin.cpp (channels/README.md).
 #pragma once
 
-#include <optional>
+#include <string>
+#include <vector>
 
-#include "channels/api/adapter.hpp"
-#include "channels/email/adapter.hpp"
-#include "channels/meta/adapter.hpp"
-#include "channels/notify/adapter.hpp"
+#include "channels/config.hpp"
 #include "channels/registry.hpp"
-#include "channels/twilio/adapter.hpp"
 
 namespace switchboard::channels {
 
-// The adapters' options; an optional one is registered only when its section is configured.
-struct BuiltinOptions {
-  api::Options api;
-  notify::Options notify;
-  std::optional<meta::Options> meta{};
-  std::optional<twilio::Options> twilio{};
-  std::optional<email::Options> email{};
-};
+// The config keys the built-in adapters read: under `channels:` ("api", "meta", ...) when
+// `under_channels`, else at the top of the file ("notify").
+std::vector<std::string> builtin_sections(bool under_channels);
 
-Status register_builtin(Registry& registry, const BuiltinOptions& options, const Clock& clock);
+// Reads each built-in adapter's section of the file (`root` is the whole document): an adapter
+// whose section is absent is left out unless it always runs (api, notify). Problems go to the
+// reader's diagnostics.
+std::vector<Configured> read_builtin(config::Reader& reader, const YAML::Node& root, const Settings& settings);
+
+// Makes the configured adapters and adds them to the registry.
+Status register_configured(Registry& registry, const std::vector<Configured>& adapters, const Clock& clock);
 
 }  // namespace switchboard::channels

@@ -5,6 +5,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -77,6 +80,47 @@ class Spooler {
   virtual Result<std::string> keep(const SpooledRequest& request, std::string_view reason) = 0;
 };
 
+// For adapters that fetch from a source themselves (an IMAP mailbox): one daemon among those
+// sharing a database fetches a source at a time, and where it stopped is kept in the database
+// so that a restart, or another daemon taking over, resumes there.
+struct SourcePosition {
+  std::uint32_t epoch = 0;  // the source's numbering (IMAP UIDVALIDITY): a new epoch starts over
+  std::uint32_t last = 0;   // everything up to this item is stored (or set aside)
+};
+
+class SourceLock {
+ public:
+  virtual ~SourceLock() = default;
+  // true: this daemon fetches the source now. Errors: unavailable.
+  virtual Result<bool> try_acquire() = 0;
+  // Whether the lock is still ours (false after a lost database connection).
+  virtual bool held() = 0;
+  virtual void release() = 0;
+};
+
+class Sources {
+ public:
+  virtual ~Sources() = default;
+  // The lock of `source` (a mailbox's name), on a database connection of its own.
+  virtual std::unique_ptr<SourceLock> lock(const std::string& source) = 0;
+  // nullopt for a part (folder) never fetched.
+  virtual Result<std::optional<SourcePosition>> position(const std::string& source, const std::string& part) = 0;
+  // Under the same epoch `last` only moves forward; a new epoch replaces it.
+  virtual Status save_position(const std::string& source, const std::string& part, const SourcePosition& position) = 0;
+  // One item fetched, by what became of it (stored | duplicate | system | quarantined): counted
+  // in /metrics (switchboard_mail_fetched_total{mailbox, result}).
+  virtual void fetched(const std::string& source, std::string_view result) = 0;
+};
+
+// What /readyz shows of one source an adapter fetches from.
+struct SourceStatus {
+  std::string name;
+  std::string state;  // starting | polling | standby (another daemon fetches it) | down | stopped
+  std::string error;  // why down
+  std::optional<Timestamp> last_poll;  // the last complete pass
+  std::vector<std::pair<std::string, long>> counts;  // since start, by outcome
+};
+
 class Host {
  public:
   virtual ~Host() = default;
@@ -94,6 +138,8 @@ class Host {
   // A message came for an account the config does not name (counted by channel and account).
   virtual void unconfigured_account(std::string_view channel, std::string_view account) = 0;
   virtual const Clock& clock() const = 0;
+  // Locks and positions for adapters that fetch (Adapter::start).
+  virtual Sources& sources() = 0;
 };
 
 }  // namespace switchboard::channels

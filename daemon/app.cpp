@@ -11,6 +11,7 @@
 #include "daemon/http/server.hpp"
 #include "routing/core/log.hpp"
 #include "storage/conversations.hpp"
+#include "storage/mailboxes.hpp"
 #include "storage/migrate.hpp"
 #include "storage/outbox.hpp"
 #include "storage/platform_events.hpp"
@@ -52,75 +53,20 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
                                  .size = config_.pool_size,
                                  .acquire_timeout = std::chrono::milliseconds{5000},
                                  .connect_timeout = config_.connect_timeout}),
-      pipeline_(pool_, clock_, storage::PipelineOptions{.email_auto_reply_interval = config_.email_auto_reply_interval}),
+      pipeline_(pool_, clock_),
       rest_(pool_, clock_, admin_tokens_, static_cast<channels::Intake&>(*this),
             [this](const HttpRequest& request, std::string_view event, const Error& error) {
               return rejected(request, event, error);
             }) {
-  channels::BuiltinOptions builtin;
-  builtin.api.max_body_bytes = config_.api_body_limit;
-  builtin.api.default_region = config_.default_region;
-  for (const auto& a : config_.api_accounts) {
-    channels::api::Account account;
-    account.name = a.name;
-    account.tokens = a.tokens;
-    account.callback_url = a.callback_url;
-    account.callback_secrets = a.callback_secrets;
-    account.callback_timeout = a.callback_timeout;
-    builtin.api.accounts.push_back(std::move(account));
-  }
-  builtin.notify.secrets = config_.notify_secrets;
-  builtin.notify.timeout = config_.notify_timeout;
-  if (!config_.meta_app_secrets.empty()) {
-    channels::meta::Options& meta = builtin.meta.emplace();
-    meta.app_secrets = config_.meta_app_secrets;
-    meta.verify_token = config_.meta_verify_token;
-    meta.max_body_bytes = config_.webhook_body_limit;
-    meta.graph_base_url = config_.meta_graph_url;
-    meta.graph_version = config_.meta_graph_version;
-    meta.send_timeout = config_.meta_send_timeout;
-    for (const auto& p : config_.meta_pages) meta.pages.push_back({p.id, p.access_token, p.human_agent});
-    for (const auto& n : config_.whatsapp_numbers) meta.whatsapp_numbers.push_back({n.phone_number_id, n.access_token});
-  }
-  if (!config_.twilio_accounts.empty()) {
-    channels::twilio::Options& twilio = builtin.twilio.emplace();
-    twilio.public_url = config_.public_url;
-    twilio.api_base_url = config_.twilio_api_url;
-    twilio.max_body_bytes = config_.webhook_body_limit;
-    twilio.send_timeout = config_.twilio_send_timeout;
-    twilio.status_callbacks = config_.twilio_status_callbacks;
-    twilio.default_region = config_.default_region;
-    for (const auto& a : config_.twilio_accounts)
-      twilio.accounts.push_back({a.name, a.account_sid, a.auth_tokens, a.from, a.messaging_service_sid});
-  }
-  if (!config_.mailboxes.empty()) {
-    channels::email::Options& email = builtin.email.emplace();
-    email.token_secret = config_.email_token_secret;
-    email.loop_marker = "switchboard";
-    for (const auto& m : config_.mailboxes) {
-      channels::email::Mailbox box;
-      box.name = m.name;
-      box.address = m.address;
-      box.aliases = m.aliases;
-      box.display_name = m.display_name;
-      box.time_zone = m.time_zone;
-      box.smtp = smtp_options(m.smtp);
-      box.max_attachment_bytes = m.max_attachment_bytes;
-      email.mailboxes.push_back(std::move(box));
-    }
-  }
-  if (auto registered = channels::register_builtin(registry_, builtin, clock_); !registered) setup_ = registered;
-  if (!config_.mailboxes.empty()) {
-    auto found = registry_.find("email");
-    const auto* email = found ? dynamic_cast<const channels::email::EmailAdapter*>(*found) : nullptr;
-    for (const auto& m : config_.mailboxes)
-      if (email)
-        pollers_.push_back(std::make_unique<EmailPoller>(
-            m, config_.database_url, pool_, *email, clock_,
-            [this](const std::string& request_id, const std::vector<InboundEvent>& events,
-                   channels::IntakeReport& report) { return accept(request_id, events, &report); },
-            [this](const std::string& mailbox, std::string_view result) { metrics_.mail(mailbox, result); }));
-  }
+  if (auto registered = channels::register_configured(registry_, config_.channels, clock_); !registered)
+    setup_ = registered;
+  // Channels that cap automatic replies per recipient (e-mail: RFC 3834).
+  storage::PipelineOptions pipeline;
+  for (auto* adapter : registry_.all())
+    if (auto interval = adapter->auto_reply_interval())
+      for (const auto& name : adapter->sends_for())
+        if (auto channel = channel_from_string(name)) pipeline.auto_reply_interval[*channel] = *interval;
+  pipeline_.set_options(std::move(pipeline));
   if (setup_) setup_ = add_routes();
   for (const auto& t : config_.admin_tokens) admin_tokens_.add("admin", t);
 
@@ -195,7 +141,7 @@ void App::migrate_until_ready() {
       std::lock_guard lock(lifecycle_mu_);
       if (!stopping_ && outbox_) outbox_->start();
       if (!stopping_)
-        for (auto& p : pollers_) p->start();
+        for (auto* adapter : registry_.all()) adapter->start();
       schema_ready_ = true;
       return;
     }
@@ -217,7 +163,7 @@ void App::run() {
   spool_cv_.notify_all();
   if (migrator_.joinable()) migrator_.join();
   if (replayer_.joinable()) replayer_.join();
-  for (auto& p : pollers_) p->stop();
+  for (auto* adapter : registry_.all()) adapter->stop();
   if (outbox_) outbox_->stop();
   bus_.stop();
 }
@@ -352,19 +298,17 @@ HttpResponse App::readyz() {
   rules_check["state"] = "loaded";
   rules_check["hash"] = r->hash();
   checks["rules"] = std::move(rules_check);
-  if (!pollers_.empty()) {
-    // A mailbox being down does not fail readiness (CONTRACT.md): mail waits on its server.
-    json::object boxes;
-    for (const auto& p : pollers_) {
-      auto st = p->status();
-      json::object box{{"state", st.state},         {"stored", st.stored},
-                       {"duplicate", st.duplicate}, {"system", st.system},
-                       {"quarantined", st.quarantined}};
-      if (!st.error.empty()) box["error"] = st.error;
-      if (st.last_poll) box["last_poll"] = format_rfc3339(*st.last_poll);
-      boxes[p->name()] = std::move(box);
+  for (const auto* adapter : registry_.all()) {
+    // A source being down does not fail readiness (CONTRACT.md): mail waits on its server.
+    json::object group;
+    for (const auto& st : adapter->sources()) {
+      json::object source{{"state", st.state}};
+      for (const auto& [name, count] : st.counts) source[name] = count;
+      if (!st.error.empty()) source["error"] = st.error;
+      if (st.last_poll) source["last_poll"] = format_rfc3339(*st.last_poll);
+      group[st.name] = std::move(source);
     }
-    checks["mailboxes"] = std::move(boxes);
+    if (!group.empty()) checks[adapter->source_kind()] = std::move(group);
   }
   if (spool_) {
     // Waiting requests do not fail readiness: they are safe on disk and replayed by themselves.
@@ -393,7 +337,8 @@ HttpResponse App::metrics() {
   }
   snapshot.http_in_flight = static_cast<long>(server_->in_flight());
   snapshot.outbox_in_flight = outbox_ ? static_cast<long>(outbox_->in_flight()) : 0;
-  for (const auto& p : pollers_) snapshot.mailboxes_up.emplace_back(p->name(), p->status().state == "polling");
+  for (const auto* adapter : registry_.all())
+    for (const auto& st : adapter->sources()) snapshot.sources_up.emplace_back(st.name, st.state == "polling");
   if (spool_) {
     snapshot.spool_requests = static_cast<long>(spool_->count());
     snapshot.spool_bytes = static_cast<long>(spool_->bytes());
@@ -546,6 +491,38 @@ Status App::accept(const std::string& request_id, const std::vector<InboundEvent
   }
   return Ok{};
 }
+
+namespace {
+
+class DatabaseSourceLock final : public channels::SourceLock {
+ public:
+  DatabaseSourceLock(const std::string& url, const std::string& source) : lock_(url, source) {}
+  Result<bool> try_acquire() override { return lock_.try_acquire(); }
+  bool held() override { return lock_.held(); }
+  void release() override { lock_.release(); }
+
+ private:
+  storage::MailboxLock lock_;
+};
+
+}  // namespace
+
+std::unique_ptr<channels::SourceLock> App::lock(const std::string& source) {
+  return std::make_unique<DatabaseSourceLock>(config_.database_url, source);
+}
+
+Result<std::optional<channels::SourcePosition>> App::position(const std::string& source, const std::string& part) {
+  auto stored = storage::get_mailbox_position(pool_, source, part);
+  if (!stored) return stored.error();
+  if (!*stored) return std::optional<channels::SourcePosition>{};
+  return std::optional<channels::SourcePosition>{channels::SourcePosition{(*stored)->uidvalidity, (*stored)->last_uid}};
+}
+
+Status App::save_position(const std::string& source, const std::string& part, const channels::SourcePosition& position) {
+  return storage::save_mailbox_position(pool_, source, part, {position.epoch, position.last});
+}
+
+void App::fetched(const std::string& source, std::string_view result) { metrics_.mail(source, result); }
 
 void App::replay_spool() {
   while (!stopping_) {

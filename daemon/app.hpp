@@ -9,7 +9,6 @@
 #include <string>
 #include <thread>
 
-#include "channels/email/adapter.hpp"
 #include "channels/host.hpp"
 #include "channels/http.hpp"
 #include "channels/registry.hpp"
@@ -19,7 +18,6 @@
 #include "daemon/outbox_worker.hpp"
 #include "daemon/rest_api.hpp"
 #include "daemon/config.hpp"
-#include "daemon/email_poller.hpp"
 #include "daemon/event_bus.hpp"
 #include "daemon/spool.hpp"
 #include "routing/core/time.hpp"
@@ -39,7 +37,10 @@ std::shared_ptr<const routing::RuleSet> load_rules(const std::string& path, std:
 
 // App is the channels' Host (routes, intake, spool, counters: channels/host.hpp): each adapter
 // in the registry attaches itself; App knows no channel's endpoints.
-class App final : private channels::Host, private channels::Intake, private channels::Spooler {
+class App final : private channels::Host,
+                  private channels::Intake,
+                  private channels::Spooler,
+                  private channels::Sources {
  public:
   App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std::string& version = "dev",
       const std::string& commit = "unknown");
@@ -76,12 +77,20 @@ class App final : private channels::Host, private channels::Intake, private chan
                       const Error& error) override;
   void unconfigured_account(std::string_view channel, std::string_view account) override;
   const Clock& clock() const override { return clock_; }
+  channels::Sources& sources() override { return *this; }
   // channels::Intake
   bool ready() const override { return schema_ready_; }
   Status accept(const std::string& request_id, const std::vector<InboundEvent>& events,
                 channels::IntakeReport* report = nullptr) override;
   // channels::Spooler
   Result<std::string> keep(const channels::SpooledRequest& request, std::string_view reason) override;
+
+  // channels::Sources
+  std::unique_ptr<channels::SourceLock> lock(const std::string& source) override;
+  Result<std::optional<channels::SourcePosition>> position(const std::string& source, const std::string& part) override;
+  Status save_position(const std::string& source, const std::string& part,
+                       const channels::SourcePosition& position) override;
+  void fetched(const std::string& source, std::string_view result) override;
 
   // Replays spooled requests whenever the database is ready; runs on its own thread.
   void replay_spool();
@@ -101,7 +110,6 @@ class App final : private channels::Host, private channels::Intake, private chan
   RestApi rest_;
   std::string attaching_ = "daemon";  // who is adding routes (add_routes)
   Status setup_ = Ok{};               // the first error of the constructor, reported by start()
-  std::vector<std::unique_ptr<EmailPoller>> pollers_;  // one per mailbox, started with the outbox
   std::unique_ptr<Spool> spool_;  // when an adapter asked for it (Host::spooler)
   std::mutex spool_mu_;
   std::condition_variable spool_cv_;

@@ -7,7 +7,7 @@
 #include "channels/email/mime.hpp"
 #include "daemon/commands.hpp"
 #include "daemon/config.hpp"
-#include "daemon/email_poller.hpp"
+#include "channels/email/adapter.hpp"
 #include "storage/mailboxes.hpp"
 #include "storage/system_messages.hpp"
 
@@ -39,7 +39,7 @@ struct Counts {
 std::string field(const std::string& value) { return value.empty() ? "-" : value; }
 
 // One mailbox; false when its server or the database cannot be reached.
-bool audit(const MailboxConfig& box, storage::Pool& pool, Counts& counts) {
+bool audit(const email::Mailbox& box, storage::Pool& pool, Counts& counts) {
   auto stored_ids = storage::stored_external_ids(pool, Channel::email, box.name);
   if (!stored_ids) {
     std::cerr << "switchboard mailbox audit: " << box.name << ": " << stored_ids.error().message << "\n";
@@ -51,7 +51,7 @@ bool audit(const MailboxConfig& box, storage::Pool& pool, Counts& counts) {
     std::cerr << "switchboard mailbox audit: " << box.name << ": " << position.error().message << "\n";
     return false;
   }
-  email::ImapClient client(imap_options(box.imap));
+  email::ImapClient client(box.imap);
   if (auto connected = client.connect(); !connected) {
     std::cerr << "switchboard mailbox audit: " << box.name << ": " << connected.error().message << "\n";
     return false;
@@ -144,8 +144,10 @@ int cmd_mailbox(const std::vector<std::string>& args) {
   for (const auto& d : loaded.diagnostics) std::cerr << d.format() << "\n";
   if (!loaded.config) return kExitUsage;
   const Config& config = *loaded.config;
-  std::vector<const MailboxConfig*> boxes;
-  for (const auto& box : config.mailboxes)
+  std::vector<const email::Mailbox*> boxes;
+  const auto* mail = channel_options<email::Options>(config, "email");
+  static const std::vector<email::Mailbox> kNone;
+  for (const auto& box : mail ? mail->mailboxes : kNone)
     if (!parsed.has("mailbox") || box.name == *parsed.get("mailbox")) boxes.push_back(&box);
   if (boxes.empty()) {
     std::cerr << "switchboard mailbox audit: "

@@ -149,7 +149,7 @@ std::string Metrics::render(const Snapshot& s) {
   impl_->in_flight.Add({{"kind", "http_requests"}}).Set(static_cast<double>(s.http_in_flight));
   impl_->in_flight.Add({{"kind", "outbox_sends"}}).Set(static_cast<double>(s.outbox_in_flight));
   impl_->spool_requests.Add({}).Set(static_cast<double>(s.spool_requests));
-  for (const auto& [name, up] : s.mailboxes_up) impl_->mailbox_up.Add({{"mailbox", name}}).Set(up ? 1 : 0);
+  for (const auto& [name, up] : s.sources_up) impl_->mailbox_up.Add({{"mailbox", name}}).Set(up ? 1 : 0);
   impl_->spool_bytes.Add({}).Set(static_cast<double>(s.spool_bytes));
   return prometheus::TextSerializer().Serialize(impl_->registry.Collect());
 }

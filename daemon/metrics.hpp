@@ -46,7 +46,7 @@ class Metrics {
     long outbox_in_flight = 0;
     long spool_requests = 0;  // waiting in the durable spool for the database
     long spool_bytes = 0;
-    std::vector<std::pair<std::string, bool>> mailboxes_up;  // polling normally
+    std::vector<std::pair<std::string, bool>> sources_up;  // mailboxes polling normally
   };
   std::string render(const Snapshot& snapshot);
 

@@ -261,9 +261,9 @@ SELECT '', '', c.id, c.display_name, c.language, c.tags,
 constexpr Statement kAttachmentContent{"sb_ingest_attachment_content", R"sql(
 INSERT INTO attachment_contents (message_id, position, bytes) VALUES ($1, $2, $3))sql"};
 
-constexpr Statement kRecentAutoMail{"sb_ingest_recent_auto_mail", R"sql(
+constexpr Statement kRecentAutoReply{"sb_ingest_recent_auto_reply", R"sql(
 SELECT EXISTS (SELECT 1 FROM outbox
-                WHERE channel = 'email' AND NOT (payload ? 'author') AND recipient = $1
+                WHERE channel = $3 AND NOT (payload ? 'author') AND recipient = $1
                   AND created_at > now() - make_interval(secs => $2)))sql"};
 
 constexpr Statement kEmailHeaders{"sb_ingest_email_headers", R"sql(
@@ -281,7 +281,7 @@ constexpr Statement kStatements[] = {kLock,         kFindMessage,      kFindCust
                                      kSetLanguage,   kPage,             kNotify,        kOptedOut,
                                      kMergeLock,     kMerge,            kMergeAudit,    kThreadByToken,
                                      kThreadByMessageIds, kThreadBySubjectTag, kReopen, kThreadConversation,
-                                     kEmailHeaders, kAttachmentContent, kRecentAutoMail};
+                                     kEmailHeaders, kAttachmentContent, kRecentAutoReply};
 
 // The message's parameters, computed once for all attempts.
 struct Input {
@@ -456,7 +456,8 @@ bool merge_customers(pqxx::work& tx, const Input& in, const pqxx::result& known,
 // One attempt, inside one transaction. nullopt: the message insert met a row that the lookup had
 // not seen; the caller starts over.
 std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Input& in, const InboundMessage& m,
-                                              const Router& router, Duration email_interval, bool& committing) {
+                                              const Router& router, std::optional<Duration> reply_interval,
+                                              bool& committing) {
   pqxx::work tx(conn, "ingest");
   tx.exec_prepared(kLock.name, in.lock_keys);
 
@@ -591,7 +592,7 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   bool close = false;
   std::vector<std::string> tags;
   std::optional<bool> opted_out;  // asked once, at the first reply
-  std::optional<bool> recent_auto_mail;
+  std::optional<bool> recent_auto_reply;
   for (const auto& action : out.decision.actions) {
     if (const auto* reply = std::get_if<ReplyAction>(&action)) {
       if (!m.automatic_unsure.empty()) {
@@ -605,17 +606,17 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
         out.opted_out = true;
         continue;
       }
-      if (m.channel == Channel::email) {
-        if (!recent_auto_mail)
+      if (reply_interval) {
+        if (!recent_auto_reply)
           // The database's clock, as outbox.created_at is written by it.
-          recent_auto_mail =
-              tx.exec_prepared(kRecentAutoMail.name, m.sender,
-                               std::chrono::duration<double>(email_interval).count())[0][0].as<bool>();
-        if (*recent_auto_mail) {
+          recent_auto_reply =
+              tx.exec_prepared(kRecentAutoReply.name, m.sender,
+                               std::chrono::duration<double>(*reply_interval).count(), in.channel)[0][0].as<bool>();
+        if (*recent_auto_reply) {
           out.capped = true;
           continue;
         }
-        recent_auto_mail = true;  // this reply: the next one of the same decision waits too
+        recent_auto_reply = true;  // this reply: the next one of the same decision waits too
       }
       boost::json::object payload;
       payload["text"] = reply->text;
@@ -674,9 +675,9 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
   auto audit = decision_json(out.decision);
   if (out.opted_out) audit["replies_held_back"] = "the sender opted out of this channel";
   if (out.capped)
-    audit["replies_held_back"] = "an automatic e-mail went to this address within the last " +
-                                 std::to_string(std::chrono::duration_cast<std::chrono::minutes>(email_interval).count()) +
-                                 " minutes";
+    audit["replies_held_back"] =
+        "an automatic reply went to this address on " + in.channel + " within the last " +
+        std::to_string(std::chrono::duration_cast<std::chrono::minutes>(*reply_interval).count()) + " minutes";
   if (out.unsure) audit["replies_held_back"] = "automatic: unsure (" + m.automatic_unsure + ")";
   if (!m.automatic_unsure.empty()) audit["automatic"] = "unsure: " + m.automatic_unsure;
   if (!m.automated.empty()) audit["not_routed"] = m.automated;
@@ -704,7 +705,10 @@ Result<IngestOutcome> Pipeline::ingest(const InboundMessage& message, const Rout
       bool committing = false;
       try {
         prepare_statements(*lease);
-        auto result = run_once(lease->conn(), *input, message, router, options_.email_auto_reply_interval, committing);
+        const auto cap = options_.auto_reply_interval.find(message.channel);
+        auto result = run_once(lease->conn(), *input, message, router,
+                               cap == options_.auto_reply_interval.end() ? std::nullopt : std::optional(cap->second),
+                               committing);
         if (result) return std::move(*result);
         if (restarted)
           return make_error(ErrorKind::bug, "ingest_conflict",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 
 #include "routing/core/decision.hpp"
@@ -21,7 +22,7 @@ struct IngestOutcome {
   bool duplicate = false;  // the same (channel, account, external_id) with the same content
   Decision decision;       // empty for a duplicate
   bool opted_out = false;  // the sender opted out of the channel: the rules' replies were held back
-  bool capped = false;     // an automatic e-mail reply went to the sender recently: held back
+  bool capped = false;     // an automatic reply went to the sender recently (auto_reply_interval): held back
   bool unsure = false;     // the message may be a robot's (automatic: unsure): the rules' replies were held back
 };
 
@@ -32,9 +33,10 @@ struct Router {
 };
 
 struct PipelineOptions {
-  // At most one automatic e-mail reply per address within this time (RFC 3834: a responder
-  // should not answer the same sender again soon; two robots answering each other stop here).
-  Duration email_auto_reply_interval = std::chrono::hours{1};
+  // Channels where at most one automatic reply goes to a recipient within the time given
+  // (e-mail, RFC 3834: a responder should not answer the same sender again soon; two robots
+  // answering each other stop here). Each adapter says its own (Adapter::auto_reply_interval).
+  std::map<Channel, Duration> auto_reply_interval;
 };
 
 class Pipeline {
@@ -45,6 +47,8 @@ class Pipeline {
   // Errors: conflict (same key, other content: nothing written), invalid (the message breaks a
   // database constraint), unavailable (database down: nothing written), bug.
   Result<IngestOutcome> ingest(const InboundMessage& message, const Router& router);
+  // Before the first ingest.
+  void set_options(PipelineOptions options) { options_ = std::move(options); }
 
  private:
   Pool& pool_;

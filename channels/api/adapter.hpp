@@ -50,7 +50,10 @@ Status validate_callback(const Account& account);
 
 class ApiAdapter final : public Adapter {
  public:
+  using Options = api::Options;
   ApiAdapter(Options options, const Clock& clock);
+  // channels.api (channels/api/config.cpp).
+  static std::optional<Options> read_config(config::Reader& r, const YAML::Node& section, const Settings& settings);
 
   std::string_view name() const override { return "api"; }
   Posture posture() const override;

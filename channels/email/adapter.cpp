@@ -46,6 +46,28 @@ std::vector<std::string> strings_at(const json::object& o, std::string_view key)
 
 EmailAdapter::EmailAdapter(Options options, const Clock& clock) : options_(std::move(options)), clock_(clock) {}
 
+EmailAdapter::~EmailAdapter() { stop(); }
+
+Status EmailAdapter::attach(Host& host) {
+  pollers_.clear();
+  for (const auto& box : options_.mailboxes) pollers_.push_back(std::make_unique<Poller>(box, host, *this));
+  return Ok{};
+}
+
+void EmailAdapter::start() {
+  for (auto& p : pollers_) p->start();
+}
+
+void EmailAdapter::stop() {
+  for (auto& p : pollers_) p->stop();
+}
+
+std::vector<SourceStatus> EmailAdapter::sources() const {
+  std::vector<SourceStatus> out;
+  for (const auto& p : pollers_) out.push_back(p->status());
+  return out;
+}
+
 Posture EmailAdapter::posture() const {
   return Posture{0, "mail from configured mailboxes only (IMAP with TLS and login); reply tokens signed with HMAC-SHA256"};
 }

@@ -77,7 +77,10 @@ inline constexpr std::string_view kOutboxMark = "outbox:";
 class MetaAdapter final : public Adapter {
  public:
   // `clock` (not owned, must outlive the adapter) decides the reply windows in send().
+  using Options = meta::Options;
   MetaAdapter(Options options, const Clock& clock);
+  // channels.meta (channels/meta/config.cpp).
+  static std::optional<Options> read_config(config::Reader& r, const YAML::Node& section, const Settings& settings);
 
   std::string_view name() const override { return "meta"; }
   Posture posture() const override;

@@ -18,7 +18,10 @@ struct Options {
 
 class NotifyAdapter final : public Adapter {
  public:
+  using Options = notify::Options;
   explicit NotifyAdapter(Options options) : options_(std::move(options)) {}
+  // notify: at the top of the file (channels/notify/config.cpp).
+  static std::optional<Options> read_config(config::Reader& r, const YAML::Node& section, const Settings& settings);
 
   std::string_view name() const override { return "notify"; }
   Posture posture() const override { return Posture{0, "outbound only: signed POSTs, no inbound requests"}; }

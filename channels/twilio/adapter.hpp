@@ -96,7 +96,10 @@ struct Verified {
 
 class TwilioAdapter final : public Adapter {
  public:
+  using Options = twilio::Options;
   explicit TwilioAdapter(Options options);
+  // channels.twilio (channels/twilio/config.cpp).
+  static std::optional<Options> read_config(config::Reader& r, const YAML::Node& section, const Settings& settings);
 
   std::string_view name() const override { return "twilio"; }
   Posture posture() const override;

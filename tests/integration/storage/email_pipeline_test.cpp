@@ -110,7 +110,7 @@ TEST_CASE("email pipeline: automatic mail is stored and never routed; automatic 
           "[storage][email]") {
   MigratedDatabase d;
   FixedClock clock(at("2027-03-30T08:00:00Z"));
-  Pipeline pipeline(d.pool, clock, PipelineOptions{.email_auto_reply_interval = 1h});
+  Pipeline pipeline(d.pool, clock, PipelineOptions{.auto_reply_interval = {{Channel::email, 1h}}});
   auto ooo = mail("ooo@example.pl", "ewa@example.pl", "Nieobecność");
   ooo.automated = "Auto-Submitted: auto-replied";
   auto r = pipeline.ingest(ooo, router_returning(reply_decision()));

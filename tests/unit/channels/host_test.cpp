@@ -6,7 +6,11 @@
 #include <map>
 #include <string>
 
+#include "channels/api/adapter.hpp"
 #include "channels/builtin.hpp"
+#include "channels/meta/adapter.hpp"
+#include "channels/notify/adapter.hpp"
+#include "channels/twilio/adapter.hpp"
 #include "channels/host.hpp"
 
 using namespace switchboard;
@@ -22,7 +26,7 @@ std::string fixture(const std::string& platform, const std::string& name) {
 }
 
 // Records everything an adapter does with the host; the intake answers as told.
-class FakeHost final : public Host, public Intake, public Spooler {
+class FakeHost final : public Host, public Intake, public Spooler, public Sources {
  public:
   explicit FakeHost(const Clock& clock) : clock_(clock) {}
 
@@ -43,6 +47,14 @@ class FakeHost final : public Host, public Intake, public Spooler {
     unconfigured.push_back(std::string(channel) + ":" + std::string(account));
   }
   const Clock& clock() const override { return clock_; }
+  Sources& sources() override { return *this; }
+  // No adapter here fetches; the e-mail poller's use of these is tested against the daemon.
+  std::unique_ptr<SourceLock> lock(const std::string&) override { return nullptr; }
+  Result<std::optional<SourcePosition>> position(const std::string&, const std::string&) override {
+    return std::optional<SourcePosition>{};
+  }
+  Status save_position(const std::string&, const std::string&, const SourcePosition&) override { return Ok{}; }
+  void fetched(const std::string&, std::string_view) override {}
 
   bool ready() const override { return is_ready; }
   Status accept(const std::string&, const std::vector<InboundEvent>& events, IntakeReport* report) override {
@@ -222,10 +234,10 @@ TEST_CASE("host: the API answers with the stored message, or with what the intak
 TEST_CASE("registry: each outbox channel has one sender; a second is refused", "[channels][registry]") {
   FixedClock clock(kNow);
   Registry registry;
-  BuiltinOptions options;
-  options.meta.emplace();
-  options.twilio = twilio_options();
-  REQUIRE(register_builtin(registry, options, clock).ok());
+  REQUIRE(registry.add(std::make_unique<api::ApiAdapter>(api::Options{}, clock)).ok());
+  REQUIRE(registry.add(std::make_unique<notify::NotifyAdapter>(notify::Options{})).ok());
+  REQUIRE(registry.add(std::make_unique<meta::MetaAdapter>(meta::Options{}, clock)).ok());
+  REQUIRE(registry.add(std::make_unique<twilio::TwilioAdapter>(twilio_options())).ok());
   for (const auto& [channel, adapter] : std::map<std::string, std::string>{
            {"api", "api"}, {"notify", "notify"}, {"messenger", "meta"}, {"whatsapp", "meta"}, {"sms", "twilio"}}) {
     INFO(channel);

@@ -1,6 +1,7 @@
 // Tests for the explicit channel registry.
 #include <catch2/catch.hpp>
 
+#include "channels/api/adapter.hpp"
 #include "channels/builtin.hpp"
 #include "channels/registry.hpp"
 
@@ -10,7 +11,13 @@ using namespace switchboard::channels;
 TEST_CASE("registry: duplicate names fail and unknown names list the known ones", "[channels][registry]") {
   FixedClock clock(Timestamp{});
   Registry registry;
-  REQUIRE(register_builtin(registry, BuiltinOptions{}, clock).ok());
+  // A file without channel sections: the adapters that always run.
+  std::vector<Diagnostic> diagnostics;
+  const config::EnvironmentSecrets secrets;
+  config::Reader reader("sb.yaml", diagnostics, secrets);
+  const auto configured = read_builtin(reader, YAML::Load("rules: r.yaml"), Settings{});
+  CHECK(diagnostics.empty());
+  REQUIRE(register_configured(registry, configured, clock).ok());
   auto again = registry.add(std::make_unique<api::ApiAdapter>(api::Options{}, clock));
   REQUIRE_FALSE(again.ok());
   CHECK(again.error().message == "channel adapter 'api' registered twice");

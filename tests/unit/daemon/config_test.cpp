@@ -3,12 +3,21 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
+#include "channels/api/adapter.hpp"
+#include "channels/email/adapter.hpp"
+#include "channels/meta/adapter.hpp"
+#include "channels/twilio/adapter.hpp"
+#include "config/reader.hpp"
+#include "config/secrets.hpp"
 #include "daemon/config.hpp"
-#include "daemon/secrets.hpp"
 
 using namespace switchboard;
 using namespace switchboard::daemon;
+using config::parse_size;
+using config::secret_env_name;
+using config::valid_secret_name;
 
 namespace {
 
@@ -125,8 +134,10 @@ TEST_CASE("config: secret values are read from the environment, never from the f
       "        tokens: [ { secret: shop-token }, { secret: shop-token-next } ]\n",
       "sb.yaml", "/");
   REQUIRE(r.config);
-  REQUIRE(r.config->api_accounts.size() == 1);
-  CHECK(r.config->api_accounts[0].tokens == std::vector<std::string>{"value-a", "value-b"});
+  const auto* api = channel_options<channels::api::Options>(*r.config, "api");
+  REQUIRE(api);
+  REQUIRE(api->accounts.size() == 1);
+  CHECK(api->accounts[0].tokens == std::vector<std::string>{"value-a", "value-b"});
   auto literal = errors_of(
       "database: { url: 'postgresql://u@h/db' }\nrules: r.yaml\nadmin: { tokens: 'plain-text-token' }\n");
   REQUIRE(literal.size() == 1);
@@ -186,20 +197,32 @@ spool: { max_size: 1MiB }
   REQUIRE(r.config);
   const auto& c = *r.config;
   CHECK(c.public_url == "https://sb.example.com");
-  CHECK(c.meta_graph_url == "http://127.0.0.1:9000");
-  REQUIRE(c.meta_pages.size() == 1);
-  CHECK(c.meta_pages[0].human_agent);
-  CHECK(c.meta_pages[0].access_token == "value-t");
-  REQUIRE(c.whatsapp_numbers.size() == 1);
-  REQUIRE(c.twilio_accounts.size() == 1);
-  CHECK(c.twilio_accounts[0].auth_tokens.size() == 2);
-  CHECK(c.twilio_accounts[0].from == "+48732123456");
-  REQUIRE(c.mailboxes.size() == 1);
-  CHECK(c.mailboxes[0].imap.port == 993);
-  CHECK(c.mailboxes[0].imap.security == "tls");
-  CHECK(c.mailboxes[0].smtp.port == 587);
-  CHECK(c.mailboxes[0].poll_interval == std::chrono::seconds{10});
-  CHECK(c.email_token_secret == "value-t");
+  const auto* meta = channel_options<channels::meta::Options>(c, "meta");
+  REQUIRE(meta);
+  CHECK(meta->graph_base_url == "http://127.0.0.1:9000");
+  REQUIRE(meta->pages.size() == 1);
+  CHECK(meta->pages[0].human_agent);
+  CHECK(meta->pages[0].access_token == "value-t");
+  REQUIRE(meta->whatsapp_numbers.size() == 1);
+  const auto* twilio = channel_options<channels::twilio::Options>(c, "twilio");
+  REQUIRE(twilio);
+  CHECK(twilio->public_url == "https://sb.example.com");
+  REQUIRE(twilio->accounts.size() == 1);
+  CHECK(twilio->accounts[0].auth_tokens.size() == 2);
+  CHECK(twilio->accounts[0].from == "+48732123456");
+  const auto* mail = channel_options<channels::email::Options>(c, "email");
+  REQUIRE(mail);
+  REQUIRE(mail->mailboxes.size() == 1);
+  CHECK(mail->mailboxes[0].imap.port == 993);
+  CHECK(mail->mailboxes[0].imap.security == channels::email::ImapSecurity::tls);
+  CHECK(mail->mailboxes[0].smtp.port == 587);
+  CHECK(mail->mailboxes[0].smtp.security == channels::email::SmtpSecurity::starttls);
+  CHECK(mail->mailboxes[0].poll_interval == std::chrono::seconds{10});
+  CHECK(mail->token_secret == "value-t");
+  // Only what the file configures is made; api and notify always run.
+  std::vector<std::string> names;
+  for (const auto& configured : c.channels) names.push_back(configured.name);
+  CHECK(names == std::vector<std::string>{"api", "notify", "meta", "twilio", "email"});
   CHECK(c.spool_max_bytes == 1024 * 1024);
 }
 
@@ -238,17 +261,20 @@ TEST_CASE("config: mailbox security follows the port; aliases; the quarantine fo
                         "sb.yaml", "/etc/switchboard");
   INFO((r.diagnostics.empty() ? std::string() : r.diagnostics[0].format()));
   REQUIRE(r.config);
-  const auto& box = r.config->mailboxes.at(0);
-  CHECK(box.imap.security == "starttls");  // 143 speaks STARTTLS: no bare TLS error any more
-  CHECK(box.smtp.security == "tls");       // 465 is implicit TLS
+  using channels::email::ImapSecurity;
+  using channels::email::SmtpSecurity;
+  const auto mailboxes = [](const Config& c) { return channel_options<channels::email::Options>(c, "email")->mailboxes; };
+  const auto box = mailboxes(*r.config).at(0);
+  CHECK(box.imap.security == ImapSecurity::starttls);  // 143 speaks STARTTLS: no bare TLS error any more
+  CHECK(box.smtp.security == SmtpSecurity::tls);       // 465 is implicit TLS
   CHECK(box.aliases == std::vector<std::string>{"kontakt@example.pl", "biuro@example.pl"});
   CHECK(box.quarantine_folder == "Quarantine");
   auto explicit_security = parse_config(mailbox("        imap: { host: i, port: 143, security: tls }\n"
                                                 "        smtp: { host: s, port: 25 }\n"),
                                         "sb.yaml", "/etc/switchboard");
   REQUIRE(explicit_security.config);
-  CHECK(explicit_security.config->mailboxes.at(0).imap.security == "tls");
-  CHECK(explicit_security.config->mailboxes.at(0).smtp.security == "starttls");
+  CHECK(mailboxes(*explicit_security.config).at(0).imap.security == ImapSecurity::tls);
+  CHECK(mailboxes(*explicit_security.config).at(0).smtp.security == SmtpSecurity::starttls);
 
   auto errors = errors_of(mailbox("        imap: { host: i }\n        smtp: { host: s }\n"
                                   "        aliases: [\"not an address\"]\n        quarantine_folder: ''\n"));
@@ -257,4 +283,47 @@ TEST_CASE("config: mailbox security follows the port; aliases; the quarantine fo
   };
   CHECK(has("sb.yaml:11:19: error: 'channels.email.mailboxes.support.aliases[0]' must be a plain address"));
   CHECK(has("sb.yaml:12:28: error: 'channels.email.mailboxes.support.quarantine_folder' cannot be empty"));
+}
+
+namespace {
+
+// Secrets from a map: an adapter's section is read without the process environment.
+class MapSecrets final : public config::Secrets {
+ public:
+  explicit MapSecrets(std::map<std::string, std::string> values) : values_(std::move(values)) {}
+  std::optional<std::string> get(std::string_view name) const override {
+    auto it = values_.find(std::string(name));
+    if (it == values_.end()) return std::nullopt;
+    return it->second;
+  }
+  std::string where(std::string_view) const override { return "the test's map"; }
+
+ private:
+  std::map<std::string, std::string> values_;
+};
+
+}  // namespace
+
+TEST_CASE("config: secrets come through the resolver it is given", "[daemon][config]") {
+  EnvGuard db("SWITCHBOARD_DATABASE_URL", nullptr);
+  EnvGuard env("SWITCHBOARD_SECRET_TOK", "from-the-environment");
+  const std::string yaml =
+      "database: { url: 'postgresql://u@h/db' }\nrules: r.yaml\n"
+      "channels:\n  api:\n    accounts:\n      shop:\n        tokens: { secret: tok }\n"
+      "  telegram: { token: { secret: tok } }\n";
+  auto r = parse_config(yaml, "sb.yaml", "/", MapSecrets(std::map<std::string, std::string>{{"tok", "from-the-map"}}));
+  std::vector<std::string> errors;
+  for (const auto& d : r.diagnostics) errors.push_back(d.format());
+  // A channel this build does not have is an unknown key, with the ones it has.
+  REQUIRE(errors.size() == 1);
+  CHECK(errors[0] == "sb.yaml:8:3: error: unknown key 'telegram' (expected one of: api, meta, twilio, email)");
+  auto ok = parse_config(yaml.substr(0, yaml.find("  telegram")), "sb.yaml", "/", MapSecrets(std::map<std::string, std::string>{{"tok", "from-the-map"}}));
+  REQUIRE(ok.config);
+  const auto* api = channel_options<channels::api::Options>(*ok.config, "api");
+  REQUIRE(api);
+  CHECK(api->accounts.at(0).tokens == std::vector<std::string>{"from-the-map"});
+  auto missing = parse_config(yaml.substr(0, yaml.find("  telegram")), "sb.yaml", "/", MapSecrets(std::map<std::string, std::string>{}));
+  REQUIRE(missing.diagnostics.size() == 1);
+  CHECK(missing.diagnostics[0].format() ==
+        "sb.yaml:7:27: error: secret 'tok' is not set (looked for the test's map)");
 }

@@ -1,11 +1,11 @@
-#include "daemon/secrets.hpp"
+#include "config/secrets.hpp"
 
 #include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
-namespace switchboard::daemon {
+namespace switchboard::config {
 
 bool valid_secret_name(std::string_view name) {
   if (name.empty() || name.size() > 128) return false;
@@ -36,4 +36,8 @@ std::optional<std::string> read_secret(std::string_view name) {
   return std::nullopt;
 }
 
-}  // namespace switchboard::daemon
+std::string EnvironmentSecrets::where(std::string_view name) const {
+  return "$CREDENTIALS_DIRECTORY/" + std::string(name) + " and " + secret_env_name(name);
+}
+
+}  // namespace switchboard::config
