@@ -16,6 +16,7 @@
 #include "channels/http.hpp"
 #include "channels/send_result.hpp"
 #include "routing/core/message.hpp"
+#include "routing/core/outbound.hpp"
 #include "routing/core/result.hpp"
 
 namespace switchboard::channels {
@@ -27,7 +28,7 @@ struct OutboundMessage {
   std::string conversation_id;
   std::string recipient;  // the customer's address on this channel
   std::string text;
-  std::string payload;    // JSON stored with the outbox row
+  OutboundPayload payload;  // what the outbox row carries besides its text (routing/core/outbound.hpp)
   // Last, with `{}`: positional and designated initialisers written before it stay valid.
   std::string message_id{};  // our id of the outbound message (the outbox row's message)
   // The customer's newest inbound message on this channel and account: the platforms' reply

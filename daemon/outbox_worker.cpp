@@ -21,16 +21,6 @@ double unit_random() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
 }
 
-// The payload's text, and whether a person wrote it (agent replies carry their author).
-std::pair<std::string, bool> text_of(const std::string& payload) {
-  json::error_code ec;
-  json::value v = json::parse(payload, ec);
-  if (ec || !v.is_object()) return {};
-  const json::value* t = v.get_object().if_contains("text");
-  const json::value* author = v.get_object().if_contains("author");
-  return {t && t->is_string() ? std::string(t->get_string()) : std::string(), author && author->is_string()};
-}
-
 }  // namespace
 
 OutboxWorker::OutboxWorker(storage::Pool& pool, std::string database_url, channels::Registry& registry,
@@ -248,8 +238,18 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
   message.account = item.account;
   message.conversation_id = item.conversation_id;
   message.recipient = item.recipient.value_or("");
-  message.payload = item.payload;
-  std::tie(message.text, message.from_human) = text_of(item.payload);
+  auto payload = parse_outbound_payload(item.payload);
+  if (!payload) {
+    // Written by the pipeline or the REST API in one place (routing/core/outbound.cpp): a row
+    // that does not parse was written by hand, and sending a part of it would be worse.
+    record(claim, "failed", [&] { return storage::mark_failed(pool_, claim, payload.error().message); });
+    log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"reason", payload.error().code},
+                                 {"detail", payload.error().message}});
+    return;
+  }
+  message.payload = std::move(*payload);
+  message.text = message.payload.text;
+  message.from_human = message.payload.from_human();
   message.last_inbound_at = item.last_inbound_at;
 
   // An earlier attempt may have reached the platform: ask before sending again.

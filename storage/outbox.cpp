@@ -7,6 +7,8 @@
 // return the same row.
 #include "storage/outbox.hpp"
 
+#include "routing/core/outbound.hpp"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <limits>
@@ -223,7 +225,8 @@ SELECT o.id, o.message_id, o.channel, o.account, o.recipient, o.payload::text, o
 // is locked first, as the pipeline locks it first, so that the two never wait for each other in
 // opposite orders; FOR ... OF c because the lateral side may be all NULLs.
 constexpr Statement kReplyTarget{"sb_outbox_reply_target", R"sql(
-SELECT last.id, last.channel, last.account, last.sender, h.message_id_header, h.subject, h.references_ids
+SELECT last.id, last.channel, last.account, last.sender, h.message_id_header, h.subject, h.references_ids,
+       h.message_id
   FROM conversations c
   LEFT JOIN LATERAL (
         SELECT id, channel, account, sender
@@ -615,24 +618,23 @@ Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversatio
         out.channel = last[1].c_str();
         out.account = last[2].c_str();
         out.recipient = last[3].c_str();
-        boost::json::object payload;
-        payload["text"] = text;
-        payload["conversation_id"] = conversation_id;
-        payload["author"] = author;
-        payload["in_reply_to"] = in_reply_to;
-        if (out.channel == "email") {
-          // Threaded under the customer's last mail (see storage/pipeline.cpp email_thread_json).
-          boost::json::array references;
+        OutboundPayload payload;
+        payload.text = text;
+        payload.conversation_id = conversation_id;
+        payload.author = author;
+        payload.in_reply_to = in_reply_to;
+        if (!last[7].is_null()) {
+          // The customer's last message was mail: threaded under it (as the pipeline's mail_thread).
+          MailThread thread;
+          thread.subject = last[5].is_null() ? "" : last[5].c_str();
+          thread.in_reply_to = last[4].is_null() ? "" : last[4].c_str();
           const auto stored = sql::parse_text_array(last[6]);  // newest first, as the pipeline keeps them
-          for (auto it = stored.rbegin(); it != stored.rend(); ++it) references.emplace_back(*it);
-          std::string header = last[4].is_null() ? std::string() : std::string(last[4].c_str());
-          if (!header.empty()) references.emplace_back(header);
-          payload["email"] = boost::json::object{{"subject", last[5].is_null() ? "" : last[5].c_str()},
-                                                 {"in_reply_to", header},
-                                                 {"references", std::move(references)}};
+          thread.references.assign(stored.rbegin(), stored.rend());
+          if (!thread.in_reply_to.empty()) thread.references.push_back(thread.in_reply_to);
+          payload.mail = std::move(thread);
         }
         const auto r = tx.exec_prepared(kReplyInsert.name, conversation_id, out.channel, out.account, author, text,
-                                        out.recipient, boost::json::serialize(payload), at);
+                                        out.recipient, serialize(payload), at);
         out.message_id = r[0][0].c_str();
         out.outbox_id = r[0][1].c_str();
         committing = true;

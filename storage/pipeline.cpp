@@ -5,6 +5,8 @@
 // find-or-create needs no retry loop.
 #include "storage/pipeline.hpp"
 
+#include "routing/core/outbound.hpp"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <optional>
@@ -369,13 +371,14 @@ boost::json::object decision_json(const Decision& d) {
 
 void prepare_statements(Pool::Lease& lease) { sql::prepare_once(lease, "pipeline", kStatements); }
 
-// What a reply to this mail needs to be threaded under it.
-boost::json::object email_thread_json(const InboundMessage& m) {
-  boost::json::array references;
-  for (auto it = m.thread_hints.rbegin(); it != m.thread_hints.rend(); ++it) references.emplace_back(*it);
-  if (!m.message_id_header.empty()) references.emplace_back(m.message_id_header);
-  return boost::json::object{{"subject", m.subject}, {"in_reply_to", m.message_id_header},
-                             {"references", std::move(references)}};
+// What a reply to this mail needs to be threaded under it; nullopt for a message that is not mail.
+std::optional<MailThread> mail_thread(const InboundMessage& m) {
+  if (!m.mail) return std::nullopt;
+  MailThread thread{m.mail->subject, m.mail->message_id_header, {}};
+  for (auto it = m.mail->thread_hints.rbegin(); it != m.mail->thread_hints.rend(); ++it)
+    thread.references.push_back(*it);
+  if (!m.mail->message_id_header.empty()) thread.references.push_back(m.mail->message_id_header);
+  return thread;
 }
 
 // "[#1042]" in a subject: 1042.
@@ -388,24 +391,27 @@ std::optional<std::string> subject_tag(const std::string& subject) {
   return digits;
 }
 
-// The conversation an e-mail reply belongs to (see kThreadByToken), reopened when resolved, as a
-// row shaped like kFindCustomer's; nullopt when the mail names none.
-std::optional<pqxx::row> thread_target(pqxx::work& tx, const InboundMessage& m,
-                                       const std::optional<std::string>& sender_customer) {
+// Mail's threading strategy (protocols/email.md): the conversation a reply belongs to. A
+// verified reply token names it; else In-Reply-To/References name a mail we sent or received,
+// the first listed winning; else a subject tag "[#1042]" of the sender's own conversation. The
+// conversation is reopened when resolved and returned as a row shaped like kFindCustomer's;
+// nullopt when the mail names none.
+std::optional<pqxx::row> mail_thread_target(pqxx::work& tx, const InboundMessage& m, const MailDetails& mail,
+                                            const std::optional<std::string>& sender_customer) {
   std::optional<std::string> conversation;
-  for (const auto& token : m.reply_tokens) {
+  for (const auto& token : mail.reply_tokens) {
     if (!sql::is_canonical_id(token)) continue;
     if (auto r = tx.exec_prepared(kThreadByToken.name, token); !r.empty()) {
       conversation = r[0][0].c_str();
       break;
     }
   }
-  if (!conversation && !m.thread_hints.empty()) {
-    auto r = tx.exec_prepared(kThreadByMessageIds.name, m.account, sql::text_array(m.thread_hints));
+  if (!conversation && !mail.thread_hints.empty()) {
+    auto r = tx.exec_prepared(kThreadByMessageIds.name, m.account, sql::text_array(mail.thread_hints));
     if (!r.empty()) conversation = r[0][0].c_str();
   }
   if (!conversation && sender_customer) {
-    if (auto tag = subject_tag(m.subject)) {
+    if (auto tag = subject_tag(mail.subject)) {
       auto r = tx.exec_prepared(kThreadBySubjectTag.name, *tag, *sender_customer);
       if (!r.empty()) conversation = r[0][0].c_str();
     }
@@ -453,23 +459,26 @@ bool merge_customers(pqxx::work& tx, const Input& in, const pqxx::result& known,
   return !absorbed.empty();
 }
 
-// One attempt, inside one transaction. nullopt: the message insert met a row that the lookup had
-// not seen; the caller starts over.
-std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Input& in, const InboundMessage& m,
-                                              const Router& router, std::optional<Duration> reply_interval,
-                                              bool& committing) {
-  pqxx::work tx(conn, "ingest");
-  tx.exec_prepared(kLock.name, in.lock_keys);
+// One attempt at one message, inside one transaction, in steps: the duplicate check, the
+// customer (identities and merges), the conversation (the channel's threading strategy), the
+// insert, then the rules and their effects.
+class Attempt {
+ public:
+  Attempt(pqxx::work& tx, const Input& in, const InboundMessage& m, const Router& router)
+      : tx_(tx), in_(in), m_(m), router_(router) {}
 
-  auto existing = tx.exec_prepared(kFindMessage.name, in.channel, m.account, m.external_id, m.sender, m.text,
-                                   in.attachments);
-  if (!existing.empty()) {
+  // The stored message when this one was stored before (or an error when its key was used for
+  // other content); nullopt for a new message.
+  std::optional<Result<IngestOutcome>> duplicate() {
+    auto existing = tx_.exec_prepared(kFindMessage.name, in_.channel, m_.account, m_.external_id, m_.sender, m_.text,
+                                      in_.attachments);
+    if (existing.empty()) return std::nullopt;
     // Nothing was written; leaving the scope rolls back and frees the locks.
     const auto& row = existing[0];
     if (!row[3].as<bool>())
-      return Result<IngestOutcome>(make_error(ErrorKind::conflict, "external_id_conflict",
-                                              "external_id '" + m.external_id +
-                                                  "' was already used for a different message"));
+      return Result<IngestOutcome>(make_error(
+          ErrorKind::conflict, "external_id_conflict",
+          "external_id '" + m_.external_id + "' was already used for a different message"));
     IngestOutcome dup;
     dup.message_id = row[0].c_str();
     dup.conversation_id = row[1].c_str();
@@ -478,216 +487,260 @@ std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Inpu
     return Result<IngestOutcome>(std::move(dup));
   }
 
-  IngestOutcome out;
-  ConversationView conversation;
-  CustomerView customer;
-  auto known = tx.exec_prepared(kFindCustomer.name, in.kinds, in.values);
-  if (merge_customers(tx, in, known, router.rules_hash))
-    known = tx.exec_prepared(kFindCustomer.name, in.kinds, in.values);
-  // The customer of the first known identity, the primary first (after a merge they are all one).
-  std::optional<pqxx::row> chosen;
-  std::vector<const Identity*> unknown;
-  for (const auto& id : in.identities) {
-    std::optional<pqxx::row> match;
-    for (const auto& row : known)
-      if (row[0].c_str() == to_string(id.kind) && row[1].c_str() == id.value) match = row;
-    if (!match)
-      unknown.push_back(&id);
-    else if (!chosen)
-      chosen = match;
+  // Identity and merge: the customers the identities belong to (merged into the primary
+  // identity's when they are several), the chosen one's row, and the identities not known yet.
+  void identify() {
+    auto known = tx_.exec_prepared(kFindCustomer.name, in_.kinds, in_.values);
+    if (merge_customers(tx_, in_, known, router_.rules_hash))
+      known = tx_.exec_prepared(kFindCustomer.name, in_.kinds, in_.values);
+    // The customer of the first known identity, the primary first (after a merge they are all one).
+    for (const auto& id : in_.identities) {
+      std::optional<pqxx::row> match;
+      for (const auto& row : known)
+        if (row[0].c_str() == to_string(id.kind) && row[1].c_str() == id.value) match = row;
+      if (!match)
+        unknown_.push_back(&id);
+      else if (!chosen_)
+        chosen_ = match;
+    }
   }
 
-  bool stranger = false;  // the message joins a thread of someone else's conversation
-  if (m.channel == Channel::email) {
+  // The channel's threading strategy: mail names its conversation (reply token, Message-IDs,
+  // subject tag); every other channel continues the customer's open conversation.
+  void thread() {
+    if (!m_.mail) return;
     std::optional<std::string> sender_customer;
-    if (chosen) sender_customer = (*chosen)[2].c_str();
-    if (auto target = thread_target(tx, m, sender_customer)) {
+    if (chosen_) sender_customer = (*chosen_)[2].c_str();
+    if (auto target = mail_thread_target(tx_, m_, *m_.mail, sender_customer)) {
       // A stranger answering through the thread (a colleague the mail was forwarded to) joins
       // the conversation; their address does not become this customer's.
       if (!sender_customer || *sender_customer != (*target)[2].c_str()) {
-        unknown.clear();
-        stranger = true;
+        unknown_.clear();
+        stranger_ = true;
       }
-      chosen = target;
+      chosen_ = target;
     }
   }
 
-  if (!chosen) {
-    std::optional<std::string> language = m.language;
-    auto r = tx.exec_prepared(kCreateCustomer.name, m.display_name, language, in.kinds, in.values, in.now);
-    out.customer_id = r[0][0].c_str();
-    out.conversation_id = r[0][1].c_str();
-    customer = {out.customer_id, m.display_name, m.language, {}};
-  } else {
-    const auto& row = *chosen;
-    out.customer_id = row[2].c_str();
-    customer.id = out.customer_id;
-    customer.display_name = row[3].c_str();
-    if (!row[4].is_null()) customer.language = row[4].c_str();
-    customer.tags = sql::parse_text_array(row[5]);
-    if (!unknown.empty()) {
+  // The customer and conversation rows: created, completed (name, language, new identities) or
+  // read for the rules.
+  void settle_customer() {
+    if (!chosen_) {
+      std::optional<std::string> language = m_.language;
+      auto r = tx_.exec_prepared(kCreateCustomer.name, m_.display_name, language, in_.kinds, in_.values, in_.now);
+      out_.customer_id = r[0][0].c_str();
+      out_.conversation_id = r[0][1].c_str();
+      customer_ = {out_.customer_id, m_.display_name, m_.language, {}};
+      return;
+    }
+    const auto& row = *chosen_;
+    out_.customer_id = row[2].c_str();
+    customer_.id = out_.customer_id;
+    customer_.display_name = row[3].c_str();
+    if (!row[4].is_null()) customer_.language = row[4].c_str();
+    customer_.tags = sql::parse_text_array(row[5]);
+    if (!unknown_.empty()) {
       std::vector<std::string> kinds, values;
-      for (const auto* id : unknown) {
+      for (const auto* id : unknown_) {
         kinds.emplace_back(to_string(id->kind));
         values.push_back(id->value);
       }
-      tx.exec_prepared(kAttachIdentities.name, sql::text_array(kinds), sql::text_array(values), out.customer_id);
+      tx_.exec_prepared(kAttachIdentities.name, sql::text_array(kinds), sql::text_array(values), out_.customer_id);
     }
-    const bool name_missing = !stranger && customer.display_name.empty() && !m.display_name.empty();
-    const bool language_missing = !stranger && !customer.language && m.language;
+    const bool name_missing = !stranger_ && customer_.display_name.empty() && !m_.display_name.empty();
+    const bool language_missing = !stranger_ && !customer_.language && m_.language;
     if (name_missing || language_missing) {
-      std::optional<std::string> language = m.language;
-      tx.exec_prepared(kCompleteCustomer.name, out.customer_id, m.display_name, language);
-      if (name_missing) customer.display_name = m.display_name;
-      if (language_missing) customer.language = m.language;
+      std::optional<std::string> language = m_.language;
+      tx_.exec_prepared(kCompleteCustomer.name, out_.customer_id, m_.display_name, language);
+      if (name_missing) customer_.display_name = m_.display_name;
+      if (language_missing) customer_.language = m_.language;
     }
     if (row[6].is_null()) {
-      auto r = tx.exec_prepared(kOpenConversation.name, out.customer_id, in.now);
-      out.conversation_id = r[0][0].c_str();
-    } else {
-      out.conversation_id = row[6].c_str();
-      conversation.is_new = false;
-      conversation.state = row[7].c_str();
-      conversation.inbound_count = row[8].as<long>() + 1;
-      if (!row[9].is_null()) conversation.queue = std::string(row[9].c_str());
-      conversation.opened_at = sql::from_epoch_micros(row[10].as<std::int64_t>());
-      if (!row[11].is_null()) conversation.last_human_reply_at = sql::from_epoch_micros(row[11].as<std::int64_t>());
-      conversation.inbound_since_human_reply = row[12].as<long>() + 1;
+      auto r = tx_.exec_prepared(kOpenConversation.name, out_.customer_id, in_.now);
+      out_.conversation_id = r[0][0].c_str();
+      return;
     }
+    out_.conversation_id = row[6].c_str();
+    conversation_.is_new = false;
+    conversation_.state = row[7].c_str();
+    conversation_.inbound_count = row[8].as<long>() + 1;
+    if (!row[9].is_null()) conversation_.queue = std::string(row[9].c_str());
+    conversation_.opened_at = sql::from_epoch_micros(row[10].as<std::int64_t>());
+    if (!row[11].is_null()) conversation_.last_human_reply_at = sql::from_epoch_micros(row[11].as<std::int64_t>());
+    conversation_.inbound_since_human_reply = row[12].as<long>() + 1;
   }
 
-  auto inserted = tx.exec_prepared(kInsertMessage.name, out.conversation_id, in.channel, m.account, m.external_id,
-                                   m.sender, m.text, in.attachments, in.sent_at);
-  if (inserted.empty()) return std::nullopt;
-  out.message_id = inserted[0][0].c_str();
-  if (m.channel == Channel::email) {
-    std::optional<std::string> header;
-    if (!m.message_id_header.empty()) header = m.message_id_header;
-    tx.exec_prepared(kEmailHeaders.name, out.message_id, header, m.subject, sql::text_array(m.thread_hints),
-                     sql::text_array(m.defects), m.full_text);
-  }
-  for (std::size_t i = 0; i < m.attachment_contents.size() && i < m.attachments.size(); ++i) {
-    const auto& bytes = m.attachment_contents[i];
-    if (bytes.empty()) continue;
-    tx.exec_prepared(kAttachmentContent.name, out.message_id, static_cast<int>(i),
-                     pqxx::binarystring(bytes.data(), bytes.size()));
-  }
-
-  conversation.id = out.conversation_id;
-  if (conversation.is_new) conversation.opened_at = in.now_value;
-  customer.last_auto_reply = [&tx, id = out.customer_id](std::string_view template_name) -> std::optional<Timestamp> {
-    auto r = tx.exec_prepared(kLastAutoReply.name, id, std::string(template_name));
-    if (r.empty() || r[0][0].is_null()) return std::nullopt;
-    return sql::from_epoch_micros(r[0][0].as<std::int64_t>());
-  };
-  const routing::EvaluationInput input{m, conversation, customer, in.now_value};
-  // Automatic mail (an out-of-office, a list, a bounce) is kept for the agents, never routed: a
-  // rule's reply to it could start a loop between two robots.
-  out.decision = router.decide && m.automated.empty() ? router.decide(input) : Decision{};
-
-  // Later actions of the same kind win (set_priority after enqueue overrides its priority).
-  std::optional<std::string> queue;
-  std::optional<std::string> priority;
-  std::optional<std::string> assignee;
-  bool close = false;
-  std::vector<std::string> tags;
-  std::optional<bool> opted_out;  // asked once, at the first reply
-  std::optional<bool> recent_auto_reply;
-  for (const auto& action : out.decision.actions) {
-    if (const auto* reply = std::get_if<ReplyAction>(&action)) {
-      if (!m.automatic_unsure.empty()) {
-        // Maybe a robot (a delivery failure without the standard headers, a Bcc): routed to the
-        // agents, but a robot of ours answering it could start a loop.
-        out.unsure = true;
-        continue;
-      }
-      if (!opted_out) opted_out = tx.exec_prepared(kOptedOut.name, in.channel, m.sender)[0][0].as<bool>();
-      if (*opted_out) {
-        out.opted_out = true;
-        continue;
-      }
-      if (reply_interval) {
-        if (!recent_auto_reply)
-          // The database's clock, as outbox.created_at is written by it.
-          recent_auto_reply =
-              tx.exec_prepared(kRecentAutoReply.name, m.sender,
-                               std::chrono::duration<double>(*reply_interval).count(), in.channel)[0][0].as<bool>();
-        if (*recent_auto_reply) {
-          out.capped = true;
-          continue;
-        }
-        recent_auto_reply = true;  // this reply: the next one of the same decision waits too
-      }
-      boost::json::object payload;
-      payload["text"] = reply->text;
-      payload["template"] = reply->template_name;
-      if (!reply->html.empty()) payload["html"] = reply->html;
-      if (!reply->sms_encoding.empty()) {
-        payload["sms_encoding"] = reply->sms_encoding;
-        payload["sms_segments"] = reply->sms_segments;
-      }
-      if (reply->whatsapp_template) {
-        boost::json::array parameters;
-        for (const auto& p : reply->whatsapp_template->parameters) parameters.emplace_back(p);
-        payload["whatsapp_template"] = boost::json::object{{"name", reply->whatsapp_template->name},
-                                                           {"language", reply->whatsapp_template->language},
-                                                           {"parameters", std::move(parameters)}};
-      }
-      payload["in_reply_to"] = out.message_id;
-      payload["conversation_id"] = out.conversation_id;
-      if (m.channel == Channel::email) payload["email"] = email_thread_json(m);
-      tx.exec_prepared(kReply.name, out.conversation_id, in.channel, m.account, reply->text, m.sender,
-                       boost::json::serialize(payload));
-    } else if (const auto* enqueue = std::get_if<EnqueueAction>(&action)) {
-      queue = enqueue->queue;
-      priority = std::string(to_string(enqueue->priority));
-    } else if (const auto* tag = std::get_if<TagAction>(&action)) {
-      if (std::find(tags.begin(), tags.end(), tag->tag) == tags.end()) tags.push_back(tag->tag);
-    } else if (const auto* assign = std::get_if<AssignAction>(&action)) {
-      assignee = assign->agent;
-    } else if (const auto* set = std::get_if<SetPriorityAction>(&action)) {
-      priority = std::string(to_string(set->priority));
-    } else if (std::holds_alternative<CloseAction>(action)) {
-      close = true;
-    } else if (const auto* lang = std::get_if<SetLanguageAction>(&action)) {
-      tx.exec_prepared(kSetLanguage.name, out.customer_id, lang->language);
-    } else if (const auto* note = std::get_if<NotifyAction>(&action)) {
-      boost::json::object payload;
-      payload["text"] = note->text;
-      payload["template"] = note->template_name;
-      payload["rule"] = out.decision.rule ? boost::json::value(*out.decision.rule) : boost::json::value(nullptr);
-      payload["conversation_id"] = out.conversation_id;
-      payload["message_id"] = out.message_id;
-      tx.exec_prepared(kNotify.name, out.message_id, note->url, boost::json::serialize(payload));
-    } else if (const auto* page = std::get_if<PageAction>(&action)) {
-      boost::json::array steps;
-      for (const auto& step : page->steps)
-        steps.push_back(boost::json::object{
-            {"channel", step.channel},
-            {"login", step.login},
-            {"address", step.address},
-            {"after_s", std::chrono::duration_cast<std::chrono::seconds>(step.after).count()}});
-      double ack_seconds = std::chrono::duration<double>(page->ack_within).count();
-      tx.exec_prepared(kPage.name, out.conversation_id, out.message_id, page->schedule, page->person, ack_seconds,
-                       boost::json::serialize(steps), in.now);
+  // The message, its mail details and its attachments' bytes. False when the insert met a row
+  // the duplicate check had not seen: the caller starts over.
+  bool insert() {
+    auto inserted = tx_.exec_prepared(kInsertMessage.name, out_.conversation_id, in_.channel, m_.account,
+                                      m_.external_id, m_.sender, m_.text, in_.attachments, in_.sent_at);
+    if (inserted.empty()) return false;
+    out_.message_id = inserted[0][0].c_str();
+    if (m_.mail) {
+      std::optional<std::string> header;
+      if (!m_.mail->message_id_header.empty()) header = m_.mail->message_id_header;
+      tx_.exec_prepared(kEmailHeaders.name, out_.message_id, header, m_.mail->subject,
+                        sql::text_array(m_.mail->thread_hints), sql::text_array(m_.mail->defects),
+                        m_.mail->full_text);
     }
+    for (std::size_t i = 0; i < m_.attachment_contents.size() && i < m_.attachments.size(); ++i) {
+      const auto& bytes = m_.attachment_contents[i];
+      if (bytes.empty()) continue;
+      tx_.exec_prepared(kAttachmentContent.name, out_.message_id, static_cast<int>(i),
+                        pqxx::binarystring(bytes.data(), bytes.size()));
+    }
+    return true;
   }
-  auto audit = decision_json(out.decision);
-  if (out.opted_out) audit["replies_held_back"] = "the sender opted out of this channel";
-  if (out.capped)
-    audit["replies_held_back"] =
-        "an automatic reply went to this address on " + in.channel + " within the last " +
-        std::to_string(std::chrono::duration_cast<std::chrono::minutes>(*reply_interval).count()) + " minutes";
-  if (out.unsure) audit["replies_held_back"] = "automatic: unsure (" + m.automatic_unsure + ")";
-  if (!m.automatic_unsure.empty()) audit["automatic"] = "unsure: " + m.automatic_unsure;
-  if (!m.automated.empty()) audit["not_routed"] = m.automated;
-  tx.exec_prepared(kEffects.name, out.conversation_id, out.message_id, out.decision.rule, router.rules_hash,
-                   boost::json::serialize(audit), in.now, queue, priority,
-                   sql::text_array(tags), assignee, close);
 
+  // The rules' decision and its effects: replies (unless held back), notifications, pages, the
+  // conversation's queue, tags, assignee and state, and the audit row.
+  void decide_and_apply(std::optional<Duration> reply_interval) {
+    conversation_.id = out_.conversation_id;
+    if (conversation_.is_new) conversation_.opened_at = in_.now_value;
+    customer_.last_auto_reply = [&tx = tx_, id = out_.customer_id](std::string_view template_name) {
+      auto r = tx.exec_prepared(kLastAutoReply.name, id, std::string(template_name));
+      if (r.empty() || r[0][0].is_null()) return std::optional<Timestamp>();
+      return std::optional<Timestamp>(sql::from_epoch_micros(r[0][0].as<std::int64_t>()));
+    };
+    const routing::EvaluationInput input{m_, conversation_, customer_, in_.now_value};
+    // Automatic mail (an out-of-office, a list, a bounce) is kept for the agents, never routed: a
+    // rule's reply to it could start a loop between two robots.
+    out_.decision = router_.decide && m_.automated.empty() ? router_.decide(input) : Decision{};
+
+    // Later actions of the same kind win (set_priority after enqueue overrides its priority).
+    std::optional<std::string> queue;
+    std::optional<std::string> priority;
+    std::optional<std::string> assignee;
+    bool close = false;
+    std::vector<std::string> tags;
+    for (const auto& action : out_.decision.actions) {
+      if (const auto* reply = std::get_if<ReplyAction>(&action)) {
+        if (may_reply(reply_interval)) queue_reply(*reply);
+      } else if (const auto* enqueue = std::get_if<EnqueueAction>(&action)) {
+        queue = enqueue->queue;
+        priority = std::string(to_string(enqueue->priority));
+      } else if (const auto* tag = std::get_if<TagAction>(&action)) {
+        if (std::find(tags.begin(), tags.end(), tag->tag) == tags.end()) tags.push_back(tag->tag);
+      } else if (const auto* assign = std::get_if<AssignAction>(&action)) {
+        assignee = assign->agent;
+      } else if (const auto* set = std::get_if<SetPriorityAction>(&action)) {
+        priority = std::string(to_string(set->priority));
+      } else if (std::holds_alternative<CloseAction>(action)) {
+        close = true;
+      } else if (const auto* lang = std::get_if<SetLanguageAction>(&action)) {
+        tx_.exec_prepared(kSetLanguage.name, out_.customer_id, lang->language);
+      } else if (const auto* note = std::get_if<NotifyAction>(&action)) {
+        OutboundPayload payload;
+        payload.text = note->text;
+        payload.template_name = note->template_name;
+        payload.rule = out_.decision.rule;
+        payload.conversation_id = out_.conversation_id;
+        payload.message_id = out_.message_id;
+        tx_.exec_prepared(kNotify.name, out_.message_id, note->url, serialize(payload));
+      } else if (const auto* page = std::get_if<PageAction>(&action)) {
+        boost::json::array steps;
+        for (const auto& step : page->steps)
+          steps.push_back(boost::json::object{
+              {"channel", step.channel},
+              {"login", step.login},
+              {"address", step.address},
+              {"after_s", std::chrono::duration_cast<std::chrono::seconds>(step.after).count()}});
+        double ack_seconds = std::chrono::duration<double>(page->ack_within).count();
+        tx_.exec_prepared(kPage.name, out_.conversation_id, out_.message_id, page->schedule, page->person,
+                          ack_seconds, boost::json::serialize(steps), in_.now);
+      }
+    }
+    auto audit = decision_json(out_.decision);
+    if (out_.opted_out) audit["replies_held_back"] = "the sender opted out of this channel";
+    if (out_.capped)
+      audit["replies_held_back"] =
+          "an automatic reply went to this address on " + in_.channel + " within the last " +
+          std::to_string(std::chrono::duration_cast<std::chrono::minutes>(*reply_interval).count()) + " minutes";
+    if (out_.unsure) audit["replies_held_back"] = "automatic: unsure (" + m_.automatic_unsure + ")";
+    if (!m_.automatic_unsure.empty()) audit["automatic"] = "unsure: " + m_.automatic_unsure;
+    if (!m_.automated.empty()) audit["not_routed"] = m_.automated;
+    tx_.exec_prepared(kEffects.name, out_.conversation_id, out_.message_id, out_.decision.rule, router_.rules_hash,
+                      boost::json::serialize(audit), in_.now, queue, priority, sql::text_array(tags), assignee, close);
+  }
+
+  IngestOutcome& outcome() { return out_; }
+
+ private:
+  // Whether the rules' reply may go: not to a maybe-robot, an opted-out sender, or a recipient
+  // who had an automatic reply on this channel within `reply_interval`.
+  bool may_reply(std::optional<Duration> reply_interval) {
+    if (!m_.automatic_unsure.empty()) {
+      // Maybe a robot (a delivery failure without the standard headers, a Bcc): routed to the
+      // agents, but a robot of ours answering it could start a loop.
+      out_.unsure = true;
+      return false;
+    }
+    if (!opted_out_) opted_out_ = tx_.exec_prepared(kOptedOut.name, in_.channel, m_.sender)[0][0].as<bool>();
+    if (*opted_out_) {
+      out_.opted_out = true;
+      return false;
+    }
+    if (!reply_interval) return true;
+    if (!recent_auto_reply_)
+      // The database's clock, as outbox.created_at is written by it.
+      recent_auto_reply_ = tx_.exec_prepared(kRecentAutoReply.name, m_.sender,
+                                             std::chrono::duration<double>(*reply_interval).count(),
+                                             in_.channel)[0][0].as<bool>();
+    if (*recent_auto_reply_) {
+      out_.capped = true;
+      return false;
+    }
+    recent_auto_reply_ = true;  // this reply: the next one of the same decision waits too
+    return true;
+  }
+
+  void queue_reply(const ReplyAction& reply) {
+    OutboundPayload payload;
+    payload.text = reply.text;
+    payload.template_name = reply.template_name;
+    payload.html = reply.html;
+    payload.sms_encoding = reply.sms_encoding;
+    payload.sms_segments = reply.sms_segments;
+    payload.whatsapp_template = reply.whatsapp_template;
+    payload.in_reply_to = out_.message_id;
+    payload.conversation_id = out_.conversation_id;
+    payload.mail = mail_thread(m_);
+    tx_.exec_prepared(kReply.name, out_.conversation_id, in_.channel, m_.account, reply.text, m_.sender,
+                      serialize(payload));
+  }
+
+  pqxx::work& tx_;
+  const Input& in_;
+  const InboundMessage& m_;
+  const Router& router_;
+  IngestOutcome out_;
+  ConversationView conversation_;
+  CustomerView customer_;
+  std::optional<pqxx::row> chosen_;    // the customer's row (kFindCustomer's shape)
+  std::vector<const Identity*> unknown_;  // identities to attach to the chosen customer
+  bool stranger_ = false;                 // the message joins a thread of someone else's conversation
+  std::optional<bool> opted_out_;         // asked once, at the first reply
+  std::optional<bool> recent_auto_reply_;
+};
+
+// One attempt. nullopt: the message insert met a row that the lookup had not seen; the caller
+// starts over.
+std::optional<Result<IngestOutcome>> run_once(pqxx::connection& conn, const Input& in, const InboundMessage& m,
+                                              const Router& router, std::optional<Duration> reply_interval,
+                                              bool& committing) {
+  pqxx::work tx(conn, "ingest");
+  tx.exec_prepared(kLock.name, in.lock_keys);
+  Attempt attempt(tx, in, m, router);
+  if (auto stored = attempt.duplicate()) return stored;
+  attempt.identify();
+  attempt.thread();
+  attempt.settle_customer();
+  if (!attempt.insert()) return std::nullopt;
+  attempt.decide_and_apply(reply_interval);
   committing = true;
   tx.commit();
-  return Result<IngestOutcome>(std::move(out));
+  return Result<IngestOutcome>(std::move(attempt.outcome()));
 }
 
 }  // namespace

@@ -211,17 +211,10 @@ Result<std::string> callback_body(const OutboundMessage& m) {
   body["account"] = m.account;
   body["to"] = m.recipient;
   body["text"] = m.text;
-  if (!m.payload.empty()) {
-    json::error_code ec;
-    json::value payload = json::parse(m.payload, ec);
-    if (ec || !payload.is_object())
-      return invalid("invalid_payload", "the outbox payload of delivery " + m.outbox_id + " is not a JSON object");
-    for (std::string_view key : {"in_reply_to", "author", "template"}) {
-      const json::value* v = payload.get_object().if_contains(key);
-      if (!v || v->is_null() || (v->is_string() && v->get_string().empty())) continue;
-      body[key] = *v;
-    }
-  }
+  for (const auto& [key, value] : {std::pair{"in_reply_to", &m.payload.in_reply_to},
+                                   {"author", &m.payload.author},
+                                   {"template", &m.payload.template_name}})
+    if (!value->empty()) body[key] = *value;
   return json::serialize(body);
 }
 

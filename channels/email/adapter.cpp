@@ -28,20 +28,6 @@ std::string plus_address(std::string_view address, std::string_view detail) {
   return local + "+" + std::string(detail) + "@" + domain;
 }
 
-std::string string_at(const json::object& o, std::string_view key) {
-  const json::value* v = o.if_contains(key);
-  return v && v->is_string() ? std::string(v->get_string()) : std::string();
-}
-
-std::vector<std::string> strings_at(const json::object& o, std::string_view key) {
-  std::vector<std::string> out;
-  const json::value* v = o.if_contains(key);
-  if (v && v->is_array())
-    for (const auto& item : v->get_array())
-      if (item.is_string() && !item.get_string().empty()) out.emplace_back(item.get_string());
-  return out;
-}
-
 }  // namespace
 
 EmailAdapter::EmailAdapter(Options options, const Clock& clock) : options_(std::move(options)), clock_(clock) {}
@@ -137,8 +123,8 @@ Result<std::vector<InboundEvent>> EmailAdapter::parse_mail(std::string_view raw,
         if (!b.diagnostic.empty()) sys.error += (sys.error.empty() ? "" : " ") + b.diagnostic;
         if (sys.error.empty()) sys.error = "bounced: " + parsed->system_reason;
       }
-    } else if (!parsed->message.thread_hints.empty()) {
-      sys.concerns_external_id = parsed->message.thread_hints.front();
+    } else if (!parsed->thread_hints.empty()) {
+      sys.concerns_external_id = parsed->thread_hints.front();
     }
     // Our agents' replies go out from local+m{message}@domain (VERP): a bounce names the message.
     std::string tag = parsed->bounce_info ? parsed->bounce_info->verp_tag : std::string();
@@ -162,14 +148,15 @@ Result<std::vector<InboundEvent>> EmailAdapter::parse_mail(std::string_view raw,
     m.identities.push_back(Identity{IdentityKind::email, "unknown-sender@" + ascii_lower(box->name) + ".invalid"});
     if (m.automated.empty() && m.automatic_unsure.empty()) m.automatic_unsure = "no sender address";
   }
-  m.message_id_header = parsed->message_id;
-  m.subject = parsed->subject;
-  m.reply_tokens.clear();
+  MailDetails& mail = m.mail.emplace();
+  mail.message_id_header = parsed->message_id;
+  mail.subject = parsed->subject;
+  mail.thread_hints = parsed->thread_hints;
   for (const auto& token : parsed->reply_tokens)
-    if (std::string id = verify_token(token); !id.empty()) m.reply_tokens.push_back(id);
+    if (std::string id = verify_token(token); !id.empty()) mail.reply_tokens.push_back(id);
   if (m.sent_at == Timestamp{}) m.sent_at = clock_.now();
-  m.defects = parsed->defects;
-  m.full_text = parsed->full_text;
+  mail.defects = parsed->defects;
+  mail.full_text = parsed->full_text;
   m.attachment_contents.clear();
   for (auto& data : parsed->attachment_data) m.attachment_contents.push_back(std::move(data.bytes));
   events.emplace_back(std::move(m));
@@ -182,28 +169,25 @@ SendResult EmailAdapter::send(const OutboundMessage& message) {
   if (message.recipient.empty() || message.recipient.find('@') == std::string::npos)
     return make_error(ErrorKind::invalid, "no_recipient", "the reply has no e-mail address to go to");
 
-  json::error_code ec;
-  json::value payload = json::parse(message.payload, ec);
-  json::object fields = !ec && payload.is_object() ? payload.get_object() : json::object{};
-  json::object thread;
-  if (const json::value* e = fields.if_contains("email"); e && e->is_object()) thread = e->get_object();
-  const bool automatic = !fields.contains("author");
+  const MailThread thread = message.payload.mail.value_or(MailThread{});
+  const bool automatic = !message.payload.from_human();
 
   OutgoingMail mail;
   mail.from_address = box->address;
   mail.from_name = box->display_name;
   mail.to_address = message.recipient;
   mail.reply_to = plus_address(box->address, reply_token(message.conversation_id));
-  mail.subject = reply_subject(string_at(thread, "subject"), message.conversation_id);
-  mail.text = message.text.empty() ? string_at(fields, "text") : message.text;
-  mail.html = string_at(fields, "html");
+  mail.subject = reply_subject(thread.subject, message.conversation_id);
+  mail.text = message.text.empty() ? message.payload.text : message.text;
+  mail.html = message.payload.html;
   // The same Message-ID on every attempt (see check_resend), unguessable without the secret.
   const std::string id_token =
       body_signature(options_.token_secret, "m" + message.message_id).substr(std::string_view("sha256=").size(), 12);
   mail.message_id =
       make_message_id(message.conversation_id, message.message_id, split_address(box->address).second, id_token);
-  if (std::string parent = string_at(thread, "in_reply_to"); !parent.empty()) mail.in_reply_to = {parent};
-  mail.references = strings_at(thread, "references");
+  if (!thread.in_reply_to.empty()) mail.in_reply_to = {thread.in_reply_to};
+  for (const auto& reference : thread.references)
+    if (!reference.empty()) mail.references.push_back(reference);
   mail.date = clock_.now();
   mail.time_zone = box->time_zone;
   mail.automatic = automatic;

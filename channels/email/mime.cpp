@@ -907,9 +907,9 @@ Result<ParsedMail> parse_mail(std::string_view raw, const ParseOptions& options)
   {
     std::unordered_set<std::string> hint_seen;
     for (const auto& h : headers)
-      if (h.name == "in-reply-to") add_references(parser_options.get(), h.raw, false, mail.message.thread_hints, hint_seen);
+      if (h.name == "in-reply-to") add_references(parser_options.get(), h.raw, false, mail.thread_hints, hint_seen);
     for (const auto& h : headers)
-      if (h.name == "references") add_references(parser_options.get(), h.raw, true, mail.message.thread_hints, hint_seen);
+      if (h.name == "references") add_references(parser_options.get(), h.raw, true, mail.thread_hints, hint_seen);
   }
 
   if (const char* raw_return_path = first_raw(headers, "return-path")) {
@@ -999,8 +999,8 @@ Result<ParsedMail> parse_mail(std::string_view raw, const ParseOptions& options)
       scan_text_bounce(mail.full_text, ignore, b);
     }
     if (!walker.attached_ids.empty()) b.original_message_id = walker.attached_ids.front();
-    if (b.original_message_id.empty() && !mail.message.thread_hints.empty())
-      b.original_message_id = mail.message.thread_hints.front();  // some MTAs answer In-Reply-To the original
+    if (b.original_message_id.empty() && !mail.thread_hints.empty())
+      b.original_message_id = mail.thread_hints.front();  // some MTAs answer In-Reply-To the original
     if (b.action.empty()) b.action = "failed";
     if (b.action != "failed") mail.system_kind = "delivery_report";
     b.verp_tag = tag_from_recipients();

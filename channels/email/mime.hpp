@@ -55,9 +55,11 @@ struct ParsedMail {
   // display_name = decoded
   // From name; text = the new text (quoted history stripped; from the HTML when there is no plain
   // text); attachments = metadata; sent_at = Date (Timestamp{} when missing/unparseable);
-  // thread_hints = Message-IDs (no <>) from In-Reply-To, then References newest first,
-  // de-duplicated (at most kMaxThreadHints); language = Content-Language when given.
+  // language = Content-Language when given.
   InboundMessage message;
+  // Message-IDs (no <>) from In-Reply-To, then References newest first, de-duplicated (at most
+  // kMaxThreadHints).
+  std::vector<std::string> thread_hints;
   std::string message_id;  // without <>, "" when none (or longer than 998 bytes: a defect)
   std::string subject;     // decoded UTF-8, one line
   std::string full_text;   // the whole text body, quotes included ('\n' line ends)

@@ -172,47 +172,15 @@ ErrorClass classify_graph(const GraphError& g, int http_status) {
 
 // --- the outbox payload ---
 
-struct Template {
-  std::string name;
-  std::string language;
-  std::vector<std::string> parameters;
-};
-
 struct Content {
   std::string text;
-  std::optional<Template> whatsapp_template;
+  std::optional<WhatsAppTemplate> whatsapp_template;  // WhatsApp rows only
 };
 
-Error invalid_payload(std::string why) {
-  return make_error(ErrorKind::invalid, "invalid_payload", "outbox payload: " + std::move(why));
-}
-
-Result<Content> read_content(const OutboundMessage& message) {
-  Content c;
-  c.text = message.text;
-  if (message.payload.empty()) return c;
-  json::error_code ec;
-  json::value v = json::parse(message.payload, ec);
-  if (ec || !v.is_object()) return invalid_payload("not a JSON object");
-  const json::object& o = v.get_object();
-  if (c.text.empty()) c.text = string_of(o, "text");
-  // Only WhatsApp has templates; a Messenger row is not refused for a field it never uses.
-  const json::value* t = o.if_contains("whatsapp_template");
-  if (message.channel != Channel::whatsapp || !t || t->is_null()) return c;
-  if (!t->is_object()) return invalid_payload("whatsapp_template must be an object");
-  Template tpl;
-  tpl.name = string_of(t->get_object(), "name");
-  tpl.language = string_of(t->get_object(), "language");
-  if (tpl.name.empty()) return invalid_payload("whatsapp_template.name must be a non-empty string");
-  if (tpl.language.empty()) return invalid_payload("whatsapp_template.language must be a non-empty string");
-  if (const json::value* p = t->get_object().if_contains("parameters"); p && !p->is_null()) {
-    if (!p->is_array()) return invalid_payload("whatsapp_template.parameters must be an array of strings");
-    for (const json::value& item : p->get_array()) {
-      if (!item.is_string()) return invalid_payload("whatsapp_template.parameters must be an array of strings");
-      tpl.parameters.emplace_back(item.get_string());
-    }
-  }
-  c.whatsapp_template = std::move(tpl);
+Content read_content(const OutboundMessage& message) {
+  Content c{message.text.empty() ? message.payload.text : message.text, std::nullopt};
+  // Only WhatsApp has templates.
+  if (message.channel == Channel::whatsapp) c.whatsapp_template = message.payload.whatsapp_template;
   return c;
 }
 
@@ -331,9 +299,7 @@ SendResult send_messenger(const Options& options, Timestamp now, const OutboundM
                       "no Messenger page '" + message.account + "' is configured");
   if (page->access_token.empty())
     return no_token("Messenger page '" + page->id + "' has no access token");
-  auto parsed = read_content(message);
-  if (!parsed) return parsed.error();
-  const Content& content = *parsed;
+  const Content content = read_content(message);
   if (message.recipient.empty()) return invalid_recipient("the Messenger recipient (PSID) is empty");
 
   const std::string where = "on Messenger page " + page->id;
@@ -395,9 +361,7 @@ SendResult send_whatsapp(const Options& options, Timestamp now, const OutboundMe
                       "no WhatsApp number '" + message.account + "' is configured");
   if (number->access_token.empty())
     return no_token("WhatsApp number '" + number->phone_number_id + "' has no access token");
-  auto parsed = read_content(message);
-  if (!parsed) return parsed.error();
-  const Content& content = *parsed;
+  const Content content = read_content(message);
 
   json::object body;
   body["messaging_product"] = "whatsapp";
@@ -423,7 +387,7 @@ SendResult send_whatsapp(const Options& options, Timestamp now, const OutboundMe
     body["type"] = "text";
     body["text"] = json::object{{"preview_url", false}, {"body", content.text}};
   } else if (content.whatsapp_template) {
-    const Template& t = *content.whatsapp_template;
+    const WhatsAppTemplate& t = *content.whatsapp_template;
     json::object tpl;
     tpl["name"] = t.name;
     tpl["language"] = json::object{{"code", t.language}};

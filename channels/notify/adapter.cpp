@@ -19,16 +19,13 @@ SendResult NotifyAdapter::send(const OutboundMessage& message) {
                       "no notify secret is configured (notify.secrets in the config)");
   if (!http_url(message.recipient))
     return send_error(SendFailure::permanent, "invalid_notify_url", "the notify URL is not an http:// or https:// URL");
-  json::error_code ec;
-  json::value payload = json::parse(message.payload, ec);
-  if (ec || !payload.is_object())
-    return send_error(SendFailure::permanent, "invalid_payload", "the outbox payload is not a JSON object");
   json::object body;
   body["delivery_id"] = message.outbox_id;
   body["conversation_id"] = message.conversation_id;
   body["message_id"] = message.message_id;
-  for (const char* key : {"rule", "template", "text"})
-    if (const json::value* v = payload.get_object().if_contains(key)) body[key] = *v;
+  body["rule"] = message.payload.rule ? json::value(*message.payload.rule) : json::value(nullptr);
+  body["template"] = message.payload.template_name;
+  body["text"] = message.payload.text;
   return post_signed(SignedPost{.url = message.recipient,
                                 .secret = options_.secrets.front(),
                                 .delivery_id = message.outbox_id,

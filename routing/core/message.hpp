@@ -38,6 +38,15 @@ struct Attachment {
   bool operator==(const Attachment&) const = default;
 };
 
+struct MailDetails {
+  std::string message_id_header;          // the Message-ID without <>, "" when none
+  std::string subject;                    // decoded
+  std::vector<std::string> thread_hints;  // Message-IDs from In-Reply-To/References, newest first
+  std::vector<std::string> reply_tokens;  // verified tokens of our plus-addresses: conversation ids
+  std::vector<std::string> defects;       // what was malformed: stored as far as it parsed
+  std::string full_text;  // the whole text, quoted history included (`text` is the new part)
+};
+
 struct InboundMessage {
   Channel channel = Channel::api;
   std::string account;      // the channel account it arrived on ("shop", a page id, a number)
@@ -49,7 +58,6 @@ struct InboundMessage {
   std::vector<Attachment> attachments;
   Timestamp sent_at{};
   std::optional<std::string> language;
-  std::vector<std::string> thread_hints;  // e-mail Message-IDs from In-Reply-To/References
   // Why no rule may see it (an out-of-office, a list; a message to an account that is not
   // configured): it is stored but not routed, and the audit row's `not_routed` says this text,
   // e.g. "automatic mail: List-Id header". Empty for a person's message.
@@ -59,15 +67,12 @@ struct InboundMessage {
   // rules like any message, but no automatic reply is sent to it. Rules see it as
   // `automatic: unsure`. Empty when sure either way.
   std::string automatic_unsure{};
-  // E-mail only: what threading and replies need.
-  std::string message_id_header{};          // the Message-ID without <>, "" when none
-  std::string subject{};                    // decoded
-  std::vector<std::string> reply_tokens{};  // from our plus-addresses among the recipients
   // The attachments' bytes, parallel to `attachments`; "" where not kept (over the size limit,
   // or a channel that only gives a URL).
   std::vector<std::string> attachment_contents{};
-  std::vector<std::string> defects{};  // what was malformed (e-mail): stored as far as it parsed
-  std::string full_text{};  // e-mail: the whole text, quoted history included (`text` is the new part)
+  // Mail only (threaded as mail: by reply token, Message-IDs, subject tag): what threading and
+  // replies need. Absent for every other channel.
+  std::optional<MailDetails> mail{};
 };
 
 // A platform's report on a message we sent.

@@ -18,10 +18,11 @@ InboundMessage mail(const std::string& id, const std::string& from, const std::s
   m.channel = Channel::email;
   m.account = "support";
   m.external_id = id + "#0123456789abcdef";
-  m.message_id_header = id;
+  m.mail.emplace();
+  m.mail->message_id_header = id;
   m.sender = from;
   m.identities = {Identity{IdentityKind::email, from}};
-  m.subject = subject;
+  m.mail->subject = subject;
   m.text = "Treść " + id;
   m.sent_at = at("2027-03-30T08:00:00Z");
   return m;
@@ -49,7 +50,7 @@ TEST_CASE("email pipeline: a reply finds its conversation by token, by Message-I
 
   // In-Reply-To naming the customer's mail reopens the conversation.
   auto by_id = mail("a2@example.pl", "anna@example.pl", "Re: Zamówienie");
-  by_id.thread_hints = {"a1@example.pl"};
+  by_id.mail->thread_hints = {"a1@example.pl"};
   auto r = pipeline.ingest(by_id, no_rule_router());
   REQUIRE(r.ok());
   CHECK(r->conversation_id == conv);
@@ -60,7 +61,7 @@ TEST_CASE("email pipeline: a reply finds its conversation by token, by Message-I
             ", 'out', 'email', 'support', 'sb.c" + conv + ".m9.x@support.example.com', 'odpowiedź')");
   d.db.exec("UPDATE conversations SET state = 'resolved'");
   auto to_ours = mail("a3@example.pl", "anna@example.pl", "Re: Re: Zamówienie");
-  to_ours.thread_hints = {"sb.c" + conv + ".m9.x@support.example.com"};
+  to_ours.mail->thread_hints = {"sb.c" + conv + ".m9.x@support.example.com"};
   r = pipeline.ingest(to_ours, no_rule_router());
   REQUIRE(r.ok());
   CHECK(r->conversation_id == conv);
@@ -68,7 +69,7 @@ TEST_CASE("email pipeline: a reply finds its conversation by token, by Message-I
   // A verified token brings even a stranger (a forwarded thread) into the conversation, without
   // making their address the customer's.
   auto stranger = mail("b1@example.pl", "kolega@example.pl", "Fwd: Zamówienie");
-  stranger.reply_tokens = {conv};
+  stranger.mail->reply_tokens = {conv};
   r = pipeline.ingest(stranger, no_rule_router());
   REQUIRE(r.ok());
   CHECK(r->conversation_id == conv);
@@ -99,7 +100,7 @@ TEST_CASE("email pipeline: a reply to a resolved conversation joins the customer
   REQUIRE(fresh->conversation_id != old->conversation_id);
 
   auto late = mail("o2@example.pl", "jan@example.pl", "Re: Stara sprawa");
-  late.thread_hints = {"o1@example.pl"};
+  late.mail->thread_hints = {"o1@example.pl"};
   auto r = pipeline.ingest(late, no_rule_router());
   REQUIRE(r.ok());
   CHECK(r->conversation_id == fresh->conversation_id);

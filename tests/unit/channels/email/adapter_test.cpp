@@ -61,8 +61,9 @@ TEST_CASE("email adapter: a customer's mail is a message; robots' mail is marked
   CHECK(m.channel == Channel::email);
   CHECK(m.account == "support");
   CHECK(m.automated.empty());
-  CHECK(m.message_id_header == "CAF3k9xYz1234.5678@mail.example.pl");
-  CHECK(m.subject == "Gdzie jest moja przesyłka? Zamówienie 4711");
+  REQUIRE(m.mail);  // mail is threaded as mail: its details come along
+  CHECK(m.mail->message_id_header == "CAF3k9xYz1234.5678@mail.example.pl");
+  CHECK(m.mail->subject == "Gdzie jest moja przesyłka? Zamówienie 4711");
 
   auto ooo = a.parse_mail(fixture("auto_reply_out_of_office.eml"), "support");
   REQUIRE(ooo.ok());

@@ -61,7 +61,7 @@ void check_strings(const ParsedMail& m) {
   CHECK(clean_utf8(m.message.display_name));
   CHECK(clean_utf8(m.message.sender));
   CHECK(clean_utf8(m.message.external_id));
-  for (const auto& h : m.message.thread_hints) CHECK(clean_utf8(h));
+  for (const auto& h : m.thread_hints) CHECK(clean_utf8(h));
   for (const auto& r : m.recipients) CHECK(clean_utf8(r));
   for (const auto& a : m.message.attachments) CHECK(clean_utf8(a.name));
   for (const auto& d : m.defects) CHECK(clean_utf8(d));
@@ -99,7 +99,7 @@ TEST_CASE("plain_polish_iso8859-2_qp: Latin-2 quoted-printable", "[email]") {
   CHECK(m.html.empty());
   CHECK(m.recipients == std::vector<std::string>{"obsluga@support.example.com"});
   CHECK(m.reply_tokens.empty());
-  CHECK(m.message.thread_hints.empty());
+  CHECK(m.thread_hints.empty());
   CHECK(m.has_return_path);
   CHECK(m.return_path == "pawel.kowalczyk@example.pl");
   CHECK_FALSE(m.automated);
@@ -118,7 +118,7 @@ TEST_CASE("reply_polish_quoted: threading headers, reply token, new text", "[ema
   CHECK(m.message_id == "5f1c2a9e-7b3d-4e0a-9c1d-2b6f8e4a7d10@mail.example.pl");
   CHECK(m.message.external_id == "5f1c2a9e-7b3d-4e0a-9c1d-2b6f8e4a7d10@mail.example.pl#1b462bd5115317fe");
   // In-Reply-To first, then References newest first, de-duplicated.
-  CHECK(m.message.thread_hints ==
+  CHECK(m.thread_hints ==
         std::vector<std::string>{"sb.c1042.m5501@support.example.com", "CAF3k9xYz1234.5678@mail.example.pl"});
   CHECK(m.reply_tokens == std::vector<std::string>{"c1042.k7Hq2Xv9"});
   CHECK(m.recipients == std::vector<std::string>{"obsluga+c1042.k7hq2xv9@support.example.com"});
@@ -177,7 +177,7 @@ TEST_CASE("auto_reply_out_of_office: stored, never answered", "[email]") {
         "Dzień dobry,\n\njestem na urlopie do 12.01.2026 r. W pilnych sprawach proszę o kontakt z biurem: "
         "biuro@firma-klienta.pl.\n\nJan Nowak");
   CHECK(m.reply_tokens == std::vector<std::string>{"c1043.Zt9wQ2pL"});
-  CHECK(m.message.thread_hints == std::vector<std::string>{"sb.c1043.m5520@support.example.com"});
+  CHECK(m.thread_hints == std::vector<std::string>{"sb.c1043.m5520@support.example.com"});
   CHECK(m.defects.empty());
 
   // Each of its three signals is enough on its own.
@@ -636,8 +636,8 @@ TEST_CASE("a 1 MB header line", "[email]") {
   // Its speed is measured by tests/bench/hostile_mail, not asserted here.
   const ParsedMail m = parse(raw);
   CHECK(m.subject.size() <= 998);
-  CHECK(m.message.thread_hints.size() == kMaxThreadHints);
-  CHECK(m.message.thread_hints.front().rfind("id", 0) == 0);
+  CHECK(m.thread_hints.size() == kMaxThreadHints);
+  CHECK(m.thread_hints.front().rfind("id", 0) == 0);
   CHECK(m.message.text == "Dzień dobry");
   check_strings(m);
   // A 1 MB Message-ID is no id: the key stays short enough for an index.
