@@ -1,5 +1,7 @@
 #include "daemon/metrics.hpp"
 
+#include "routing/core/message.hpp"
+
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -118,7 +120,14 @@ void Metrics::http_response(int status) {
 }
 
 void Metrics::outbox_send(std::string_view channel, std::string_view result) {
-  impl_->outbox.Add({{"channel", std::string(channel)}, {"result", std::string(result)}}).Increment();
+  // A `channel` label is always a CONTRACT channel: rows of other kinds (the rules' notify:
+  // POSTs) are told apart by `kind` and carry no channel.
+  const bool reply = channel_from_string(channel).has_value();
+  impl_->outbox
+      .Add({{"channel", reply ? std::string(channel) : std::string()},
+            {"kind", reply ? std::string("reply") : std::string(channel)},
+            {"result", std::string(result)}})
+      .Increment();
 }
 
 void Metrics::rules_loaded(const std::string& hash) {

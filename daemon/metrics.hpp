@@ -25,7 +25,8 @@ class Metrics {
   // phone_number_id without an entry in channels.meta.whatsapp_numbers).
   void unconfigured_account(std::string_view channel, std::string_view account);
   void http_response(int status);
-  // result: delivered | sent | retry | failed
+  // result: delivered | sent | retry | failed. `channel` is the outbox row's: a CONTRACT channel
+  // (kind="reply"), or "notify" (kind="notify", no channel label).
   void outbox_send(std::string_view channel, std::string_view result);
   void rules_loaded(const std::string& hash);
   void rules_reload_failed();

@@ -15,6 +15,7 @@
 
 #include "routing/core/log.hpp"
 #include "storage/sql.hpp"
+#include "storage/unit_of_work.hpp"
 
 namespace switchboard::storage {
 
@@ -368,8 +369,6 @@ boost::json::object decision_json(const Decision& d) {
   o["actions"] = std::move(actions);
   return o;
 }
-
-void prepare_statements(Pool::Lease& lease) { sql::prepare_once(lease, "pipeline", kStatements); }
 
 // What a reply to this mail needs to be threaded under it; nullopt for a message that is not mail.
 std::optional<MailThread> mail_thread(const InboundMessage& m) {
@@ -749,67 +748,26 @@ Result<IngestOutcome> Pipeline::ingest(const InboundMessage& message, const Rout
   try {
     auto input = make_input(message, clock_.now());
     if (!input) return input.error();
-    int retries = 0;
-    bool reconnected = false;
-    bool restarted = false;
-    for (;;) {
-      auto lease = pool_.acquire();
-      if (!lease) return lease.error();
-      bool committing = false;
-      try {
-        prepare_statements(*lease);
-        const auto cap = options_.auto_reply_interval.find(message.channel);
-        auto result = run_once(lease->conn(), *input, message, router,
-                               cap == options_.auto_reply_interval.end() ? std::nullopt : std::optional(cap->second),
-                               committing);
-        if (result) return std::move(*result);
-        if (restarted)
-          return make_error(ErrorKind::bug, "ingest_conflict",
-                            "the message key was taken twice by writers that bypass the pipeline's locks");
-        restarted = true;
-        continue;
-      } catch (...) {
-        const auto failure = sql::classify_current_exception(lease->conn());
-        switch (failure.kind) {
-          case sql::FailureKind::retry:
-            if (retries++ < kMaxRetries) {
-              log::warn("ingest_retry", {{"reason", failure.text}, {"sqlstate", failure.sqlstate}});
-              continue;
-            }
-            return make_error(ErrorKind::unavailable, "database_contention",
-                              "gave up after " + std::to_string(kMaxRetries) + " retries: " + failure.text);
-          case sql::FailureKind::unavailable:
-            if (failure.connection_lost) lease->mark_broken();
-            if (committing)
-              return make_error(ErrorKind::unavailable, "database_unavailable",
-                                "the database connection failed during commit, the message may or may not be "
-                                "stored (a retry is safe): " +
-                                    failure.text);
-            // A connection that sat idle through a server restart fails on first use. Nothing
-            // was committed, so one more try on a new connection costs nothing and spares the
-            // platform a 503 once the server is back.
-            if (failure.connection_lost && !reconnected) {
-              reconnected = true;
-              continue;
-            }
-            return make_error(ErrorKind::unavailable, "database_unavailable", "database connection failed: " + failure.text);
-          case sql::FailureKind::invalid:
-            // Two messages of one customer arriving through different identities (whose locks
-            // do not meet) may both open or reopen a conversation; the second one's attempt
-            // sees the first one's conversation when it runs again.
-            if (failure.text.find("conversations_one_active_per_customer") != std::string::npos &&
-                retries++ < kMaxRetries) {
-              log::warn("ingest_retry", {{"reason", failure.text}, {"sqlstate", failure.sqlstate}});
-              continue;
-            }
-            return make_error(ErrorKind::invalid, "invalid_message",
-                              "the database refused the message: " + failure.text);
-          case sql::FailureKind::bug:
-            break;
-        }
-        return make_error(ErrorKind::bug, "ingest_failed", failure.text);
-      }
+    const auto cap = options_.auto_reply_interval.find(message.channel);
+    const std::optional<Duration> interval =
+        cap == options_.auto_reply_interval.end() ? std::nullopt : std::optional(cap->second);
+    // Deadlocks, unique violations (a writer outside the pipeline's locks got there first: the
+    // next attempt sees its row) and a connection found dead are run again by run_unit.
+    const sql::Work work{"cannot store the message", "invalid_message", "the database refused the message"};
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      auto stored = sql::run_unit<std::optional<IngestOutcome>>(
+          pool_, "pipeline", kStatements, "ingest_retry", work,
+          [&](pqxx::connection& conn, bool& committing) -> Result<std::optional<IngestOutcome>> {
+            auto once = run_once(conn, *input, message, router, interval, committing);
+            if (!once) return std::optional<IngestOutcome>();  // start over
+            if (!*once) return once->error();
+            return std::optional<IngestOutcome>(std::move(**once));
+          });
+      if (!stored) return stored.error();
+      if (*stored) return std::move(**stored);
     }
+    return make_error(ErrorKind::bug, "ingest_conflict",
+                      "the message key was taken twice by writers that bypass the pipeline's locks");
   } catch (const std::exception& e) {
     // Only allocation failures and the like get here: ingest never throws.
     return make_error(ErrorKind::bug, "ingest_failed", e.what());

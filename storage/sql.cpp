@@ -79,6 +79,23 @@ std::string first_line(std::string_view what) {
   return std::string(what);
 }
 
+std::string constraint_named(std::string_view text) {
+  for (auto [open, close] : {std::pair<std::string_view, std::string_view>{"\"", "\""}, {"\u00ab", "\u00bb"},
+                             {"\u201e", "\u201d"}}) {
+    const auto end = text.rfind(close);
+    if (end == std::string_view::npos || end == 0) continue;
+    const auto begin = text.rfind(open, end - 1);
+    if (begin == std::string_view::npos) continue;
+    auto name = text.substr(begin + open.size(), end - begin - open.size());
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);  // French: « name »
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    // An SQL identifier as PostgreSQL prints it: no spaces or quotes inside.
+    if (!name.empty() && name.size() <= 63 && name.find_first_of(" \"") == std::string_view::npos)
+      return std::string(name);
+  }
+  return {};
+}
+
 namespace {
 
 FailureKind kind_of_sqlstate(const std::string& state) {
@@ -123,6 +140,7 @@ Failure classify_current_exception(const pqxx::connection_base& conn) {
     f.kind = FailureKind::unavailable;
     f.connection_lost = true;
   }
+  if (f.sqlstate.starts_with("23")) f.constraint = constraint_named(f.text);
   return f;
 }
 

@@ -69,7 +69,15 @@ struct Failure {
   // The connection cannot be used again (or its state is unknown): the caller marks its lease
   // broken. Not so for, say, a full disk, where the connection itself is fine.
   bool connection_lost = false;
+  // For an integrity violation (SQLSTATE class 23): the constraint or index it names, "" when
+  // the message names none.
+  std::string constraint = {};
 };
+
+// The constraint an integrity violation's message names: the last quoted name of its first line
+// ("..." in English and most translations, also «...» and „...”, lc_messages being the
+// server's).
+std::string constraint_named(std::string_view text);
 
 // Call only inside a catch block: says what the exception in flight means for a unit of work
 // that ran on conn (a broken connection shows as !is_open() whatever was thrown).

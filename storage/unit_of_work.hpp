@@ -18,6 +18,8 @@ namespace switchboard::storage::sql {
 struct Work {
   std::string what;          // "cannot claim outbox rows"
   const char* invalid_code;  // the error code when the database refuses the data
+  // What that error says before the database's reason; "" for "<what>: the database refused the data".
+  std::string refused = {};
 };
 
 // Runs op(conn, committing) on a leased connection with `statements` prepared (under `tag`). A
@@ -44,7 +46,8 @@ Result<T> run_unit(Pool& pool, std::string_view tag, std::span<const Statement> 
       switch (failure.kind) {
         case FailureKind::retry:
           if (retries++ < kMaxRetries) {
-            log::warn(retry_event, {{"reason", failure.text}, {"sqlstate", failure.sqlstate}});
+            log::warn(retry_event,
+                      {{"reason", failure.text}, {"sqlstate", failure.sqlstate}, {"constraint", failure.constraint}});
             continue;
           }
           return make_error(ErrorKind::unavailable, "database_contention",
@@ -61,7 +64,8 @@ Result<T> run_unit(Pool& pool, std::string_view tag, std::span<const Statement> 
           return make_error(ErrorKind::unavailable, "database_unavailable", work.what + ": " + failure.text);
         case FailureKind::invalid:
           return make_error(ErrorKind::invalid, work.invalid_code,
-                            work.what + ": the database refused the data: " + failure.text);
+                            (work.refused.empty() ? work.what + ": the database refused the data" : work.refused) +
+                                ": " + failure.text);
         case FailureKind::bug:
           break;
       }

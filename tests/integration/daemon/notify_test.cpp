@@ -57,6 +57,11 @@ TEST_CASE("notify: the rule's note is POSTed signed to its URL through the outbo
   CHECK(eventually(db, "SELECT channel || '/' || state FROM outbox", "notify/delivered"));
   // A note is not a message of the conversation.
   CHECK(db.scalar("SELECT count(*) FROM messages WHERE direction = 'out'") == "0");
+  // Counted by kind: "notify" is not a channel name (CONTRACT.md), so it never is a channel label.
+  const std::string metrics = http_request("GET", d.url("/metrics")).body;
+  CHECK(metrics.find(R"(switchboard_outbox_sends_total{channel="",kind="notify",result="delivered"} 1)") !=
+        std::string::npos);
+  CHECK(metrics.find(R"(channel="notify")") == std::string::npos);
 }
 
 TEST_CASE("notify: without a notify secret the note fails visibly, nothing is sent unsigned", "[daemon][notify]") {

@@ -4,6 +4,9 @@
 #include <thread>
 
 #include "storage/pool.hpp"
+#include <pqxx/pqxx>
+
+#include "storage/sql.hpp"
 #include "tests/integration/storage/fixtures.hpp"
 
 using namespace switchboard;
@@ -117,4 +120,45 @@ TEST_CASE("pool: recovers by itself when the server drops every connection", "[s
   REQUIRE(next.ok());
   CHECK(next->duplicate == false);
   CHECK(d.count("SELECT count(*) FROM messages") == 2);
+}
+
+TEST_CASE("sql: a failure is classified by SQLSTATE and names its constraint", "[storage][sql]") {
+  MigratedDatabase d(1);
+  auto lease = d.pool.acquire();
+  REQUIRE(lease.ok());
+  auto& conn = lease->conn();
+  {
+    pqxx::work tx(conn);
+    tx.exec("INSERT INTO customers (display_name) VALUES ('a'), ('b')");
+    tx.exec("INSERT INTO conversations (customer_id, opened_at) SELECT min(id), now() FROM customers");
+    tx.commit();
+  }
+  sql::Failure failure;
+  try {
+    pqxx::work tx(conn);
+    // A second open conversation of the same customer: the partial unique index refuses it.
+    tx.exec("INSERT INTO conversations (customer_id, opened_at) SELECT min(id), now() FROM customers");
+  } catch (...) {
+    failure = sql::classify_current_exception(conn);
+  }
+  CHECK(failure.sqlstate == "23505");
+  CHECK(failure.kind == sql::FailureKind::retry);
+  CHECK(failure.constraint == "conversations_one_active_per_customer");
+  try {
+    pqxx::work tx(conn);
+    tx.exec("SELECT 'x'::int");
+  } catch (...) {
+    failure = sql::classify_current_exception(conn);
+  }
+  CHECK(failure.sqlstate == "22P02");
+  CHECK(failure.kind == sql::FailureKind::invalid);
+  CHECK(failure.constraint.empty());
+
+  // Translations quote names their own way (lc_messages is the server's).
+  CHECK(sql::constraint_named(R"(duplicate key value violates unique constraint "outbox_pkey")") == "outbox_pkey");
+  CHECK(sql::constraint_named("la valeur d'une clé dupliquée rompt la contrainte unique « outbox_pkey »") ==
+        "outbox_pkey");
+  CHECK(sql::constraint_named("la valeur rompt la contrainte unique \u00aboutbox_pkey\u00bb") == "outbox_pkey");
+  CHECK(sql::constraint_named("narusza ograniczenie \u201eoutbox_pkey\u201d") == "outbox_pkey");
+  CHECK(sql::constraint_named("no name here") == "");
 }
