@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const std::string* s : {&m.subject, &m.message_id, &m.full_text, &m.html, &m.message.text,
                                  &m.message.display_name, &m.message.sender, &m.message.external_id, &m.return_path})
       check(*s);
-    for (const auto& list : {m.message.thread_hints, m.recipients, m.reply_tokens, m.defects, m.reply_to})
+    for (const auto& list : {m.thread_hints, m.recipients, m.reply_tokens, m.defects, m.reply_to})
       for (const auto& s : list) check(s);
     if (m.message.attachments.size() != m.attachment_data.size()) std::abort();
     for (const auto& a : m.attachment_data) {
@@ -50,7 +50,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (a.bytes.size() > options().max_attachment_bytes) std::abort();
       if (a.truncated && !a.bytes.empty()) std::abort();
     }
-    if (m.message.thread_hints.size() > email::kMaxThreadHints) std::abort();
+    if (m.thread_hints.size() > email::kMaxThreadHints) std::abort();
     if (m.bounce != m.bounce_info.has_value()) std::abort();
   } else if (parsed.error().code != "not_a_message") {
     std::abort();
