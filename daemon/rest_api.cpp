@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "channels/api/adapter.hpp"
+#include "routing/text/utf8.hpp"
 #include "routing/core/log.hpp"
 #include "storage/conversations.hpp"
 #include "storage/outbox.hpp"
@@ -106,7 +106,7 @@ HttpResponse RestApi::conversation(const HttpRequest& request, const std::string
 HttpResponse RestApi::agent_reply(const HttpRequest& request, const std::string& id) {
   auto reject = [&](const Error& e) { return reject_(request, "api_rejected", e); };
   if (auto auth = require_admin(request); !auth) return reject(auth.error());
-  if (!channels::api::valid_utf8(request.body))
+  if (!routing::is_valid_utf8(request.body))
     return reject(make_error(ErrorKind::invalid, "invalid_utf8", "request body is not valid UTF-8"));
   json::error_code ec;
   json::value root = json::parse(request.body, ec);
