@@ -34,8 +34,10 @@ class StreamSink {
  public:
   virtual ~StreamSink() = default;
   // Queues one message (a WebSocket text frame, or one server-sent event). False when the peer
-  // is too slow (HttpStream::max_queue messages wait already) or the stream has ended: the
-  // stream is then closed, so that a slow peer never grows the process's memory.
+  // is too slow or the stream has ended: the stream is then closed, so that a slow peer never
+  // grows the process's memory. Too slow: HttpStream::max_queue messages wait and the writer
+  // has taken none for a second (its write is stuck on a peer that does not read), or 16 times
+  // max_queue (or 16 MiB) wait whatever the writer does. A burst to a reading peer goes through.
   virtual bool send(std::string message) = 0;
   // Ends the stream (a WebSocket close frame; the end of the event stream).
   virtual void close() = 0;

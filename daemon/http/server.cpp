@@ -61,6 +61,9 @@ namespace {
 // phase what an error means, and an exception would lose which phase failed.
 constexpr auto kTuple = net::as_tuple(net::use_awaitable);
 
+// Server-sent events waiting in a stream's queue are written together up to this much.
+constexpr std::size_t kEventBatchBytes = 256 * 1024;
+
 // The first read of a keep-alive request: small, so that idle connections hold little memory.
 constexpr std::size_t kIdleReadBytes = 1024;
 // A connection's buffer larger than this is released between requests (after a big body).
@@ -327,13 +330,22 @@ class Server::Impl::Session::Sink final : public StreamSink {
   bool send(std::string message) override {
     std::lock_guard lock(mu_);
     if (ended_) return false;
-    if (queue_.size() >= max_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (queue_.empty()) taken_at_ = now;  // the writer's clock starts with the first message waiting
+    // A burst is not a slow reader: past max_queue the peer is dropped only when the writer has
+    // taken nothing for kStall (its write is stuck on a peer that does not read), or when the
+    // queue reaches the hard bound that keeps memory in check whatever happens.
+    const bool stalled = queue_.size() >= max_ && now - taken_at_ > kStall;
+    const bool too_much = queue_.size() >= kBurstFactor * max_ || bytes_ + message.size() > kMaxBytes;
+    if (stalled || too_much) {
       // The writer may be stuck in a write the peer never reads: the connection goes now.
       overflowed_ = ended_ = true;
       queue_.clear();
+      bytes_ = 0;
       if (abort_) abort_();
       return false;
     }
+    bytes_ += message.size();
     queue_.push_back(std::move(message));
     if (wake_) wake_();
     return true;
@@ -353,6 +365,8 @@ class Server::Impl::Session::Sink final : public StreamSink {
     if (queue_.empty() || overflowed_) return std::nullopt;
     std::string m = std::move(queue_.front());
     queue_.pop_front();
+    bytes_ -= m.size();
+    taken_at_ = std::chrono::steady_clock::now();
     return m;
   }
   bool ended() {
@@ -372,8 +386,14 @@ class Server::Impl::Session::Sink final : public StreamSink {
   }
 
  private:
+  static constexpr auto kStall = std::chrono::seconds{1};
+  static constexpr std::size_t kBurstFactor = 16;
+  static constexpr std::size_t kMaxBytes = 16 * 1024 * 1024;
+
   std::mutex mu_;
   std::deque<std::string> queue_;
+  std::size_t bytes_ = 0;  // of the messages in queue_
+  std::chrono::steady_clock::time_point taken_at_{};  // the writer last took a message (or the queue filled)
   std::size_t max_;
   bool ended_ = false;
   bool overflowed_ = false;
@@ -689,7 +709,8 @@ net::awaitable<void> Server::Impl::Session::run_events(std::shared_ptr<HttpStrea
   co_await call_on_open(stream, sink, request_id);
   for (;;) {
     std::string out;
-    if (auto next = sink->pop()) {
+    // Everything waiting goes out in one write: a burst costs one system call, not one each.
+    for (auto next = sink->pop(); next; next = out.size() < kEventBatchBytes ? sink->pop() : std::nullopt) {
       // One "data:" line per line of the message (CR LF, CR and LF all end a line for the
       // client: none may smuggle in a field of its own); a blank line ends the event.
       std::size_t at = 0;
@@ -700,9 +721,9 @@ net::awaitable<void> Server::Impl::Session::run_events(std::shared_ptr<HttpStrea
         at = end + ((*next)[end] == '\r' && end + 1 < next->size() && (*next)[end + 1] == '\n' ? 2 : 1);
       }
       out += "\n";
-    } else if (sink->ended() || server_.stopping()) {
-      break;
-    } else {
+    }
+    if (out.empty()) {
+      if (sink->ended() || server_.stopping()) break;
       stream_timer_->expires_after(stream->ping_interval);
       auto [wait_ec] = co_await stream_timer_->async_wait(kTuple);
       if (wait_ec) continue;  // woken: something to send, or the end
