@@ -22,6 +22,8 @@ std::size_t rotation_index(const OncallSchedule& schedule, std::chrono::sys_days
 
 }  // namespace
 
+std::string_view to_string(Role role) { return role == Role::admin ? "admin" : "agent"; }
+
 std::string_view to_string(EscalationKind kind) {
   switch (kind) {
     case EscalationKind::sms: return "sms";

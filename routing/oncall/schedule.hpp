@@ -16,6 +16,11 @@
 
 namespace switchboard::routing {
 
+// What a person may do in the console and the agent API: an agent works the conversations of
+// their queues; an admin sees everything and manages people's tokens and passwords.
+enum class Role { agent, admin };
+std::string_view to_string(Role role);
+
 // A person of the 'people' section: agents and on-call staff. Credentials and live state
 // (presence, assignments) live in the database, not here.
 struct Person {
@@ -25,6 +30,7 @@ struct Person {
   std::string email;  // or empty
   std::vector<std::string> languages;
   std::vector<std::string> skills;
+  Role role = Role::agent;  // 'role: agent|admin'
 };
 
 // One step of an on-call schedule's 'then' chain.

@@ -27,6 +27,21 @@ std::vector<std::string> RuleSet::rule_names() const {
 
 std::vector<std::string> RuleSet::queue_names() const { return compiled_->queues; }
 
+const std::vector<std::string>& RuleSet::queue_people(std::string_view queue) const {
+  static const std::vector<std::string> kNobody;
+  auto it = queue_people_.find(queue);
+  return it == queue_people_.end() ? kNobody : it->second;
+}
+
+bool RuleSet::may_see(const Person& person, const std::optional<std::string>& queue,
+                      const std::optional<std::string>& assignee) const {
+  if (person.role == Role::admin) return true;
+  if (assignee && *assignee == person.login) return true;
+  if (!queue) return true;
+  const auto& listed = queue_people(*queue);
+  return listed.empty() || std::find(listed.begin(), listed.end(), person.login) != listed.end();
+}
+
 const Person* RuleSet::person(std::string_view login) const {
   auto it = std::find_if(people_.begin(), people_.end(), [&](const Person& p) { return p.login == login; });
   return it != people_.end() ? &*it : nullptr;
@@ -49,6 +64,7 @@ struct CompiledDocument {
   std::string timezone = "Europe/Warsaw";
   std::vector<CompiledRule> rules;
   SmsOptions sms;
+  std::map<std::string, std::vector<std::string>, std::less<>> queue_people;
 };
 
 struct RuleSetBuilder {
@@ -66,6 +82,7 @@ struct RuleSetBuilder {
     rules->people_ = ctx.people();
     for (auto& schedule : ctx.oncall_schedules()) rules->oncall_.emplace(schedule->name, std::move(schedule));
     rules->sms_ = document.sms;
+    rules->queue_people_ = std::move(document.queue_people);
     return rules;
   }
 };
@@ -242,8 +259,8 @@ void compile_sms(CompileContext& ctx, const YamlEntry& entry, CompiledDocument& 
   }
 }
 
-void compile_queues(CompileContext& ctx, const YamlEntry& entry, CompiledDocument&) {
-  static constexpr std::string_view kQueueKeys[] = {"skills", "description"};
+void compile_queues(CompileContext& ctx, const YamlEntry& entry, CompiledDocument& document) {
+  static constexpr std::string_view kQueueKeys[] = {"skills", "description", "people"};
   const YamlNode& value = entry.value;
   if (value.is_null()) return;  // "queues:" with nothing under it declares none
   if (!value.is_mapping()) {
@@ -276,6 +293,24 @@ void compile_queues(CompileContext& ctx, const YamlEntry& entry, CompiledDocumen
     }
     if (const YamlNode* description = settings.find("description"))
       (void)ctx.text_of(*description, "'description' must be a string");
+    if (const YamlNode* people = settings.find("people")) {
+      // Who works the queue (the agents who see its conversations); none listed: everyone.
+      const bool strings = people->is_sequence() && std::all_of(people->items.begin(), people->items.end(),
+                                                                [](const YamlNode& s) { return s.is_scalar(); });
+      if (!strings) {
+        ctx.error(*people, "'people' must be a list of logins of the 'people' section");
+        continue;
+      }
+      auto& logins = document.queue_people[queue.key.text];
+      for (const YamlNode& login : people->items) {
+        if (std::find(logins.begin(), logins.end(), login.text) != logins.end()) {
+          ctx.warning(login, "'" + login.text + "' is listed twice in queue '" + queue.key.text + "'");
+          continue;
+        }
+        (void)ctx.use_person(login, login.text);  // reports an undefined person
+        logins.push_back(login.text);
+      }
+    }
   }
 }
 

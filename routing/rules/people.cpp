@@ -44,7 +44,7 @@ std::optional<std::vector<std::string>> strings_of(CompileContext& ctx, const Ya
 }
 
 std::shared_ptr<const Person> compile_person(CompileContext& ctx, const YamlEntry& entry) {
-  static constexpr std::string_view kPersonKeys[] = {"name", "phone", "email", "languages", "skills"};
+  static constexpr std::string_view kPersonKeys[] = {"name", "phone", "email", "languages", "skills", "role"};
   const YamlNode& settings = entry.value;
   const std::string& login = entry.key.text;
   if (!settings.is_mapping()) {
@@ -52,7 +52,15 @@ std::shared_ptr<const Person> compile_person(CompileContext& ctx, const YamlEntr
     return nullptr;
   }
   bool ok = ctx.check_keys(settings, kPersonKeys);
-  Person person{.login = login, .name = {}, .phone = {}, .email = {}, .languages = {}, .skills = {}};
+  Person person{.login = login, .name = {}, .phone = {}, .email = {}, .languages = {}, .skills = {}, .role = Role::agent};
+  if (const YamlNode* role = settings.find("role")) {
+    if (role->is_scalar() && (role->text == "agent" || role->text == "admin")) {
+      person.role = role->text == "admin" ? Role::admin : Role::agent;
+    } else {
+      ctx.error(*role, "'role' must be agent or admin");
+      ok = false;
+    }
+  }
   if (const YamlNode* name = settings.find("name")) {
     auto text = ctx.text_of(*name, "'name' must be a string");
     if (text && text->empty()) ctx.error(*name, "'name' must not be empty");

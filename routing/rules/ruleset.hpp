@@ -47,6 +47,13 @@ class RuleSet {
   std::vector<std::string> oncall_names() const;
   // The 'sms' section (defaults when the file has none).
   const SmsOptions& sms() const { return sms_; }
+  // The logins a queue lists under 'people' (empty: it lists nobody, so every agent works it).
+  const std::vector<std::string>& queue_people(std::string_view queue) const;
+  // Whether `person` may see a conversation in `queue` (nullopt: in none) assigned to
+  // `assignee`: an admin sees all; an agent the conversations assigned to them, and those of
+  // the queues that list them or list nobody (a conversation in no queue included).
+  bool may_see(const Person& person, const std::optional<std::string>& queue,
+               const std::optional<std::string>& assignee) const;
 
  private:
   friend struct RuleSetBuilder;
@@ -60,6 +67,7 @@ class RuleSet {
   std::vector<Person> people_;
   std::map<std::string, std::shared_ptr<const OncallSchedule>, std::less<>> oncall_;
   SmsOptions sms_;
+  std::map<std::string, std::vector<std::string>, std::less<>> queue_people_;
 };
 
 struct CompileOptions {

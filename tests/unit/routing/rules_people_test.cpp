@@ -87,3 +87,56 @@ rules:
   CHECK(diagnostics_of("version: 1\nqueues: { s: { skills: [english] } }\nrules:\n  - name: a\n    then: [ { enqueue: s } ]\n")
             .empty());
 }
+
+TEST_CASE("rules people: roles and the queues' people decide who sees a conversation", "[routing][people][roles]") {
+  auto rules = compile_ok(R"(version: 1
+people:
+  admin: { name: Administrator, role: admin }
+  anna: { name: Anna }
+  piotr: { name: Piotr, role: agent }
+queues:
+  billing: { people: [anna] }
+  support: {}
+rules:
+  - name: default
+    then: [ { enqueue: billing }, { enqueue: support } ]
+)");
+  const Person& admin = *rules->person("admin");
+  const Person& anna = *rules->person("anna");
+  const Person& piotr = *rules->person("piotr");
+  CHECK(admin.role == Role::admin);
+  CHECK(anna.role == Role::agent);  // the default
+  CHECK(to_string(admin.role) == "admin");
+  CHECK(rules->queue_people("billing") == std::vector<std::string>{"anna"});
+  CHECK(rules->queue_people("support").empty());
+  CHECK(rules->queue_people("nowhere").empty());
+  using Q = std::optional<std::string>;
+  // A queue that lists people: theirs (and the admin's); one that lists nobody: everyone's.
+  CHECK(rules->may_see(anna, Q("billing"), std::nullopt));
+  CHECK_FALSE(rules->may_see(piotr, Q("billing"), std::nullopt));
+  CHECK(rules->may_see(admin, Q("billing"), std::nullopt));
+  CHECK(rules->may_see(piotr, Q("support"), std::nullopt));
+  CHECK(rules->may_see(piotr, std::nullopt, std::nullopt));
+  // Assigned to them: theirs whatever the queue.
+  CHECK(rules->may_see(piotr, Q("billing"), Q("piotr")));
+  CHECK_FALSE(rules->may_see(piotr, Q("billing"), Q("anna")));
+}
+
+TEST_CASE("rules people: a bad role or an unknown person in a queue is reported", "[routing][people][roles]") {
+  CHECK(diagnostics_of(R"(version: 1
+people:
+  anna: { name: Anna, role: owner }
+  ewa: { name: Ewa }
+queues:
+  billing: { people: [anna, ewa, ewa, marek] }
+  support: { people: anna }
+rules:
+  - name: default
+    then: [ { enqueue: billing }, { enqueue: support } ]
+)") == Lines{
+             "rules.yaml:3:29: error: 'role' must be agent or admin",
+             "rules.yaml:6:34: warning: 'ewa' is listed twice in queue 'billing'",
+             "rules.yaml:6:39: error: undefined person 'marek'",
+             "rules.yaml:7:22: error: 'people' must be a list of logins of the 'people' section",
+         });
+}
