@@ -21,9 +21,6 @@ namespace switchboard::storage {
 
 namespace {
 
-// Deadlocks and serialization failures: the whole transaction runs again at most this often.
-constexpr int kMaxRetries = 3;
-
 using sql::Statement;
 
 // Every statement of the pipeline, prepared once per connection. They are few and lean on
