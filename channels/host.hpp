@@ -101,6 +101,8 @@ class SourceLock {
 class Sources {
  public:
   virtual ~Sources() = default;
+  // Source names are one namespace for every adapter (today the e-mail adapter's mailboxes,
+  // whose positions and locks predate this interface): a second fetching adapter prefixes its own.
   // The lock of `source` (a mailbox's name), on a database connection of its own.
   virtual std::unique_ptr<SourceLock> lock(const std::string& source) = 0;
   // nullopt for a part (folder) never fetched.

@@ -13,6 +13,7 @@ pkg_check_modules(PQ REQUIRED IMPORTED_TARGET libpq)
 pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 pkg_check_modules(ICU REQUIRED IMPORTED_TARGET icu-uc icu-i18n)
 pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)  # password hashing (Argon2id)
 
 # libphonenumber: Debian's runtime library with headers unpacked by deploy/install-deps
 # (its -dev package cannot be installed beside Boost 1.81; see README "Dependencies").

@@ -54,7 +54,8 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
                                  .acquire_timeout = std::chrono::milliseconds{5000},
                                  .connect_timeout = config_.connect_timeout}),
       pipeline_(pool_, clock_),
-      rest_(pool_, clock_, admin_tokens_, static_cast<channels::Intake&>(*this),
+      auth_(config_.auth, pool_, clock_, admin_tokens_, [this] { return this->rules(); }),
+      rest_(pool_, clock_, auth_, static_cast<channels::Intake&>(*this),
             [this](const HttpRequest& request, std::string_view event, const Error& error) {
               return rejected(request, event, error);
             }) {
@@ -104,10 +105,15 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
 }
 
 App::~App() {
-  stopping_ = true;
+  {
+    std::lock_guard lock(lifecycle_mu_);  // the migrator starts adapters under it
+    stopping_ = true;
+  }
   spool_cv_.notify_all();
   if (migrator_.joinable()) migrator_.join();
   if (replayer_.joinable()) replayer_.join();
+  // start() without run() (a test, an early exit): background work ends before what it uses.
+  for (auto* adapter : registry_.all()) adapter->stop();
 }
 
 Status App::start() {

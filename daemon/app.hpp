@@ -107,6 +107,7 @@ class App final : private channels::Host,
   channels::Registry registry_;
   channels::BearerTokens admin_tokens_;
   channels::RouteTable routes_;
+  Auth auth_;
   RestApi rest_;
   std::string attaching_ = "daemon";  // who is adding routes (add_routes)
   Status setup_ = Ok{};               // the first error of the constructor, reported by start()

@@ -47,6 +47,8 @@ const char* kMainHelp =
     "                             where candidate rules would route stored messages differently\n"
     "  mailbox audit --config FILE [--mailbox NAME]\n"
     "                             list every mail in a mailbox that is neither stored nor quarantined\n"
+    "  person set-password LOGIN --config FILE\n"
+    "                             set a person's console password (one line on stdin)\n"
     "\n"
     "Not built yet (see README, Status): customer export|erase, report.\n"
     "Run 'switchboard COMMAND --help' for a command's options.\n";
@@ -269,6 +271,7 @@ int run_cli(int argc, char** argv, const BuildInfo& build) {
   if (command == "explain") return cmd_explain(rest);
   if (command == "replay") return cmd_replay(rest);
   if (command == "mailbox") return cmd_mailbox(rest);
+  if (command == "person") return cmd_person(rest);
   if (command == "customer" || command == "report") {
     std::cerr << "switchboard: '" << command << "' is not built yet in this version (see README, Status)\n";
     return kExitUsage;

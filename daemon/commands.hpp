@@ -9,6 +9,7 @@ namespace switchboard::daemon {
 int cmd_explain(const std::vector<std::string>& args);
 int cmd_replay(const std::vector<std::string>& args);
 int cmd_mailbox(const std::vector<std::string>& args);
+int cmd_person(const std::vector<std::string>& args);
 
 // "--name VALUE" / "--name=VALUE" options of a subcommand; flags in `flags` take no value.
 // Returns false with `error` set on an unknown option or a missing value.

@@ -48,7 +48,7 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   c.path = file_name;
   std::vector<std::string> top = {"listen", "public_url", "database", "rules",  "state_dir", "http",
                                   "limits", "admin",      "channels", "default_region", "outbox", "shutdown_timeout",
-                                  "spool"};
+                                  "spool",  "auth"};
   for (auto& section : channels::builtin_sections(false)) top.push_back(std::move(section));
   if (!r.mapping(root, "config", top)) return result;
 
@@ -167,6 +167,47 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
               c.outbox.max_attempts = static_cast<int>(*v);
           if (c.outbox.retry_cap < c.outbox.retry_base)
             r.error(rt, "'outbox.retry.cap' must not be less than 'outbox.retry.base'");
+        }
+      }
+    }
+  }
+  c.auth.secure_cookie = c.public_url.rfind("https://", 0) == 0;
+  if (YAML::Node au = root["auth"]) {
+    if (r.mapping(au, "auth", {"session_ttl", "password_memory", "password_passes", "max_concurrent_hashes",
+                               "login_failures", "trusted_proxies"})) {
+      if (au["session_ttl"])
+        if (auto v = r.seconds(au["session_ttl"], "auth.session_ttl")) c.auth.session_ttl = *v;
+      if (au["password_memory"])
+        if (auto v = r.size(au["password_memory"], "auth.password_memory")) {
+          if (*v < 8 * 1024 || *v > 4ull * 1024 * 1024 * 1024)
+            r.error(au["password_memory"], "'auth.password_memory' must be between 8KiB and 4GiB");
+          c.auth.password_memory = *v;
+        }
+      if (au["password_passes"])
+        if (auto v = r.integer(au["password_passes"], "auth.password_passes", 1, 20))
+          c.auth.password_passes = static_cast<unsigned long long>(*v);
+      if (au["max_concurrent_hashes"])
+        if (auto v = r.integer(au["max_concurrent_hashes"], "auth.max_concurrent_hashes", 1, 64))
+          c.auth.max_concurrent_hashes = static_cast<std::size_t>(*v);
+      if (YAML::Node lf = au["login_failures"]) {
+        if (r.mapping(lf, "auth.login_failures", {"per_login", "per_address", "window"})) {
+          if (lf["per_login"])
+            if (auto v = r.integer(lf["per_login"], "auth.login_failures.per_login", 1, 10000))
+              c.auth.max_failures_per_login = static_cast<int>(*v);
+          if (lf["per_address"])
+            if (auto v = r.integer(lf["per_address"], "auth.login_failures.per_address", 1, 100000))
+              c.auth.max_failures_per_address = static_cast<int>(*v);
+          if (lf["window"])
+            if (auto v = r.seconds(lf["window"], "auth.login_failures.window")) c.auth.failure_window = *v;
+        }
+      }
+      if (YAML::Node tp = au["trusted_proxies"]) {
+        if (!tp.IsSequence()) {
+          r.error(tp, "'auth.trusted_proxies' must be a list of IP addresses such as [127.0.0.1]");
+        } else {
+          for (std::size_t i = 0; i < tp.size(); ++i)
+            if (auto v = r.string(tp[i], "auth.trusted_proxies[" + std::to_string(i) + "]"))
+              c.auth.trusted_proxies.push_back(*v);
         }
       }
     }

@@ -28,6 +28,20 @@ struct OutboxConfig {
   int max_attempts = 8;
 };
 
+// Signing in (the `auth:` section; daemon/auth.hpp).
+struct AuthOptions {
+  std::chrono::seconds session_ttl{12 * 3600};
+  // Argon2id cost (libsodium crypto_pwhash): memory per hash and passes over it.
+  std::size_t password_memory = 64 * 1024 * 1024;
+  unsigned long long password_passes = 2;
+  std::size_t max_concurrent_hashes = 2;  // more waiting logins answer 429
+  int max_failures_per_login = 10;        // within failure_window
+  int max_failures_per_address = 50;
+  std::chrono::seconds failure_window{15 * 60};
+  std::vector<std::string> trusted_proxies;  // peers whose X-Forwarded-For names the client
+  bool secure_cookie = false;                // public_url is https
+};
+
 struct Config {
   std::string path;          // the file it came from
   std::string listen_address = "127.0.0.1";
@@ -53,6 +67,7 @@ struct Config {
   // The durable spool for webhooks that are not redelivered (state_dir/spool).
   std::size_t spool_max_bytes = 64 * 1024 * 1024;
   OutboxConfig outbox;
+  AuthOptions auth;
   std::chrono::milliseconds shutdown_timeout{30000};  // after SIGTERM, then exit regardless
 };
 

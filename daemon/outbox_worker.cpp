@@ -243,6 +243,7 @@ void OutboxWorker::deliver(const storage::OutboxItem& item) {
     // Written by the pipeline or the REST API in one place (routing/core/outbound.cpp): a row
     // that does not parse was written by hand, and sending a part of it would be worse.
     record(claim, "failed", [&] { return storage::mark_failed(pool_, claim, payload.error().message); });
+    result("failed");
     log::error("outbox_failed", {{"outbox", id}, {"channel", item.channel}, {"reason", payload.error().code},
                                  {"detail", payload.error().message}});
     return;

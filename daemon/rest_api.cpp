@@ -63,20 +63,27 @@ Status RestApi::add_routes(channels::RouteTable& routes) {
                    }),
         routes.add("POST", "/api/v1/conversations/{id}/messages", [this](const HttpRequest&r, const PathParams&p) {
           return agent_reply(r, std::string(p.get("id")));
-        })})
+        }),
+        routes.add("POST", "/api/v1/session",
+                   [this](const HttpRequest& r, const PathParams&) { return logged(r, auth_.login(r)); }),
+        routes.add("DELETE", "/api/v1/session",
+                   [this](const HttpRequest& r, const PathParams&) { return logged(r, auth_.logout(r)); }),
+        routes.add("GET", "/api/v1/session",
+                   [this](const HttpRequest& r, const PathParams&) { return logged(r, auth_.whoami(r)); })})
     if (!added) return added;
   return Ok{};
 }
 
-Status RestApi::require_admin(const HttpRequest& request) const {
-  auto owners = admin_tokens_.owners(request, "the bearer token is not a valid admin token");
-  if (!owners) return owners.error();
-  return Ok{};
+HttpResponse RestApi::logged(const HttpRequest& request, HttpResponse response) {
+  if (response.status >= 400)
+    log::emit(response.status >= 500 ? log::Level::error : log::Level::warn, "api_rejected",
+              {{"path", request.path}, {"status", std::to_string(response.status)}, {"req", request.request_id}});
+  return response;
 }
 
 HttpResponse RestApi::conversation(const HttpRequest& request, const std::string& id, bool messages) {
   auto reject = [&](const Error& e) { return reject_(request, "api_rejected", e); };
-  if (auto auth = require_admin(request); !auth) return reject(auth.error());
+  if (auto auth = auth_.require_admin(request); !auth) return reject(auth.error());
   auto conv = storage::get_conversation(pool_, id);
   if (!conv) return reject(conv.error());
   if (!messages) return json_response(200, json::serialize(conversation_json(*conv)));
@@ -105,7 +112,8 @@ HttpResponse RestApi::conversation(const HttpRequest& request, const std::string
 
 HttpResponse RestApi::agent_reply(const HttpRequest& request, const std::string& id) {
   auto reject = [&](const Error& e) { return reject_(request, "api_rejected", e); };
-  if (auto auth = require_admin(request); !auth) return reject(auth.error());
+  auto caller = auth_.require_admin(request);
+  if (!caller) return reject(caller.error());
   if (!routing::is_valid_utf8(request.body))
     return reject(make_error(ErrorKind::invalid, "invalid_utf8", "request body is not valid UTF-8"));
   json::error_code ec;
@@ -118,8 +126,10 @@ HttpResponse RestApi::agent_reply(const HttpRequest& request, const std::string&
   std::string body(text->get_string());
   if (body.find('\0') != std::string::npos)
     return reject(make_error(ErrorKind::invalid, "invalid_field", "'text' contains a NUL character"));
-  std::string author = "agent";
-  if (const json::value* a = root.get_object().if_contains("author"); a && a->is_string() && !a->get_string().empty())
+  // A person's reply is theirs; with an admin token the body may name the author.
+  std::string author = caller->by_session ? caller->login : "agent";
+  if (const json::value* a = root.get_object().if_contains("author");
+      !caller->by_session && a && a->is_string() && !a->get_string().empty())
     author = std::string(a->get_string());
   if (!intake_.ready()) return reject(channels::not_ready());
   auto queued = storage::queue_agent_reply(pool_, id, body, author, clock_.now());

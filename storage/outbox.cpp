@@ -590,6 +590,9 @@ Result<OutboxBacklog> outbox_backlog(Pool& pool) {
 Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversation_id, const std::string& text,
                                       const std::string& author, Timestamp now) {
   if (text.empty()) return make_error(ErrorKind::invalid, "invalid_text", "the reply text is empty");
+  // A reply without an author would read as the rules' (automatic: the e-mail goes out with a
+  // null return path, and counts against the automatic-reply cap).
+  if (author.empty()) return make_error(ErrorKind::invalid, "invalid_author", "an agent's reply needs its author");
   // libpq would cut a parameter at a NUL without a word: the stored reply would differ from the
   // one the agent wrote.
   for (const std::string* field : {&text, &author})

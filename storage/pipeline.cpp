@@ -651,7 +651,8 @@ class Attempt {
     if (out_.opted_out) audit["replies_held_back"] = "the sender opted out of this channel";
     if (out_.capped)
       audit["replies_held_back"] =
-          "an automatic reply went to this address on " + in_.channel + " within the last " +
+          std::string(m_.mail ? "an automatic e-mail went to this address" : "an automatic reply went to this address") +
+          " within the last " +
           std::to_string(std::chrono::duration_cast<std::chrono::minutes>(*reply_interval).count()) + " minutes";
     if (out_.unsure) audit["replies_held_back"] = "automatic: unsure (" + m_.automatic_unsure + ")";
     if (!m_.automatic_unsure.empty()) audit["automatic"] = "unsure: " + m_.automatic_unsure;
@@ -750,7 +751,8 @@ Result<IngestOutcome> Pipeline::ingest(const InboundMessage& message, const Rout
         cap == options_.auto_reply_interval.end() ? std::nullopt : std::optional(cap->second);
     // Deadlocks, unique violations (a writer outside the pipeline's locks got there first: the
     // next attempt sees its row) and a connection found dead are run again by run_unit.
-    const sql::Work work{"cannot store the message", "invalid_message", "the database refused the message"};
+    const sql::Work work{"cannot store the message", "invalid_message", "the database refused the message",
+                         "ingest_failed"};
     for (int attempt = 0; attempt < 2; ++attempt) {
       auto stored = sql::run_unit<std::optional<IngestOutcome>>(
           pool_, "pipeline", kStatements, "ingest_retry", work,

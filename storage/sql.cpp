@@ -140,7 +140,9 @@ Failure classify_current_exception(const pqxx::connection_base& conn) {
     f.kind = FailureKind::unavailable;
     f.connection_lost = true;
   }
-  if (f.sqlstate.starts_with("23")) f.constraint = constraint_named(f.text);
+  // Only the violations whose message names the constraint last (a not-null one names a column).
+  if (f.sqlstate == "23505" || f.sqlstate == "23503" || f.sqlstate == "23514" || f.sqlstate == "23P01")
+    f.constraint = constraint_named(f.text);
   return f;
 }
 

@@ -20,6 +20,7 @@ struct Work {
   const char* invalid_code;  // the error code when the database refuses the data
   // What that error says before the database's reason; "" for "<what>: the database refused the data".
   std::string refused = {};
+  const char* bug_code = "database_error";  // the error code of anything unexpected
 };
 
 // Runs op(conn, committing) on a leased connection with `statements` prepared (under `tag`). A
@@ -69,7 +70,7 @@ Result<T> run_unit(Pool& pool, std::string_view tag, std::span<const Statement> 
         case FailureKind::bug:
           break;
       }
-      return make_error(ErrorKind::bug, "database_error", work.what + ": " + failure.text);
+      return make_error(ErrorKind::bug, work.bug_code, work.what + ": " + failure.text);
     }
   }
 }

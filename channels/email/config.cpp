@@ -179,6 +179,7 @@ std::optional<Options> EmailAdapter::read_config(config::Reader& r, const YAML::
       if (auto v = r.size(b["max_attachment_size"], what + ".max_attachment_size")) box.max_attachment_bytes = *v;
     o.mailboxes.push_back(std::move(box));
   }
+  if (o.mailboxes.empty()) return std::nullopt;  // `mailboxes: {}`: the channel is off
   return o;
 }
 

@@ -57,6 +57,7 @@ std::optional<Options> TwilioAdapter::read_config(config::Reader& r, const YAML:
         r.error(it->first, "'" + what + "' has the same account_sid as '" + other.name + "'");
     o.accounts.push_back(std::move(acc));
   }
+  if (o.accounts.empty()) return std::nullopt;  // `accounts: {}`: the channel is off
   return o;
 }
 

@@ -336,7 +336,7 @@ class Server::Impl::Session::Sink final : public StreamSink {
     // taken nothing for kStall (its write is stuck on a peer that does not read), or when the
     // queue reaches the hard bound that keeps memory in check whatever happens.
     const bool stalled = queue_.size() >= max_ && now - taken_at_ > kStall;
-    const bool too_much = queue_.size() >= kBurstFactor * max_ || bytes_ + message.size() > kMaxBytes;
+    const bool too_much = queue_.size() / kBurstFactor >= max_ || bytes_ + message.size() > kMaxBytes;
     if (stalled || too_much) {
       // The writer may be stuck in a write the peer never reads: the connection goes now.
       overflowed_ = ended_ = true;

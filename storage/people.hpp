@@ -1,0 +1,36 @@
+// People's credentials and sessions (the people themselves are declared in the rules file).
+// Secrets never reach this module in the clear: it stores password hashes and the SHA-256 of
+// session and CSRF tokens.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "routing/core/result.hpp"
+#include "routing/core/time.hpp"
+#include "storage/pool.hpp"
+
+namespace switchboard::storage {
+
+// Sets (or replaces) a person's password hash and revokes their sessions, in one transaction.
+Status set_password_hash(Pool& pool, const std::string& login, const std::string& hash);
+// nullopt when the person has no password yet.
+Result<std::optional<std::string>> password_hash(Pool& pool, const std::string& login);
+
+struct SessionRow {
+  std::string login;
+  std::string csrf_sha256;
+  Timestamp expires_at{};
+};
+
+Status create_session(Pool& pool, const std::string& login, const std::string& token_sha256,
+                      const std::string& csrf_sha256, Timestamp expires_at);
+// A live session (not revoked, not expired at `now`); nullopt otherwise.
+Result<std::optional<SessionRow>> find_session(Pool& pool, const std::string& token_sha256, Timestamp now);
+// True when a live session was revoked.
+Result<bool> revoke_session(Pool& pool, const std::string& token_sha256);
+// Every live session of these logins (people who left the rules file or lost a role): how many.
+Result<long> revoke_sessions_except(Pool& pool, const std::vector<std::string>& keep_logins);
+
+}  // namespace switchboard::storage
