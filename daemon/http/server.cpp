@@ -306,6 +306,8 @@ class Server::Impl::Session : public std::enable_shared_from_this<Session> {
   std::optional<websocket::stream<beast::tcp_stream>> ws_;  // the connection, once upgraded
   std::optional<net::steady_timer> stream_timer_;  // the stream's writer waits on it; cancel wakes it
   bool stream_opened_ = false;                     // on_open ran: on_close will
+  // The close frame write_frames sends: normal, unless the reader refused the client's data.
+  websocket::close_code close_code_ = websocket::close_code::normal;
   std::shared_ptr<Sink> sink_;                     // the stream's, for detach_stream()
 
   // A sink wired to this session (see Sink); Detach unwires it when the frame that opened it
@@ -654,9 +656,20 @@ net::awaitable<void> Server::Impl::Session::run_websocket(bhttp::request<bhttp::
   net::co_spawn(executor(), write_frames(shared_from_this(), sink), report_coroutine_exception);
   beast::flat_buffer frame;
   for (;;) {
+    // Ended (by the owner, or below): write_frames is closing, and its async_close reads the
+    // client's answer itself. A read started now could parse a bad frame already buffered and fail
+    // the connection while async_close holds Beast's write lock waiting for the read lock: each
+    // would wait for the other for ever (Beast handles that crossing only for a close frame).
+    if (sink->ended()) break;
     auto [ec, n] = co_await ws_->async_read(frame, kTuple);
     if (ec) {
       if (ec != websocket::error::closed) fail(ec, "websocket_read", request_id);
+      break;
+    }
+    if (!ws_->got_text()) {
+      // HttpStream carries text; a binary message is refused (RFC 6455 7.4.1, 1003), not handed
+      // to on_message as if it were text.
+      close_code_ = websocket::close_code::unknown_data;
       break;
     }
     const std::string message = beast::buffers_to_string(frame.data());
@@ -684,7 +697,7 @@ net::awaitable<void> Server::Impl::Session::write_frames(std::shared_ptr<Session
   }
   sink->end();
   if (ws.is_open()) {
-    auto [ec] = co_await ws.async_close(websocket::close_reason(websocket::close_code::normal), kTuple);
+    auto [ec] = co_await ws.async_close(websocket::close_reason(self->close_code_), kTuple);
     (void)ec;
   }
 }

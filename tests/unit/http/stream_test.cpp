@@ -324,3 +324,24 @@ TEST_CASE("stream: a burst past max_queue reaches a peer that reads", "[http][st
     CHECK(eventually([&] { return seen.closed == 1; }));
   }
 }
+
+TEST_CASE("stream: a binary frame is refused with 1003, never handed over as text", "[http][stream]") {
+  Seen seen;
+  Running server([&](const HttpRequest&) { return echo_route(seen); });
+  net::io_context ioc;
+  websocket::stream<tcp::socket> ws(ioc);
+  open_websocket(ws, server.port());
+  beast::flat_buffer buffer;
+  ws.read(buffer);  // "hello"
+  ws.binary(true);
+  const std::string bytes("\xff\xfe\x00bin", 6);
+  ws.write(net::buffer(bytes));
+  beast::error_code ec;
+  buffer.clear();
+  ws.read(buffer, ec);
+  CHECK(ec == websocket::error::closed);
+  CHECK(ws.reason().code == websocket::close_code::unknown_data);
+  CHECK(eventually([&] { return seen.closed == 1; }));
+  std::lock_guard lock(seen.mu);
+  CHECK(seen.messages.empty());
+}
