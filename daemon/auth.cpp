@@ -199,11 +199,17 @@ Auth::Auth(AuthOptions options, storage::Pool& pool, const Clock& clock, const c
   if (auto h = passwords_.hash(random_token())) dummy_hash_ = *h;
 }
 
+std::string peer_ip(std::string_view remote) {
+  if (remote.starts_with('[')) {  // "[::1]:5678" -> "::1"
+    const auto close = remote.find(']');
+    return std::string(close == std::string_view::npos ? remote.substr(1) : remote.substr(1, close - 1));
+  }
+  const auto colon = remote.rfind(':');  // "1.2.3.4:5678" -> "1.2.3.4"
+  return std::string(colon == std::string_view::npos ? remote : remote.substr(0, colon));
+}
+
 std::string Auth::client_address(const HttpRequest& request) const {
-  std::string address = request.remote;
-  if (const auto colon = address.rfind(':'); colon != std::string::npos && address.find(']') == std::string::npos &&
-                                             std::count(address.begin(), address.end(), ':') == 1)
-    address = address.substr(0, colon);  // "1.2.3.4:5678" -> "1.2.3.4"
+  const std::string address = peer_ip(request.remote);
   if (std::find(options_.trusted_proxies.begin(), options_.trusted_proxies.end(), address) ==
       options_.trusted_proxies.end())
     return address;

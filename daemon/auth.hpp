@@ -112,6 +112,9 @@ class Auth {
   std::string dummy_hash_;  // verified against for an unknown login: the same time either way
 };
 
+// The IP of a peer as the server writes it ("1.2.3.4:5678", "[::1]:5678"), without the port.
+std::string peer_ip(std::string_view remote);
+
 // The value of cookie `name` in the request's Cookie headers, "" when absent.
 std::string cookie_value(const HttpRequest& request, std::string_view name);
 
