@@ -43,6 +43,25 @@ bool csrf_matches(const HttpRequest& request, const storage::SessionRow& session
          sodium_memcmp(given.data(), session.csrf_sha256.data(), given.size()) == 0;
 }
 
+// The credentials of "Authorization: Bearer X" (the scheme in any case), "" when absent.
+std::string bearer_value(const HttpRequest& request) {
+  const std::string* header = request.header("Authorization");
+  if (!header || header->size() < 7) return {};
+  std::string scheme = header->substr(0, 7);
+  for (auto& c : scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (scheme != "bearer ") return {};
+  std::string_view value = std::string_view(*header).substr(7);
+  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  return std::string(value);
+}
+
+json::object token_json(const storage::ApiTokenRow& t) {
+  json::object o{{"id", t.id}, {"login", t.login}, {"name", t.name}, {"created_at", t.created_at}};
+  o["last_used_at"] = t.last_used_at.empty() ? json::value(nullptr) : json::value(t.last_used_at);
+  return o;
+}
+
 bool changes_state(const std::string& method) {
   return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
 }
@@ -237,8 +256,15 @@ Result<std::pair<storage::SessionRow, std::string>> Auth::session_of(const HttpR
 Result<Caller> Auth::authenticate(const HttpRequest& request) {
   if (request.header("Authorization")) {
     auto owners = admin_tokens_.owners(request, "the bearer token is not a valid token");
-    if (!owners) return owners.error();
-    return Caller{"admin-token", routing::Role::admin, false};
+    if (owners) return Caller{"admin-token", routing::Role::admin, false};
+    if (owners.error().code != "unknown_token") return owners.error();
+    // A person's API token: its role is the one the rules file gives the person now.
+    auto token = storage::use_api_token(pool_, digest(bearer_value(request)));
+    if (!token) return token.error();
+    const auto rules = rules_();
+    const routing::Person* person = *token && rules ? rules->person((*token)->login) : nullptr;
+    if (!person) return owners.error();
+    return Caller{person->login, person->role, false};
   }
   if (cookie_value(request, kCookie).empty())
     return unauthorized("missing_token", "send Authorization: Bearer <token>, or sign in (POST /api/v1/session)");
@@ -340,6 +366,55 @@ HttpResponse Auth::logout(const HttpRequest& request) {
   HttpResponse r;
   r.status = 204;
   r.headers.emplace_back("Set-Cookie", std::string(kCookie) + "=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+  return r;
+}
+
+HttpResponse Auth::create_token(const HttpRequest& request, const std::string& login) {
+  auto caller = require_admin(request);
+  if (!caller) return error_response(caller.error());
+  const auto rules = rules_();
+  if (!rules || !rules->person(login))
+    return error_response(make_error(ErrorKind::not_found, "person_not_found",
+                                     "no person '" + login + "' in the rules file's 'people:'"));
+  json::error_code ec;
+  const json::value body = json::parse(request.body, ec);
+  const json::object* o = !ec ? body.if_object() : nullptr;
+  const json::value* name = o ? o->if_contains("name") : nullptr;
+  if (!name || !name->is_string() || name->get_string().empty() || name->get_string().size() > 200 ||
+      !routing::is_valid_utf8(name->get_string()))
+    return error_response(make_error(ErrorKind::invalid, "invalid_token_request",
+                                     "the body must be {\"name\":\"...\"} (what the token is for, 1-200 bytes)"));
+  const std::string token = "sbp_" + random_token();
+  auto row = storage::create_api_token(pool_, login, std::string(name->get_string()), digest(token));
+  if (!row) return error_response(row.error());
+  log::info("api_token_created",
+            {{"login", login}, {"id", row->id}, {"by", caller->login}, {"req", request.request_id}});
+  json::object out = token_json(*row);
+  out["token"] = token;  // shown once: only its digest is kept
+  HttpResponse r = json_response(201, json::serialize(out));
+  r.headers.emplace_back("Cache-Control", "no-store");
+  return r;
+}
+
+HttpResponse Auth::list_tokens(const HttpRequest& request, const std::string& login) {
+  auto caller = require_admin(request);
+  if (!caller) return error_response(caller.error());
+  auto rows = storage::list_api_tokens(pool_, login);
+  if (!rows) return error_response(rows.error());
+  json::array items;
+  for (const auto& t : *rows) items.push_back(token_json(t));
+  return json_response(200, json::serialize(json::object{{"items", std::move(items)}, {"next_cursor", nullptr}}));
+}
+
+HttpResponse Auth::revoke_token(const HttpRequest& request, const std::string& id) {
+  auto caller = require_admin(request);
+  if (!caller) return error_response(caller.error());
+  auto revoked = storage::revoke_api_token(pool_, id);
+  if (!revoked) return error_response(revoked.error());
+  if (!*revoked) return error_response(make_error(ErrorKind::not_found, "token_not_found", "no live token " + id));
+  log::info("api_token_revoked", {{"id", id}, {"by", caller->login}, {"req", request.request_id}});
+  HttpResponse r;
+  r.status = 204;
   return r;
 }
 

@@ -93,6 +93,11 @@ class Auth {
   HttpResponse login(const HttpRequest& request);
   HttpResponse logout(const HttpRequest& request);
   HttpResponse whoami(const HttpRequest& request);
+  // Admins: POST /api/v1/people/{login}/tokens {"name"} (201 with the token, shown once),
+  // GET /api/v1/people/{login}/tokens, DELETE /api/v1/tokens/{id}.
+  HttpResponse create_token(const HttpRequest& request, const std::string& login);
+  HttpResponse list_tokens(const HttpRequest& request, const std::string& login);
+  HttpResponse revoke_token(const HttpRequest& request, const std::string& id);
 
   // The client's address: the peer, or the last X-Forwarded-For entry a trusted proxy added.
   std::string client_address(const HttpRequest& request) const;

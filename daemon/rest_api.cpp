@@ -69,7 +69,18 @@ Status RestApi::add_routes(channels::RouteTable& routes) {
         routes.add("DELETE", "/api/v1/session",
                    [this](const HttpRequest& r, const PathParams&) { return logged(r, auth_.logout(r)); }),
         routes.add("GET", "/api/v1/session",
-                   [this](const HttpRequest& r, const PathParams&) { return logged(r, auth_.whoami(r)); })})
+                   [this](const HttpRequest& r, const PathParams&) { return logged(r, auth_.whoami(r)); }),
+        routes.add("POST", "/api/v1/people/{login}/tokens",
+                   [this](const HttpRequest& r, const PathParams& p) {
+                     return logged(r, auth_.create_token(r, std::string(p.get("login"))));
+                   }),
+        routes.add("GET", "/api/v1/people/{login}/tokens",
+                   [this](const HttpRequest& r, const PathParams& p) {
+                     return logged(r, auth_.list_tokens(r, std::string(p.get("login"))));
+                   }),
+        routes.add("DELETE", "/api/v1/tokens/{id}", [this](const HttpRequest& r, const PathParams& p) {
+          return logged(r, auth_.revoke_token(r, std::string(p.get("id"))));
+        })})
     if (!added) return added;
   return Ok{};
 }

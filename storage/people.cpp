@@ -35,8 +35,30 @@ constexpr Statement kRevokeExcept{"sb_people_revoke_except", R"sql(
 UPDATE sessions SET revoked_at = now()
  WHERE revoked_at IS NULL AND NOT (login = ANY ($1::text[])))sql"};
 
-constexpr Statement kStatements[] = {kSetPassword, kPasswordHash,  kCreateSession,
-                                     kFindSession, kRevokeSession, kRevokeExcept};
+constexpr Statement kCreateToken{"sb_people_create_token", R"sql(
+INSERT INTO api_tokens (login, name, token_sha256) VALUES ($1, $2, $3)
+RETURNING id, login, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '')sql"};
+
+constexpr Statement kUseToken{"sb_people_use_token", R"sql(
+UPDATE api_tokens SET last_used_at = now()
+ WHERE token_sha256 = $1 AND revoked_at IS NULL
+RETURNING id, login, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+          to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))sql"};
+
+constexpr Statement kListTokens{"sb_people_list_tokens", R"sql(
+SELECT id, login, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       coalesce(to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '')
+  FROM api_tokens WHERE login = $1 AND revoked_at IS NULL ORDER BY id DESC)sql"};
+
+constexpr Statement kRevokeToken{"sb_people_revoke_token", R"sql(
+UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL)sql"};
+
+constexpr Statement kStatements[] = {kSetPassword,  kPasswordHash, kCreateSession, kFindSession, kRevokeSession,
+                                     kRevokeExcept, kCreateToken,  kUseToken,      kListTokens,  kRevokeToken};
+
+ApiTokenRow token_row(const pqxx::row& r) {
+  return ApiTokenRow{r[0].c_str(), r[1].c_str(), r[2].c_str(), r[3].c_str(), r[4].is_null() ? "" : r[4].c_str()};
+}
 
 template <class T, class Op>
 Result<T> run(Pool& pool, const sql::Work& work, Op op) {
@@ -102,6 +124,45 @@ Result<long> revoke_sessions_except(Pool& pool, const std::vector<std::string>& 
         pqxx::nontransaction tx(conn);
         return static_cast<long>(tx.exec_prepared(kRevokeExcept.name, sql::text_array(keep_logins)).affected_rows());
       });
+}
+
+Result<ApiTokenRow> create_api_token(Pool& pool, const std::string& login, const std::string& name,
+                                     const std::string& token_sha256) {
+  return run<ApiTokenRow>(pool, {"cannot create a token for " + login, "invalid_token"},
+                          [&](pqxx::connection& conn, bool&) -> Result<ApiTokenRow> {
+                            pqxx::nontransaction tx(conn);
+                            return token_row(tx.exec_prepared(kCreateToken.name, login, name, token_sha256)[0]);
+                          });
+}
+
+Result<std::optional<ApiTokenRow>> use_api_token(Pool& pool, const std::string& token_sha256) {
+  return run<std::optional<ApiTokenRow>>(pool, {"cannot read a token", "invalid_token"},
+                                         [&](pqxx::connection& conn, bool&) -> Result<std::optional<ApiTokenRow>> {
+                                           pqxx::nontransaction tx(conn);
+                                           auto r = tx.exec_prepared(kUseToken.name, token_sha256);
+                                           if (r.empty()) return std::optional<ApiTokenRow>{};
+                                           return std::optional<ApiTokenRow>(token_row(r[0]));
+                                         });
+}
+
+Result<std::vector<ApiTokenRow>> list_api_tokens(Pool& pool, const std::string& login) {
+  return run<std::vector<ApiTokenRow>>(pool, {"cannot list the tokens of " + login, "invalid_token"},
+                                       [&](pqxx::connection& conn, bool&) -> Result<std::vector<ApiTokenRow>> {
+                                         pqxx::nontransaction tx(conn);
+                                         std::vector<ApiTokenRow> out;
+                                         for (const auto& row : tx.exec_prepared(kListTokens.name, login))
+                                           out.push_back(token_row(row));
+                                         return out;
+                                       });
+}
+
+Result<bool> revoke_api_token(Pool& pool, const std::string& id) {
+  if (!sql::is_canonical_id(id)) return false;
+  return run<bool>(pool, {"cannot revoke token " + id, "invalid_token"},
+                   [&](pqxx::connection& conn, bool&) -> Result<bool> {
+                     pqxx::nontransaction tx(conn);
+                     return tx.exec_prepared(kRevokeToken.name, id).affected_rows() > 0;
+                   });
 }
 
 }  // namespace switchboard::storage

@@ -33,4 +33,22 @@ Result<bool> revoke_session(Pool& pool, const std::string& token_sha256);
 // Every live session of these logins (people who left the rules file or lost a role): how many.
 Result<long> revoke_sessions_except(Pool& pool, const std::vector<std::string>& keep_logins);
 
+struct ApiTokenRow {
+  std::string id;
+  std::string login;
+  std::string name;
+  std::string created_at;    // RFC 3339
+  std::string last_used_at;  // RFC 3339, "" when never used
+};
+
+// A new token of `login` (its digest only); returns the row.
+Result<ApiTokenRow> create_api_token(Pool& pool, const std::string& login, const std::string& name,
+                                     const std::string& token_sha256);
+// The live token with this digest (and marks it used), nullopt when unknown or revoked.
+Result<std::optional<ApiTokenRow>> use_api_token(Pool& pool, const std::string& token_sha256);
+// The person's live tokens, newest first.
+Result<std::vector<ApiTokenRow>> list_api_tokens(Pool& pool, const std::string& login);
+// True when a live token with this id was revoked.
+Result<bool> revoke_api_token(Pool& pool, const std::string& id);
+
 }  // namespace switchboard::storage

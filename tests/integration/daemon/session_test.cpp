@@ -157,3 +157,54 @@ TEST_CASE("session: failed logins are limited per login with Retry-After", "[dae
   for (const char* bad : {"", "{", "[]", R"({"login":1,"password":"x"})", R"({"login":"anna"})"})
     CHECK(http_request("POST", d.url("/api/v1/session"), {"Content-Type: application/json"}, bad).status == 400);
 }
+
+TEST_CASE("session: admins give people API tokens, shown once, revocable, with the person's role",
+          "[daemon][session]") {
+  TestDatabase db;
+  DaemonOptions o;
+  o.database_url = db.url();
+  o.rules_yaml = kRules;
+  o.extra_config = kAuth;
+  DaemonProcess d(o);
+  const std::string admin = std::string("Authorization: Bearer ") + DaemonProcess::kAdminToken;
+  const std::string json_type = "Content-Type: application/json";
+
+  auto made =
+      http_request("POST", d.url("/api/v1/people/anna/tokens"), {admin, json_type}, R"({"name":"skrypt raportów"})");
+  REQUIRE(made.status == 201);
+  const auto token_body = json::parse(made.body).as_object();
+  const std::string token(token_body.at("token").as_string());
+  const std::string id(token_body.at("id").as_string());
+  CHECK(token.rfind("sbp_", 0) == 0);
+  CHECK(token_body.at("login").as_string() == "anna");
+  // Only its digest is kept, and the list never shows it again.
+  CHECK(db.scalar("SELECT count(*) FROM api_tokens WHERE token_sha256 = '" + token + "'") == "0");
+  auto list = http_request("GET", d.url("/api/v1/people/anna/tokens"), {admin});
+  REQUIRE(list.status == 200);
+  CHECK(list.body.find(token) == std::string::npos);
+  CHECK(json::parse(list.body).at("items").as_array().size() == 1);
+  CHECK(json::parse(list.body).at("next_cursor").is_null());
+
+  // The token is anna: an agent, so not on admin endpoints and not able to make tokens.
+  const std::string anna = "Authorization: Bearer " + token;
+  auto me = http_request("GET", d.url("/api/v1/session"), {anna});
+  REQUIRE(me.status == 200);
+  CHECK(json::parse(me.body).at("person").at("login").as_string() == "anna");
+  CHECK(http_request("GET", d.url("/api/v1/conversations/1"), {anna}).status == 403);
+  CHECK(http_request("POST", d.url("/api/v1/people/anna/tokens"), {anna, json_type}, R"({"name":"x"})").status == 403);
+  CHECK(db.scalar("SELECT last_used_at IS NOT NULL FROM api_tokens WHERE id = " + id) == "t");
+
+  // Mistakes: an unknown person, a bad body, an unknown token id.
+  CHECK(http_request("POST", d.url("/api/v1/people/ghost/tokens"), {admin, json_type}, R"({"name":"x"})").status ==
+        404);
+  for (const char* bad : {"", "{", R"({"name":""})", R"({"name":5})"})
+    CHECK(http_request("POST", d.url("/api/v1/people/anna/tokens"), {admin, json_type}, bad).status == 400);
+  CHECK(http_request("DELETE", d.url("/api/v1/tokens/999999"), {admin}).status == 404);
+  CHECK(http_request("DELETE", d.url("/api/v1/tokens/abc"), {admin}).status == 404);
+
+  // Revoked: the token is refused at once.
+  CHECK(http_request("DELETE", d.url("/api/v1/tokens/" + id), {admin}).status == 204);
+  auto after = http_request("GET", d.url("/api/v1/session"), {anna});
+  CHECK(after.status == 401);
+  CHECK(after.body.find("unknown_token") != std::string::npos);
+}
