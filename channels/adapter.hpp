@@ -39,6 +39,24 @@ struct OutboundMessage {
   bool from_human = false;
 };
 
+// What a channel allows a reply a person writes now: POST .../reply-preview shows it, and an
+// agent's reply is refused (422, nothing queued) when `allowed` is false.
+struct ReplyCheck {
+  bool allowed = true;
+  std::string reason;   // when refused: "window_closed", "too_long", "empty"
+  std::string message;  // why, for people
+  int characters = 0;   // as the channel counts them
+  std::optional<int> limit;             // the most characters the channel takes
+  std::optional<std::string> encoding;  // SMS: "gsm7" or "ucs2"
+  std::optional<int> segments;          // SMS: parts billed
+  std::string window;                   // the reply window that applies, "" for none
+  bool window_open = true;
+  std::optional<Timestamp> window_closes_at;
+};
+
+// Unicode code points in UTF-8 text (the unit Meta's and Twilio's limits count).
+int code_points(std::string_view utf8);
+
 // What a sender does before sending again a message whose earlier attempt has no recorded result
 // (the daemon died between calling the platform and recording its answer, or the answer never
 // came): Adapter::check_resend.
@@ -97,6 +115,9 @@ class Adapter {
     return make_error(ErrorKind::bug, "not_spooled", "adapter " + std::string(name()) +
                                                          " keeps no spooled requests (path " + request.path + ")");
   }
+  // What the channel allows `draft` (a person's reply) at `now`. By default: anything but an
+  // empty text.
+  virtual ReplyCheck check_reply(const OutboundMessage& draft, Timestamp now) const;
   // Verifies the request's credentials or signature, then parses it. Never throws.
   virtual Result<std::vector<InboundEvent>> parse_webhook(const HttpRequest& request) = 0;
   // Sends one message. What the outbox worker does with a failure depends on its outcome

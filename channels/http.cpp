@@ -40,6 +40,7 @@ int http_status(ErrorKind kind) {
     case ErrorKind::forbidden: return 403;
     case ErrorKind::not_found: return 404;
     case ErrorKind::conflict: return 409;
+    case ErrorKind::unprocessable: return 422;
     case ErrorKind::too_large: return 413;
     case ErrorKind::unavailable: return 503;
     case ErrorKind::config:

@@ -41,6 +41,12 @@ class StreamSink {
   virtual bool send(std::string message) = 0;
   // Ends the stream (a WebSocket close frame; the end of the event stream).
   virtual void close() = 0;
+  // Ends a WebSocket with this close code (RFC 6455 7.4: 1000-4999) and reason (at most 123
+  // bytes); an event stream just ends.
+  virtual void close(int code, std::string reason) = 0;
+  // Messages waiting to be written: an owner that produces faster than the peer reads can wait
+  // (or give up) before send() has to drop the peer.
+  virtual std::size_t backlog() = 0;
 };
 
 // A response that takes the connection over (HttpResponse::stream):

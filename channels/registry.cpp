@@ -47,3 +47,26 @@ std::vector<std::string> Registry::names() const {
 }
 
 }  // namespace switchboard::channels
+
+namespace switchboard::channels {
+
+int code_points(std::string_view utf8) {
+  int n = 0;
+  for (unsigned char c : utf8)
+    if ((c & 0xC0) != 0x80) ++n;
+  return n;
+}
+
+ReplyCheck Adapter::check_reply(const OutboundMessage& draft, Timestamp now) const {
+  (void)now;
+  ReplyCheck check;
+  check.characters = code_points(draft.text);
+  if (draft.text.empty()) {
+    check.allowed = false;
+    check.reason = "empty";
+    check.message = "the reply is empty";
+  }
+  return check;
+}
+
+}  // namespace switchboard::channels

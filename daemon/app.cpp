@@ -58,7 +58,13 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
       rest_(pool_, clock_, auth_, static_cast<channels::Intake&>(*this),
             [this](const HttpRequest& request, std::string_view event, const Error& error) {
               return rejected(request, event, error);
-            }) {
+            },
+            [this] { return this->rules(); },
+            [this](std::string_view channel) -> const channels::Adapter* {
+              auto sender = registry_.sender(channel);
+              return sender ? *sender : nullptr;
+            },
+            stream_) {
   if (auto registered = channels::register_configured(registry_, config_.channels, clock_); !registered)
     setup_ = registered;
   // Channels that cap automatic replies per recipient (e-mail: RFC 3834).
@@ -142,13 +148,17 @@ void App::migrate_until_ready() {
     auto applied = storage::migrate(pool_);
     if (applied) {
       for (int v : *applied) log::info("migration_applied", {{"version", std::to_string(v)}});
+      {
+        // Sending starts only on a current schema, and not at all once a stop has begun.
+        std::lock_guard lock(lifecycle_mu_);
+        if (!stopping_ && outbox_) outbox_->start();
+        if (!stopping_)
+          for (auto* adapter : registry_.all()) adapter->start();
+        if (!stopping_) stream_.start();
+        schema_ready_ = true;
+      }
+      // Logged once requests are taken: tests and operators wait for this line.
       log::info("schema_ready", {{"version", std::to_string(storage::latest_schema_version())}});
-      // Sending starts only on a current schema, and not at all once a stop has begun.
-      std::lock_guard lock(lifecycle_mu_);
-      if (!stopping_ && outbox_) outbox_->start();
-      if (!stopping_)
-        for (auto* adapter : registry_.all()) adapter->start();
-      schema_ready_ = true;
       return;
     }
     log::warn("migration_failed", {{"code", applied.error().code}, {"reason", applied.error().message}});
@@ -170,6 +180,7 @@ void App::run() {
   if (migrator_.joinable()) migrator_.join();
   if (replayer_.joinable()) replayer_.join();
   for (auto* adapter : registry_.all()) adapter->stop();
+  stream_.stop();
   if (outbox_) outbox_->stop();
   bus_.stop();
 }
@@ -206,10 +217,25 @@ bool App::reload_rules() {
     return false;
   }
   std::string hash = fresh->hash();
+  // People removed from the file, or no longer admins: their sessions and tokens end now.
+  std::vector<std::string> revoked;
   {
     std::lock_guard lock(rules_mu_);
+    for (const auto& before : rules_->people()) {
+      const routing::Person* after = fresh->person(before.login);
+      if (!after || (before.role == routing::Role::admin && after->role != routing::Role::admin))
+        revoked.push_back(before.login);
+    }
     rules_ = std::move(fresh);
   }
+  if (!revoked.empty()) {
+    if (auto done = storage::revoke_credentials(pool_, revoked); !done)
+      log::error("credentials_revoke_failed", {{"reason", done.error().message}});
+    else
+      log::info("credentials_revoked", {{"people", std::to_string(revoked.size())}, {"sessions_and_tokens", std::to_string(*done)}});
+    stream_.revoke(revoked);
+  }
+  stream_.rules_changed();
   metrics_.rules_loaded(hash);
   log::info("rules_reloaded", {{"path", config_.rules_path}, {"hash", hash}});
   return true;

@@ -16,7 +16,7 @@
 #include "channels/tokens.hpp"
 #include "daemon/metrics.hpp"
 #include "daemon/outbox_worker.hpp"
-#include "daemon/rest_api.hpp"
+#include "daemon/api/rest_api.hpp"
 #include "daemon/config.hpp"
 #include "daemon/event_bus.hpp"
 #include "daemon/spool.hpp"
@@ -117,7 +117,10 @@ class App final : private channels::Host,
   std::thread replayer_;
   std::unique_ptr<http::Server> server_;
   // One LISTEN connection for every notification channel (before outbox_: it outlives it).
-  EventBus bus_{config_.database_url, {"switchboard_outbox"}};
+  EventBus bus_{config_.database_url, {"switchboard_outbox", "switchboard_events"}};
+  // GET /api/v1/stream: follows the events table (before outbox_, after bus_: it unsubscribes first).
+  StreamHub stream_{pool_, bus_, clock_, StreamOptions{config_.stream.keep, config_.stream.max_backlog},
+                    [this](const std::string& login) { return rest_.viewer_of(login); }};
   std::unique_ptr<OutboxWorker> outbox_;
   std::atomic<bool> schema_ready_{false};
   std::mutex lifecycle_mu_;  // orders outbox start (after migrating) against stop

@@ -256,7 +256,7 @@ Result<std::pair<storage::SessionRow, std::string>> Auth::session_of(const HttpR
 Result<Caller> Auth::authenticate(const HttpRequest& request) {
   if (request.header("Authorization")) {
     auto owners = admin_tokens_.owners(request, "the bearer token is not a valid token");
-    if (owners) return Caller{"admin-token", routing::Role::admin, false};
+    if (owners) return Caller{"admin-token", routing::Role::admin, false, true};
     if (owners.error().code != "unknown_token") return owners.error();
     // A person's API token: its role is the one the rules file gives the person now.
     auto token = storage::use_api_token(pool_, digest(bearer_value(request)));

@@ -73,6 +73,7 @@ struct Caller {
   std::string login;  // the person, or "admin-token" for a config admin token
   routing::Role role = routing::Role::agent;
   bool by_session = false;
+  bool config_token = false;  // an admin token of the config, not a person
 };
 
 class Auth {

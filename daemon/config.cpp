@@ -48,7 +48,7 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   c.path = file_name;
   std::vector<std::string> top = {"listen", "public_url", "database", "rules",  "state_dir", "http",
                                   "limits", "admin",      "channels", "default_region", "outbox", "shutdown_timeout",
-                                  "spool",  "auth"};
+                                  "spool",  "auth",       "stream"};
   for (auto& section : channels::builtin_sections(false)) top.push_back(std::move(section));
   if (!r.mapping(root, "config", top)) return result;
 
@@ -210,6 +210,19 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
               c.auth.trusted_proxies.push_back(*v);
         }
       }
+    }
+  }
+  if (YAML::Node st = root["stream"]) {
+    if (r.mapping(st, "stream", {"keep", "max_backlog"})) {
+      if (st["keep"])
+        if (auto v = r.seconds(st["keep"], "stream.keep")) {
+          if (*v < std::chrono::minutes{1})
+            r.error(st["keep"], "'stream.keep' must be at least 1m: clients resume from what is kept");
+          c.stream.keep = *v;
+        }
+      if (st["max_backlog"])
+        if (auto v = r.integer(st["max_backlog"], "stream.max_backlog", 10, 100000))
+          c.stream.max_backlog = static_cast<std::size_t>(*v);
     }
   }
   if (YAML::Node sp = root["spool"]) {

@@ -42,6 +42,12 @@ struct AuthOptions {
   bool secure_cookie = false;                // public_url is https
 };
 
+// The live stream (the `stream:` section; daemon/api/stream.hpp).
+struct StreamConfig {
+  std::chrono::seconds keep{7 * 24 * 3600};  // events older than this are pruned
+  std::size_t max_backlog = 1000;            // events waiting for one client before it is closed (1013)
+};
+
 struct Config {
   std::string path;          // the file it came from
   std::string listen_address = "127.0.0.1";
@@ -68,6 +74,7 @@ struct Config {
   std::size_t spool_max_bytes = 64 * 1024 * 1024;
   OutboxConfig outbox;
   AuthOptions auth;
+  StreamConfig stream;
   std::chrono::milliseconds shutdown_timeout{30000};  // after SIGTERM, then exit regardless
 };
 

@@ -226,12 +226,13 @@ SELECT o.id, o.message_id, o.channel, o.account, o.recipient, o.payload::text, o
 // opposite orders; FOR ... OF c because the lateral side may be all NULLs.
 constexpr Statement kReplyTarget{"sb_outbox_reply_target", R"sql(
 SELECT last.id, last.channel, last.account, last.sender, h.message_id_header, h.subject, h.references_ids,
-       h.message_id
+       h.message_id, (extract(epoch FROM last.created_at) * 1000000)::bigint
   FROM conversations c
   LEFT JOIN LATERAL (
-        SELECT id, channel, account, sender
+        SELECT id, channel, account, sender, created_at
           FROM messages
          WHERE conversation_id = c.id AND direction = 'in'
+           AND ($2::text IS NULL OR channel = $2) AND ($3::text IS NULL OR account = $3)
          ORDER BY created_at DESC, id DESC
          LIMIT 1) AS last ON true
   LEFT JOIN email_headers h ON h.message_id = last.id
@@ -253,7 +254,8 @@ WITH reply AS (
        UPDATE conversations
           SET first_response_at = coalesce(first_response_at, $8),
               last_human_reply_at = $8,
-              inbound_since_human_reply = 0
+              inbound_since_human_reply = 0,
+              waiting_since = NULL
         WHERE id = $1)
 SELECT reply.id, queued.id, pg_notify('switchboard_outbox', '') FROM reply, queued)sql"};
 
@@ -587,8 +589,55 @@ Result<OutboxBacklog> outbox_backlog(Pool& pool) {
                             });
 }
 
+namespace {
+
+// The reply's target under kReplyTarget (locked), or the error that says why there is none.
+Result<ReplyTarget> target_of(pqxx::work& tx, const std::string& conversation_id, const ReplyRoute& route) {
+  const auto target = tx.exec_prepared(kReplyTarget.name, conversation_id, route.channel, route.account);
+  if (target.empty())
+    return make_error(ErrorKind::not_found, "conversation_not_found", "no conversation with id '" + conversation_id + "'");
+  const auto& last = target[0];
+  if (last[0].is_null()) {
+    if (route.channel || route.account)
+      return make_error(ErrorKind::unprocessable, "not_reachable",
+                        "the customer never wrote in this conversation on " + route.channel.value_or("that channel") +
+                            (route.account ? " (account " + *route.account + ")" : std::string()));
+    return make_error(ErrorKind::conflict, "no_inbound_channel", "the conversation has no inbound message to reply to");
+  }
+  ReplyTarget out;
+  out.in_reply_to = last[0].c_str();
+  out.channel = last[1].c_str();
+  out.account = last[2].c_str();
+  out.recipient = last[3].c_str();
+  out.last_inbound_at = sql::from_epoch_micros(last[8].as<std::int64_t>());
+  if (!last[7].is_null()) {
+    // The customer's last message was mail: threaded under it (as the pipeline's mail_thread).
+    MailThread thread;
+    thread.subject = last[5].is_null() ? "" : last[5].c_str();
+    thread.in_reply_to = last[4].is_null() ? "" : last[4].c_str();
+    const auto stored = sql::parse_text_array(last[6]);  // newest first, as the pipeline keeps them
+    thread.references.assign(stored.rbegin(), stored.rend());
+    if (!thread.in_reply_to.empty()) thread.references.push_back(thread.in_reply_to);
+    out.mail = std::move(thread);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<ReplyTarget> reply_target(Pool& pool, const std::string& conversation_id, const ReplyRoute& route) {
+  if (!sql::is_canonical_id(conversation_id))
+    return make_error(ErrorKind::not_found, "conversation_not_found", "no conversation with id '" + conversation_id + "'");
+  return run<ReplyTarget>(pool, {"cannot find where a reply to conversation " + conversation_id + " goes", "invalid_reply"},
+                          [&](pqxx::connection& conn, bool&) -> Result<ReplyTarget> {
+                            pqxx::work tx(conn, "reply_target");
+                            return target_of(tx, conversation_id, route);  // rolled back: a read
+                          });
+}
+
 Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversation_id, const std::string& text,
-                                      const std::string& author, Timestamp now) {
+                                      const std::string& author, Timestamp now, const ReplyRoute& route,
+                                      const ReplyGate& gate) {
   if (text.empty()) return make_error(ErrorKind::invalid, "invalid_text", "the reply text is empty");
   // A reply without an author would read as the rules' (automatic: the e-mail goes out with a
   // null return path, and counts against the automatic-reply cap).
@@ -600,42 +649,27 @@ Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversatio
       return make_error(ErrorKind::invalid, "invalid_text", "the reply contains a NUL character");
   if (!is_utf8(text) || !is_utf8(author))
     return make_error(ErrorKind::invalid, "invalid_text", "the reply is not valid UTF-8");
-  const auto not_found = [&] {
-    return make_error(ErrorKind::not_found, "conversation_not_found",
-                      "no conversation with id '" + conversation_id + "'");
-  };
-  if (!sql::is_canonical_id(conversation_id)) return not_found();
+  if (!sql::is_canonical_id(conversation_id))
+    return make_error(ErrorKind::not_found, "conversation_not_found", "no conversation with id '" + conversation_id + "'");
   const auto at = format_rfc3339(now);
   return run<QueuedReply>(
       pool, {"cannot queue the reply to conversation " + conversation_id, "invalid_reply"},
       [&](pqxx::connection& conn, bool& committing) -> Result<QueuedReply> {
         pqxx::work tx(conn, "agent_reply");
-        const auto target = tx.exec_prepared(kReplyTarget.name, conversation_id);
-        if (target.empty()) return not_found();
-        const auto& last = target[0];
-        if (last[0].is_null())
-          return make_error(ErrorKind::conflict, "no_inbound_channel",
-                            "the conversation has no inbound message to reply to");
+        auto target = target_of(tx, conversation_id, route);
+        if (!target) return target.error();
+        if (gate)
+          if (auto allowed = gate(*target); !allowed) return allowed.error();
         QueuedReply out;
-        const std::string in_reply_to = last[0].c_str();
-        out.channel = last[1].c_str();
-        out.account = last[2].c_str();
-        out.recipient = last[3].c_str();
+        out.channel = target->channel;
+        out.account = target->account;
+        out.recipient = target->recipient;
         OutboundPayload payload;
         payload.text = text;
         payload.conversation_id = conversation_id;
         payload.author = author;
-        payload.in_reply_to = in_reply_to;
-        if (!last[7].is_null()) {
-          // The customer's last message was mail: threaded under it (as the pipeline's mail_thread).
-          MailThread thread;
-          thread.subject = last[5].is_null() ? "" : last[5].c_str();
-          thread.in_reply_to = last[4].is_null() ? "" : last[4].c_str();
-          const auto stored = sql::parse_text_array(last[6]);  // newest first, as the pipeline keeps them
-          thread.references.assign(stored.rbegin(), stored.rend());
-          if (!thread.in_reply_to.empty()) thread.references.push_back(thread.in_reply_to);
-          payload.mail = std::move(thread);
-        }
+        payload.in_reply_to = target->in_reply_to;
+        payload.mail = target->mail;
         const auto r = tx.exec_prepared(kReplyInsert.name, conversation_id, out.channel, out.account, author, text,
                                         out.recipient, serialize(payload), at);
         out.message_id = r[0][0].c_str();

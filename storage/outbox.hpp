@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "routing/core/outbound.hpp"
 #include "routing/core/result.hpp"
 #include "routing/core/time.hpp"
 #include "storage/pool.hpp"
@@ -151,6 +153,28 @@ struct QueuedReply {
   std::string recipient;
 };
 
+// Which of the customer's channels a reply takes: by default the one they last wrote on.
+struct ReplyRoute {
+  std::optional<std::string> channel;
+  std::optional<std::string> account;
+};
+
+// Where a reply goes: the customer's newest inbound message on the route.
+struct ReplyTarget {
+  std::string in_reply_to;  // that message's id
+  std::string channel;
+  std::string account;
+  std::string recipient;
+  Timestamp last_inbound_at{};         // the platforms' reply windows run from it
+  std::optional<MailThread> mail;      // when it was mail: how the reply threads under it
+};
+// Errors: not_found, unprocessable "not_reachable" (never wrote on the route's channel),
+// conflict "no_inbound_channel" (never wrote at all).
+Result<ReplyTarget> reply_target(Pool& pool, const std::string& conversation_id, const ReplyRoute& route);
+
+// Says whether the channel takes the reply now (a window, a length): its error refuses it.
+using ReplyGate = std::function<Status(const ReplyTarget& target)>;
+
 // An agent's reply, in one transaction: the outbound message (sender = author), its outbox row
 // (payload {"text", "conversation_id", "author", "in_reply_to"}, due at now), first_response_at
 // set unless it was, and NOTIFY switchboard_outbox at commit. It goes back the way the customer
@@ -158,7 +182,9 @@ struct QueuedReply {
 // message. Errors: not_found "conversation_not_found"; conflict "no_inbound_channel" (nothing
 // to reply to); invalid "invalid_text" (empty, NUL or not UTF-8) or "invalid_reply" (refused by
 // the database); unavailable (nothing stored, unless the message says it may be); bug.
+// The gate runs inside the transaction, on the very target the reply is queued for.
 Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversation_id, const std::string& text,
-                                      const std::string& author, Timestamp now);
+                                      const std::string& author, Timestamp now, const ReplyRoute& route = {},
+                                      const ReplyGate& gate = {});
 
 }  // namespace switchboard::storage

@@ -31,10 +31,6 @@ SELECT login, csrf_sha256, (extract(epoch FROM expires_at) * 1000000)::bigint
 constexpr Statement kRevokeSession{"sb_people_revoke_session", R"sql(
 UPDATE sessions SET revoked_at = now() WHERE token_sha256 = $1 AND revoked_at IS NULL)sql"};
 
-constexpr Statement kRevokeExcept{"sb_people_revoke_except", R"sql(
-UPDATE sessions SET revoked_at = now()
- WHERE revoked_at IS NULL AND NOT (login = ANY ($1::text[])))sql"};
-
 constexpr Statement kCreateToken{"sb_people_create_token", R"sql(
 INSERT INTO api_tokens (login, name, token_sha256) VALUES ($1, $2, $3)
 RETURNING id, login, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '')sql"};
@@ -53,8 +49,16 @@ SELECT id, login, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH2
 constexpr Statement kRevokeToken{"sb_people_revoke_token", R"sql(
 UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL)sql"};
 
+constexpr Statement kRevokePeople{"sb_people_revoke_people", R"sql(
+WITH sessions_ended AS (
+       UPDATE sessions SET revoked_at = now() WHERE revoked_at IS NULL AND login = ANY ($1::text[]) RETURNING 1),
+     tokens_ended AS (
+       UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND login = ANY ($1::text[]) RETURNING 1)
+SELECT (SELECT count(*) FROM sessions_ended) + (SELECT count(*) FROM tokens_ended))sql"};
+
 constexpr Statement kStatements[] = {kSetPassword,  kPasswordHash, kCreateSession, kFindSession, kRevokeSession,
-                                     kRevokeExcept, kCreateToken,  kUseToken,      kListTokens,  kRevokeToken};
+                                     kCreateToken,  kUseToken,      kListTokens,  kRevokeToken,
+                                     kRevokePeople};
 
 ApiTokenRow token_row(const pqxx::row& r) {
   return ApiTokenRow{r[0].c_str(), r[1].c_str(), r[2].c_str(), r[3].c_str(), r[4].is_null() ? "" : r[4].c_str()};
@@ -118,14 +122,6 @@ Result<bool> revoke_session(Pool& pool, const std::string& token_sha256) {
                    });
 }
 
-Result<long> revoke_sessions_except(Pool& pool, const std::vector<std::string>& keep_logins) {
-  return run<long>(
-      pool, {"cannot revoke sessions", "invalid_session"}, [&](pqxx::connection& conn, bool&) -> Result<long> {
-        pqxx::nontransaction tx(conn);
-        return static_cast<long>(tx.exec_prepared(kRevokeExcept.name, sql::text_array(keep_logins)).affected_rows());
-      });
-}
-
 Result<ApiTokenRow> create_api_token(Pool& pool, const std::string& login, const std::string& name,
                                      const std::string& token_sha256) {
   return run<ApiTokenRow>(pool, {"cannot create a token for " + login, "invalid_token"},
@@ -162,6 +158,17 @@ Result<bool> revoke_api_token(Pool& pool, const std::string& id) {
                    [&](pqxx::connection& conn, bool&) -> Result<bool> {
                      pqxx::nontransaction tx(conn);
                      return tx.exec_prepared(kRevokeToken.name, id).affected_rows() > 0;
+                   });
+}
+
+Result<long> revoke_credentials(Pool& pool, const std::vector<std::string>& logins) {
+  return run<long>(pool, {"cannot revoke sessions and tokens", "invalid_person"},
+                   [&](pqxx::connection& conn, bool& committing) -> Result<long> {
+                     pqxx::work tx(conn, "revoke_credentials");
+                     auto r = tx.exec_prepared(kRevokePeople.name, sql::text_array(logins));
+                     committing = true;
+                     tx.commit();
+                     return r[0][0].as<long>();
                    });
 }
 

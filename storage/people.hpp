@@ -30,8 +30,10 @@ Status create_session(Pool& pool, const std::string& login, const std::string& t
 Result<std::optional<SessionRow>> find_session(Pool& pool, const std::string& token_sha256, Timestamp now);
 // True when a live session was revoked.
 Result<bool> revoke_session(Pool& pool, const std::string& token_sha256);
-// Every live session of these logins (people who left the rules file or lost a role): how many.
-Result<long> revoke_sessions_except(Pool& pool, const std::vector<std::string>& keep_logins);
+
+// Every live session and API token of these people (removed from the rules file, or no longer
+// admins); how many ended.
+Result<long> revoke_credentials(Pool& pool, const std::vector<std::string>& logins);
 
 struct ApiTokenRow {
   std::string id;

@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "routing/core/log.hpp"
+#include "storage/merge.hpp"
 #include "storage/sql.hpp"
 #include "storage/unit_of_work.hpp"
 
@@ -124,6 +125,8 @@ WITH audit_row AS (
        VALUES ($2, $1, $3, $4, $5::jsonb))
 UPDATE conversations
    SET last_message_at = $6,
+       last_channel = (SELECT channel FROM messages WHERE id = $2),
+       waiting_since = CASE WHEN $11 THEN NULL ELSE coalesce(waiting_since, $6) END,
        inbound_count = inbound_count + 1,
        inbound_since_human_reply = inbound_since_human_reply + 1,
        queue = coalesce($7, queue),
@@ -162,52 +165,9 @@ SELECT (extract(epoch FROM max(o.created_at)) * 1000000)::bigint
  WHERE c.customer_id = $1 AND o.payload->>'template' = $2)sql"};
 
 // Merging customer $2 into $1, when one message proves they are one person (a WhatsApp user id
-// and the phone number seen together). First the absorbed customer's active conversation is
-// locked, so that a message of theirs being stored right now commits before its conversation
-// moves; then its messages join the surviving customer's active conversation (or the conversation
-// itself moves over when the survivor has none), the rest of its history and its identities move,
-// and it points at the survivor.
-constexpr Statement kMergeLock{"sb_ingest_merge_lock", R"sql(
-SELECT id FROM conversations WHERE customer_id IN ($1, $2) AND state IN ('open', 'pending')
- ORDER BY id
-   FOR NO KEY UPDATE)sql"};
-
-constexpr Statement kMerge{"sb_ingest_merge", R"sql(
-WITH survivor AS (
-       SELECT id FROM conversations WHERE customer_id = $1 AND state IN ('open', 'pending')),
-     absorbed AS (
-       SELECT id, inbound_count, inbound_since_human_reply
-         FROM conversations WHERE customer_id = $2 AND state IN ('open', 'pending')),
-     moved_messages AS (
-       UPDATE messages SET conversation_id = (SELECT id FROM survivor)
-        WHERE conversation_id = (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor)
-       RETURNING id),
-     moved_audit AS (
-       UPDATE audit SET conversation_id = (SELECT id FROM survivor)
-        WHERE conversation_id = (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor)),
-     moved_pages AS (
-       UPDATE pages SET conversation_id = (SELECT id FROM survivor)
-        WHERE conversation_id = (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor)),
-     counted AS (
-       UPDATE conversations v
-          SET inbound_count = v.inbound_count + a.inbound_count,
-              inbound_since_human_reply = v.inbound_since_human_reply + a.inbound_since_human_reply
-         FROM absorbed a
-        WHERE v.id = (SELECT id FROM survivor)),
-     emptied AS (
-       UPDATE conversations
-          SET customer_id = $1, state = 'resolved', resolved_at = $3, inbound_count = 0,
-              inbound_since_human_reply = 0, tags = array_append(tags, 'merged')
-        WHERE id = (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor)),
-     history AS (  -- a row may change only once per statement: not the one emptied above
-       UPDATE conversations SET customer_id = $1
-        WHERE customer_id = $2
-          AND NOT (id IN (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor))),
-     identities_moved AS (
-       UPDATE identities SET customer_id = $1 WHERE customer_id = $2),
-     pointed AS (
-       UPDATE customers SET merged_into = $1 WHERE id = $2)
-SELECT (SELECT id FROM survivor), (SELECT id FROM absorbed), (SELECT count(*) FROM moved_messages))sql"};
+// and the phone number seen together): storage/merge.hpp.
+constexpr Statement kMergeLock{"sb_ingest_merge_lock", sql::kMergeLockSql};
+constexpr Statement kMerge{"sb_ingest_merge", sql::kMergeSql};
 
 constexpr Statement kMergeAudit{"sb_ingest_merge_audit", R"sql(
 INSERT INTO audit (at, conversation_id, rules_hash, decision)

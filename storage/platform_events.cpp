@@ -66,7 +66,8 @@ WITH echo AS (
        UPDATE conversations
           SET first_response_at = coalesce(first_response_at, $8),
               last_human_reply_at = greatest(last_human_reply_at, $8),
-              inbound_since_human_reply = 0
+              inbound_since_human_reply = 0,
+              waiting_since = NULL
         WHERE id = $1 AND EXISTS (SELECT 1 FROM echo))
 SELECT id FROM echo)sql"};
 

@@ -102,6 +102,8 @@ class MetaAdapter final : public Adapter {
   // "invalid_recipient" / "empty_text" / "text_too_long" / "unsupported_channel", then graph_error()
   // and unavailable "graph_unavailable" for transport failures.
   SendResult send(const OutboundMessage& message) override;
+  // The windows and limits above, for a person's reply.
+  ReplyCheck check_reply(const OutboundMessage& draft, Timestamp now) const override;
 
  private:
   Options options_;

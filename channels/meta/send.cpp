@@ -441,6 +441,52 @@ SendResult graph_failure(int http_status, std::string_view body) {
 
 Error graph_error(int http_status, std::string_view body) { return graph_failure(http_status, body).error(); }
 
+ReplyCheck MetaAdapter::check_reply(const OutboundMessage& draft, Timestamp now) const {
+  ReplyCheck check = Adapter::check_reply(draft, now);
+  const bool messenger = draft.channel == Channel::messenger;
+  const auto limit = messenger ? kMessengerMaxText : kWhatsAppMaxText;
+  check.limit = static_cast<int>(limit);
+  auto refuse = [&](std::string reason, std::string message) {
+    if (!check.allowed) return;  // the first reason stands
+    check.allowed = false;
+    check.reason = std::move(reason);
+    check.message = std::move(message);
+  };
+  if (code_points(draft.text) > limit)
+    refuse("too_long", std::string(messenger ? "Messenger" : "WhatsApp") + " takes at most " + std::to_string(limit) +
+                           " characters; this reply has " + std::to_string(check.characters));
+  // The windows as send() applies them to a person's reply.
+  const auto age = draft.last_inbound_at ? now - *draft.last_inbound_at : Duration::max();
+  if (messenger) {
+    const Options::Page* page = find_page(options_, draft.account);
+    const bool human_agent = page && page->human_agent;
+    if (age < kStandardWindow) {
+      check.window = "messenger_24h";
+      check.window_closes_at = *draft.last_inbound_at + kStandardWindow;
+    } else if (human_agent && age < kHumanAgentWindow) {
+      check.window = "messenger_human_agent_7d";
+      check.window_closes_at = *draft.last_inbound_at + kHumanAgentWindow;
+    } else {
+      check.window = human_agent ? "messenger_human_agent_7d" : "messenger_24h";
+      check.window_open = false;
+      refuse("window_closed", human_agent ? "the customer last wrote on Messenger over 7 days ago: no free-form "
+                                            "message may reach them there now"
+                                          : "the customer last wrote on Messenger over 24 hours ago, and the page "
+                                            "has no Human Agent permission (human_agent) for the 7-day window");
+    }
+  } else {
+    check.window = "whatsapp_24h";
+    if (age < kStandardWindow) {
+      check.window_closes_at = *draft.last_inbound_at + kStandardWindow;
+    } else {
+      check.window_open = false;
+      refuse("window_closed",
+             "the customer last wrote on WhatsApp over 24 hours ago: only a template message may reach them there now");
+    }
+  }
+  return check;
+}
+
 SendResult MetaAdapter::send(const OutboundMessage& message) {
   if (message.channel != Channel::messenger && message.channel != Channel::whatsapp)
     return make_error(

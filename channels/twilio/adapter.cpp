@@ -14,6 +14,7 @@
 #include "channels/identity.hpp"
 #include "channels/retry.hpp"
 #include "channels/tokens.hpp"
+#include "routing/text/sms.hpp"
 
 namespace switchboard::channels::twilio {
 
@@ -502,6 +503,22 @@ Result<ResendCheck> TwilioAdapter::check_resend(const OutboundMessage& message, 
     out.candidates.push_back(Delivery{sid, "sent"});
   }
   return out;
+}
+
+ReplyCheck TwilioAdapter::check_reply(const OutboundMessage& draft, Timestamp now) const {
+  constexpr int kMaxBody = 1600;  // Twilio's Body limit (protocols/twilio.md), in characters
+  ReplyCheck check = Adapter::check_reply(draft, now);
+  const auto encoding = routing::classify(draft.text);
+  check.encoding = std::string(routing::to_string(encoding.encoding));
+  check.segments = encoding.segments;
+  check.limit = kMaxBody;
+  if (check.allowed && check.characters > kMaxBody) {
+    check.allowed = false;
+    check.reason = "too_long";
+    check.message = "an SMS takes at most " + std::to_string(kMaxBody) + " characters; this reply has " +
+                    std::to_string(check.characters);
+  }
+  return check;
 }
 
 }  // namespace switchboard::channels::twilio

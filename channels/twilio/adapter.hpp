@@ -157,6 +157,9 @@ class TwilioAdapter final : public Adapter {
   //   invalid "invalid_recipient" (21211, 21614, no recipient), "empty_message", "twilio_error"
   //     (any other answer).
   SendResult send(const OutboundMessage& message) override;
+  // SMS: the encoding (GSM-7 or UCS-2) and segments the text takes; over Twilio's 1600
+  // characters it is refused ("too_long"). No reply window.
+  ReplyCheck check_reply(const OutboundMessage& draft, Timestamp now) const override;
   // Twilio's Messages API has no idempotency key, but it lists what was sent: GET
   // .../Messages.json?To=<recipient>&From=<from>&PageSize=50 (newest first; To alone with a
   // Messaging Service, whose sender is picked later). Messages with the same Body whose

@@ -357,6 +357,26 @@ class Server::Impl::Session::Sink final : public StreamSink {
     ended_ = true;
     if (wake_) wake_();
   }
+  void close(int code, std::string reason) override {
+    std::lock_guard lock(mu_);
+    if (code >= 1000 && code <= 4999 && !ended_) {
+      code_ = code;
+      reason_ = std::move(reason);
+      if (reason_.size() > 123) reason_.resize(123);  // the control frame's payload limit
+    }
+    ended_ = true;
+    if (wake_) wake_();
+  }
+  std::size_t backlog() override {
+    std::lock_guard lock(mu_);
+    return queue_.size();
+  }
+  // The close frame the owner asked for, if any.
+  std::optional<std::pair<int, std::string>> close_reason() {
+    std::lock_guard lock(mu_);
+    if (!code_) return std::nullopt;
+    return std::pair{*code_, reason_};
+  }
   void end() {
     std::lock_guard lock(mu_);
     ended_ = true;
@@ -399,6 +419,8 @@ class Server::Impl::Session::Sink final : public StreamSink {
   std::size_t max_;
   bool ended_ = false;
   bool overflowed_ = false;
+  std::optional<int> code_;  // close(code, reason)
+  std::string reason_;
   std::function<void()> wake_;   // posts a wake-up of the writer onto the strand
   std::function<void()> abort_;  // posts close_now() onto the strand
 };
@@ -697,7 +719,11 @@ net::awaitable<void> Server::Impl::Session::write_frames(std::shared_ptr<Session
   }
   sink->end();
   if (ws.is_open()) {
-    auto [ec] = co_await ws.async_close(websocket::close_reason(self->close_code_), kTuple);
+    websocket::close_reason reason(self->close_code_);
+    if (auto asked = sink->close_reason()) {
+      reason = websocket::close_reason(static_cast<websocket::close_code>(asked->first), asked->second);
+    }
+    auto [ec] = co_await ws.async_close(reason, kTuple);
     (void)ec;
   }
 }

@@ -15,6 +15,7 @@ enum class ErrorKind {
   forbidden,     // valid credentials, wrong scope: 403
   not_found,     // 404
   conflict,      // same key, different content: 409
+  unprocessable, // a valid request the current state refuses (a closed reply window): 422
   too_large,     // 413
   unavailable,   // a dependency (the database) is down; retry later: 503
   config,        // invalid configuration or rules

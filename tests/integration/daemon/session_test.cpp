@@ -116,7 +116,7 @@ TEST_CASE("session: a person signs in, acts with the cookie and CSRF token, and 
   // An agent's session is not an admin's.
   const auto agent = login(d, "anna", "anna-ma-kota-123");
   REQUIRE(agent.status == 200);
-  auto forbidden = http_request("GET", d.url("/api/v1/conversations/999"), {"Cookie: " + cookie_of(agent)});
+  auto forbidden = http_request("GET", d.url("/api/v1/people/anna/tokens"), {"Cookie: " + cookie_of(agent)});
   CHECK(forbidden.status == 403);
   CHECK(forbidden.body.find("admin_only") != std::string::npos);
 
@@ -190,7 +190,7 @@ TEST_CASE("session: admins give people API tokens, shown once, revocable, with t
   auto me = http_request("GET", d.url("/api/v1/session"), {anna});
   REQUIRE(me.status == 200);
   CHECK(json::parse(me.body).at("person").at("login").as_string() == "anna");
-  CHECK(http_request("GET", d.url("/api/v1/conversations/1"), {anna}).status == 403);
+  CHECK(http_request("GET", d.url("/api/v1/people/anna/tokens"), {anna}).status == 403);
   CHECK(http_request("POST", d.url("/api/v1/people/anna/tokens"), {anna, json_type}, R"({"name":"x"})").status == 403);
   CHECK(db.scalar("SELECT last_used_at IS NOT NULL FROM api_tokens WHERE id = " + id) == "t");
 

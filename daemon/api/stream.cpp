@@ -1,0 +1,302 @@
+#include "daemon/api/stream.hpp"
+
+#include <algorithm>
+#include <charconv>
+
+#include "routing/core/log.hpp"
+
+namespace switchboard::daemon {
+
+namespace {
+
+constexpr std::size_t kWindow = 4096;                    // events kept in memory for clients that follow live
+constexpr int kPage = 500;                               // rows per read of the table
+constexpr auto kIdle = std::chrono::milliseconds{1000};  // the table is read at least this often
+constexpr auto kBusy = std::chrono::milliseconds{20};    // while a client is catching up
+constexpr auto kPruneEvery = std::chrono::minutes{1};
+constexpr int kGone = 4001;      // the person's credentials were revoked, or they left the rules
+constexpr int kTryAgain = 1013;  // too slow: reconnect with since=<last id>
+
+bool visible(const storage::Viewer& v, const storage::EventRow& e) {
+  if (v.all) return true;
+  if (e.assignee && *e.assignee == v.login) return true;
+  if (!e.queue) return true;
+  return std::find(v.hidden.begin(), v.hidden.end(), *e.queue) == v.hidden.end();
+}
+
+}  // namespace
+
+struct StreamHub::Client {
+  std::string login;
+  std::string request_id;
+  std::optional<std::int64_t> since;
+  bool fixed = false;  // a config token: its viewer never changes
+
+  std::mutex mu;  // the fields below
+  storage::Viewer viewer;
+  std::shared_ptr<StreamSink> sink;
+  bool gone = false;              // on_close ran
+  std::optional<int> close_code;  // the hub is to close it (revoke, rules)
+
+  // The hub thread's own.
+  bool initialized = false;
+  std::int64_t cursor = 0;  // the newest id handled (sent, or not for this client's eyes)
+};
+
+StreamHub::StreamHub(storage::Pool& pool, EventBus& bus, const Clock& clock, StreamOptions options, ViewerOf viewer_of)
+    : pool_(pool), bus_(bus), clock_(clock), options_(options), viewer_of_(std::move(viewer_of)) {}
+
+StreamHub::~StreamHub() {
+  stop();
+}
+
+void StreamHub::start() {
+  if (started_.exchange(true)) return;
+  subscription_ = bus_.subscribe("switchboard_events", [this](const BusEvent&) { bell_.ring(); });
+  thread_ = std::thread([this] { run(); });
+}
+
+void StreamHub::stop() {
+  if (!started_ || stopping_.exchange(true)) return;
+  bus_.unsubscribe(subscription_);
+  bell_.interrupt();
+  if (thread_.joinable()) thread_.join();
+  std::lock_guard lock(mu_);
+  for (auto& c : clients_) {
+    std::lock_guard cl(c->mu);
+    if (c->sink) c->sink->close(1001, "the server is going away");
+  }
+  clients_.clear();
+}
+
+std::size_t StreamHub::clients() const {
+  std::lock_guard lock(mu_);
+  return clients_.size();
+}
+
+HttpResponse StreamHub::open(storage::Viewer viewer, bool fixed, const std::string& since,
+                             const std::string& request_id) {
+  auto client = std::make_shared<Client>();
+  client->login = viewer.login;
+  client->fixed = fixed;
+  client->request_id = request_id;
+  if (!since.empty()) {
+    std::int64_t n = 0;
+    auto [p, ec] = std::from_chars(since.data(), since.data() + since.size(), n);
+    if (ec != std::errc{} || p != since.data() + since.size() || n < 0 || since[0] == '+')
+      return error_response(400, "invalid_parameter", "'since' must be an event id (decimal digits)");
+    client->since = n;
+  }
+  client->viewer = std::move(viewer);
+
+  auto stream = std::make_shared<HttpStream>();
+  stream->kind = HttpStream::Kind::websocket;
+  // The hub closes a client at max_backlog itself (1013); the sink's own bound is a backstop.
+  stream->max_queue = options_.max_backlog + 16;
+  stream->max_message_bytes = 4096;  // clients have nothing to say yet
+  std::weak_ptr<Client> weak = client;
+  stream->on_open = [this, weak](std::shared_ptr<StreamSink> sink) {
+    auto c = weak.lock();
+    if (!c) return;
+    {
+      std::lock_guard cl(c->mu);
+      c->sink = std::move(sink);
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (stopping_) {
+        std::lock_guard cl(c->mu);
+        c->sink->close(1001, "the server is going away");
+        return;
+      }
+      clients_.push_back(c);
+    }
+    log::info("stream_opened", {{"login", c->login}, {"req", c->request_id}});
+    bell_.ring();
+  };
+  stream->on_close = [this, client] {
+    {
+      std::lock_guard cl(client->mu);
+      client->gone = true;
+      client->sink.reset();
+    }
+    log::info("stream_closed", {{"login", client->login}, {"req", client->request_id}});
+    bell_.ring();
+  };
+  HttpResponse r;
+  r.stream = std::move(stream);
+  return r;
+}
+
+void StreamHub::rules_changed() {
+  std::lock_guard lock(mu_);
+  for (auto& c : clients_) {
+    if (c->fixed) continue;
+    auto viewer = viewer_of_(c->login);
+    std::lock_guard cl(c->mu);
+    if (viewer)
+      c->viewer = std::move(*viewer);
+    else
+      c->close_code = kGone;
+  }
+  bell_.ring();
+}
+
+void StreamHub::revoke(const std::vector<std::string>& logins) {
+  std::lock_guard lock(mu_);
+  for (auto& c : clients_)
+    if (!c->fixed && std::find(logins.begin(), logins.end(), c->login) != logins.end()) {
+      std::lock_guard cl(c->mu);
+      c->close_code = kGone;
+    }
+  bell_.ring();
+}
+
+void StreamHub::run() {
+  // Where the table stands when the hub starts: clients without `since` follow from here.
+  for (;;) {
+    auto bounds = storage::event_bounds(pool_);
+    if (bounds) {
+      head_ = bounds->newest;
+      break;
+    }
+    log::warn("stream_start_retry", {{"reason", bounds.error().message}});
+    std::uint64_t seen = bell_.rung();
+    bell_.wait(seen, kIdle);
+    if (stopping_) return;
+  }
+  std::int64_t floor = head_;  // the window holds every event after this id
+  std::uint64_t seen = bell_.rung();
+  bool failing = false;
+  while (!stopping_) {
+    // The table's new rows into the window.
+    for (;;) {
+      auto rows = storage::events_after(pool_, head_, kPage);
+      if (!rows) {
+        if (!failing) log::warn("stream_read_failed", {{"reason", rows.error().message}});
+        failing = true;
+        break;
+      }
+      failing = false;
+      for (auto& e : *rows) {
+        head_ = e.id;
+        window_.push_back(std::move(e));
+      }
+      while (window_.size() > kWindow) {
+        floor = window_.front().id;
+        window_.pop_front();
+      }
+      if (rows->size() < static_cast<std::size_t>(kPage)) break;
+    }
+    floor_ = floor;
+
+    std::vector<std::shared_ptr<Client>> clients;
+    {
+      std::lock_guard lock(mu_);
+      clients = clients_;
+    }
+    bool behind = false;
+    std::vector<Client*> dropped;
+    for (auto& c : clients)
+      if (!serve(*c, behind)) dropped.push_back(c.get());
+    if (!dropped.empty()) {
+      std::lock_guard lock(mu_);
+      std::erase_if(clients_,
+                    [&](const auto& c) { return std::find(dropped.begin(), dropped.end(), c.get()) != dropped.end(); });
+    }
+    prune();
+    bell_.wait(seen, behind ? kBusy : kIdle);
+  }
+}
+
+bool StreamHub::serve(Client& c, bool& behind) {
+  std::shared_ptr<StreamSink> sink;
+  storage::Viewer viewer;
+  {
+    std::lock_guard cl(c.mu);
+    if (c.gone) return false;
+    if (c.close_code) {
+      if (c.sink) c.sink->close(*c.close_code, "signed out: the person's access was revoked or changed");
+      log::info("stream_revoked", {{"login", c.login}, {"req", c.request_id}});
+      return false;
+    }
+    sink = c.sink;
+    viewer = c.viewer;
+  }
+  if (!sink) return false;
+  if (!c.initialized) {
+    auto bounds = storage::event_bounds(pool_);
+    if (!bounds) {
+      behind = true;  // try again soon
+      return true;
+    }
+    if (c.since && (*c.since < bounds->pruned_through || *c.since > bounds->newest)) {
+      log::info("stream_reset", {{"login", c.login},
+                                 {"since", std::to_string(*c.since)},
+                                 {"pruned_through", std::to_string(bounds->pruned_through)},
+                                 {"newest", std::to_string(bounds->newest)},
+                                 {"req", c.request_id}});
+      if (!sink->send(R"({"type":"reset"})")) return false;
+      c.cursor = bounds->newest;
+    } else {
+      c.cursor = c.since ? *c.since : bounds->newest;
+    }
+    c.initialized = true;
+  }
+  while (c.cursor < head_) {
+    const auto waiting = sink->backlog();
+    if (c.cursor >= floor_) {
+      // Live: from the window. A client that lets max_backlog events pile up is closed.
+      if (waiting >= options_.max_backlog) {
+        log::warn("stream_too_slow", {{"login", c.login},
+                                      {"backlog", std::to_string(waiting)},
+                                      {"cursor", std::to_string(c.cursor)},
+                                      {"req", c.request_id}});
+        sink->close(kTryAgain, "too slow: reconnect with since=" + std::to_string(c.cursor));
+        return false;
+      }
+      auto from = std::upper_bound(window_.begin(), window_.end(), c.cursor,
+                                   [](std::int64_t id, const storage::EventRow& e) { return id < e.id; });
+      for (auto it = from; it != window_.end(); ++it) {
+        c.cursor = it->id;
+        if (visible(viewer, *it) && !sink->send(it->json)) return false;
+      }
+      c.cursor = head_;
+      break;
+    }
+    // Catching up from the table, as fast as the socket drains.
+    if (waiting >= options_.max_backlog / 2) {
+      behind = true;
+      break;
+    }
+    auto read = storage::events_after(pool_, c.cursor, kPage);
+    if (!read) {
+      behind = true;
+      break;
+    }
+    behind = true;
+    if (read->empty()) c.cursor = head_;  // nothing committed after the cursor
+    for (const auto& e : *read) {
+      if (e.id > head_) {
+        c.cursor = head_;  // every row up to head_ is handled; the rest comes with the window
+        break;
+      }
+      c.cursor = e.id;
+      if (visible(viewer, e) && !sink->send(e.json)) return false;
+    }
+  }
+  return true;
+}
+
+void StreamHub::prune() {
+  const auto now = clock_.now();
+  if (now - last_prune_ < kPruneEvery) return;
+  last_prune_ = now;
+  auto pruned = storage::prune_events(pool_, now - options_.keep);
+  if (!pruned)
+    log::warn("events_prune_failed", {{"reason", pruned.error().message}});
+  else if (*pruned > 0)
+    log::info("events_pruned", {{"count", std::to_string(*pruned)}});
+}
+
+}  // namespace switchboard::daemon

@@ -1,0 +1,94 @@
+// GET /api/v1/stream: every change an agent may see, live, from every instance, and after a
+// reconnect exactly what the client missed.
+//
+// Events are rows of the `events` table, written by triggers in the transaction of the change
+// and committed in id order (migration 0014 says how), announced with NOTIFY
+// switchboard_events. One thread per daemon (the hub) follows the table: on each notification it
+// reads the rows after the newest it has, keeps the latest few thousand in memory, and hands
+// each connected client the rows after that client's cursor that it may see. A client that
+// resumes (?since=N) from before the kept window is served from the table itself, a page at a
+// time as its socket drains. A client asking for pruned ids, or ids never handed out, gets
+// {"type":"reset"} first and then follows from now. A client that does not read is closed with
+// 1013 (try again later) once kMaxBacklog events wait for it: it reconnects with its last id and
+// misses nothing.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "channels/http.hpp"
+#include "daemon/event_bus.hpp"
+#include "routing/core/time.hpp"
+#include "storage/agent.hpp"
+#include "storage/pool.hpp"
+
+namespace switchboard::daemon {
+
+struct StreamOptions {
+  Duration keep = std::chrono::hours{24 * 7};  // events older than this are pruned
+  std::size_t max_backlog = 1000;              // events waiting for one client before it is closed
+};
+
+class StreamHub {
+ public:
+  // The viewer a login has under the active rules; nullopt when the person is gone.
+  using ViewerOf = std::function<std::optional<storage::Viewer>(const std::string& login)>;
+
+  StreamHub(storage::Pool& pool, EventBus& bus, const Clock& clock, StreamOptions options, ViewerOf viewer_of);
+  ~StreamHub();
+  StreamHub(const StreamHub&) = delete;
+  StreamHub& operator=(const StreamHub&) = delete;
+
+  // After the schema is current.
+  void start();
+  void stop();
+
+  // The WebSocket for a caller that was authenticated, with what they may see (a config token's
+  // `fixed`: not a person, never recomputed): `since` as the client sent it ("" when absent;
+  // anything but decimal digits is a 400 before the upgrade).
+  HttpResponse open(storage::Viewer viewer, bool fixed, const std::string& since, const std::string& request_id);
+
+  // The rules changed: every client's visibility is computed again; a person who is gone is
+  // disconnected (4001).
+  void rules_changed();
+  // These people's streams end now (4001): their credentials were revoked.
+  void revoke(const std::vector<std::string>& logins);
+
+  std::size_t clients() const;
+
+ private:
+  struct Client;
+  void run();
+  bool serve(Client& c, bool& behind);  // false: drop the client; behind: it is catching up
+  void prune();
+
+  storage::Pool& pool_;
+  EventBus& bus_;
+  const Clock& clock_;
+  StreamOptions options_;
+  ViewerOf viewer_of_;
+  Doorbell bell_;
+  std::uint64_t subscription_ = 0;
+
+  mutable std::mutex mu_;  // clients_
+  std::vector<std::shared_ptr<Client>> clients_;
+
+  // The hub thread's own.
+  std::int64_t head_ = 0;                 // the newest id read
+  std::int64_t floor_ = 0;                // the window holds every event after this id
+  std::deque<storage::EventRow> window_;  // the latest events, oldest first
+  Timestamp last_prune_{};
+  std::atomic<bool> started_{false};
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace switchboard::daemon

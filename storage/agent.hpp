@@ -1,0 +1,98 @@
+// What the agent API reads and changes: the conversation list, one conversation with its
+// history, notes, assignment and state, customers (merge, split) and attachments. Reads answer
+// the API's JSON directly (built by PostgreSQL, one round trip); every query applies the
+// caller's visibility, so a conversation the caller may not see is "not found".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "routing/core/result.hpp"
+#include "routing/core/time.hpp"
+#include "storage/pool.hpp"
+
+namespace switchboard::storage {
+
+// Who asks (routing::RuleSet::may_see as a query): an admin sees all; an agent the
+// conversations assigned to them, those in no queue, and those of every queue not in `hidden`
+// (the queues that list people, not them).
+struct Viewer {
+  bool all = false;
+  std::string login;
+  std::vector<std::string> hidden;
+};
+
+struct ConversationQuery {
+  std::vector<std::string> states{"open", "pending"};
+  std::optional<std::string> queue;     // "" = in no queue
+  std::optional<std::string> assignee;  // "" = unassigned
+  std::optional<std::string> channel;   // the channel the customer last wrote on
+  std::optional<std::string> tag;
+  bool by_activity = false;  // else waiting: the longest waiting first, then the rest by id
+  int limit = 50;
+  std::string cursor;  // from a previous page; invalid "invalid_parameter"
+};
+
+// {"items":[Conversation...],"next_cursor":...}
+Result<std::string> list_conversations(Pool& pool, const Viewer& viewer, const ConversationQuery& query);
+// The Conversation with "why" (its newest audit row) and "reachable" (where its customer wrote from).
+Result<std::string> conversation_detail(Pool& pool, const Viewer& viewer, const std::string& id);
+// {"conversation","messages" (oldest first: the newest `limit` before the cursor),"notes",
+//  "system_messages","next_cursor" (older messages)}
+Result<std::string> conversation_page(Pool& pool, const Viewer& viewer, const std::string& id, int limit,
+                                      const std::string& cursor);
+// Whether the viewer may see the conversation (not_found otherwise).
+Status check_visible(Pool& pool, const Viewer& viewer, const std::string& id);
+
+// A Note.
+Result<std::string> add_note(Pool& pool, const Viewer& viewer, const std::string& id, const std::string& author,
+                             const std::string& text, Timestamp now);
+
+struct ConversationChange {
+  std::optional<std::string> state;
+  std::optional<std::optional<std::string>> assignee;  // set: null unassigns
+  std::optional<std::string> priority;
+  std::optional<std::vector<std::string>> tags;
+  std::optional<std::optional<std::string>> queue;
+};
+// The Conversation after the change. conflict "another_active_conversation" when reopening while
+// the customer has another open one.
+Result<std::string> change_conversation(Pool& pool, const Viewer& viewer, const std::string& id,
+                                        const ConversationChange& change, Timestamp now);
+
+// A Customer with identities and the conversations the viewer may see.
+Result<std::string> customer_detail(Pool& pool, const Viewer& viewer, const std::string& id);
+// Merges `other` into `id` (audited in customer_changes); the survivor's Customer.
+Result<std::string> merge_customer(Pool& pool, const Viewer& viewer, const std::string& id, const std::string& other,
+                                   const std::string& actor, Timestamp now);
+// Moves one identity to a new customer (audited); the new Customer.
+Result<std::string> split_customer(Pool& pool, const Viewer& viewer, const std::string& id, const std::string& kind,
+                                   const std::string& value, const std::string& actor, Timestamp now);
+
+struct AttachmentBytes {
+  std::string bytes;
+  std::string mime_type;
+  std::string name;
+};
+Result<AttachmentBytes> attachment(Pool& pool, const Viewer& viewer, const std::string& message_id, int position);
+
+// The live stream's events (migration 0014): ids commit in order, see there.
+struct EventRow {
+  std::int64_t id = 0;
+  std::string json;  // {"id","type","at","conversation_id",...}
+  std::optional<std::string> queue;
+  std::optional<std::string> assignee;
+};
+// Events after `after`, oldest first, at most `limit`.
+Result<std::vector<EventRow>> events_after(Pool& pool, std::int64_t after, int limit);
+struct EventBounds {
+  std::int64_t pruned_through = 0;  // ids up to this one are gone
+  std::int64_t newest = 0;          // the newest committed id (0: none yet)
+};
+Result<EventBounds> event_bounds(Pool& pool);
+// Deletes events older than `before`; how many.
+Result<long> prune_events(Pool& pool, Timestamp before);
+
+}  // namespace switchboard::storage
