@@ -179,6 +179,9 @@ constexpr Statement kCustomerLock{"sb_agent_customer_lock",
                                   "SELECT merged_into, (SELECT count(*) FROM identities WHERE customer_id = u.id)"
                                   "  FROM customers u WHERE u.id = $1 FOR UPDATE"};
 
+constexpr Statement kIdentityOf{"sb_agent_identity_of",
+                                "SELECT 1 FROM identities WHERE customer_id = $1 AND kind = $2 AND value = $3"};
+
 constexpr Statement kMergeLock{"sb_agent_merge_lock", sql::kMergeLockSql};
 constexpr Statement kMerge{"sb_agent_merge", sql::kMergeSql};
 
@@ -231,7 +234,7 @@ constexpr Statement kPruneEvents{
 
 constexpr Statement kStatements[] = {kListWaiting,  kListActivity,   kConversation, kDetail,      kMessages,
                                      kNotes,        kSystemMessages, kAddNote,      kChange,      kCustomer,
-                                     kCustomerLock, kMergeLock,      kMerge,        kChangeAudit, kSplit,
+                                     kCustomerLock, kIdentityOf, kMergeLock,      kMerge,        kChangeAudit, kSplit,
                                      kAttachment,   kEventsAfter,    kEventBounds,  kPruneEvents};
 
 template <class T, class Op>
@@ -499,6 +502,9 @@ Result<std::string> split_customer(Pool& pool, const Viewer& viewer, const std::
         auto lock = tx.exec_prepared(kCustomerLock.name, id);
         if (!lock[0][0].is_null())
           return make_error(ErrorKind::conflict, "already_merged", "customer " + id + " was merged into another");
+        if (tx.exec_prepared(kIdentityOf.name, id, kind, value).empty())
+          return make_error(ErrorKind::not_found, "identity_not_found",
+                            "customer " + id + " has no identity " + kind + " '" + value + "'");
         if (lock[0][1].as<long>() < 2)
           return make_error(ErrorKind::invalid, "last_identity",
                             "the customer's only identity cannot be split off: nothing would be left");

@@ -226,10 +226,16 @@ SELECT o.id, o.message_id, o.channel, o.account, o.recipient, o.payload::text, o
 // opposite orders; FOR ... OF c because the lateral side may be all NULLs.
 constexpr Statement kReplyTarget{"sb_outbox_reply_target", R"sql(
 SELECT last.id, last.channel, last.account, last.sender, h.message_id_header, h.subject, h.references_ids,
-       h.message_id, (extract(epoch FROM last.created_at) * 1000000)::bigint
+       h.message_id,
+       -- The reply window runs from the newest message on that channel and account, as the
+       -- sender measures it (kClaim): when the customer sent it, else when it came.
+       (SELECT (extract(epoch FROM max(coalesce(i.sent_at, i.created_at))) * 1000000)::bigint
+          FROM messages i
+         WHERE i.conversation_id = c.id AND i.direction = 'in' AND i.channel = last.channel
+           AND i.account = last.account)
   FROM conversations c
   LEFT JOIN LATERAL (
-        SELECT id, channel, account, sender, created_at
+        SELECT id, channel, account, sender
           FROM messages
          WHERE conversation_id = c.id AND direction = 'in'
            AND ($2::text IS NULL OR channel = $2) AND ($3::text IS NULL OR account = $3)

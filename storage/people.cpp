@@ -35,11 +35,19 @@ constexpr Statement kCreateToken{"sb_people_create_token", R"sql(
 INSERT INTO api_tokens (login, name, token_sha256) VALUES ($1, $2, $3)
 RETURNING id, login, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '')sql"};
 
+// last_used_at is kept to the minute: writing it on every request would make every request of a
+// busy script wait for the one before it (one row, one commit each).
 constexpr Statement kUseToken{"sb_people_use_token", R"sql(
-UPDATE api_tokens SET last_used_at = now()
- WHERE token_sha256 = $1 AND revoked_at IS NULL
-RETURNING id, login, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-          to_char(last_used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))sql"};
+WITH live AS (
+       SELECT id, login, name, created_at, last_used_at
+         FROM api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL),
+     touched AS (
+       UPDATE api_tokens t SET last_used_at = now()
+         FROM live
+        WHERE t.id = live.id AND (t.last_used_at IS NULL OR t.last_used_at < now() - interval '1 minute'))
+SELECT id, login, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+       to_char(coalesce(last_used_at, now()) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')
+  FROM live)sql"};
 
 constexpr Statement kListTokens{"sb_people_list_tokens", R"sql(
 SELECT id, login, name, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),

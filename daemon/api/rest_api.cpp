@@ -6,6 +6,7 @@
 #include <charconv>
 #include <set>
 
+#include "daemon/api/requests.hpp"
 #include "routing/core/log.hpp"
 #include "routing/text/utf8.hpp"
 #include "storage/outbox.hpp"
@@ -17,85 +18,17 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::size_t kMaxTags = 50;
-constexpr std::size_t kMaxTagBytes = 64;
 constexpr std::size_t kMaxNoteBytes = 64 * 1024;
+
+using api::body_object;
+using api::only_fields;
+using api::string_field;
 
 Error invalid(std::string code, std::string message) {
   return make_error(ErrorKind::invalid, std::move(code), std::move(message));
 }
-Error bad_parameter(std::string message) {
-  return invalid("invalid_parameter", std::move(message));
-}
 Error bad_field(std::string message) {
   return invalid("invalid_field", std::move(message));
-}
-
-// The request's JSON object body. Errors: invalid_utf8, invalid_json.
-Result<json::object> body_object(const HttpRequest& request) {
-  if (!routing::is_valid_utf8(request.body)) return invalid("invalid_utf8", "request body is not valid UTF-8");
-  json::error_code ec;
-  json::value root = json::parse(request.body, ec);
-  if (ec || !root.is_object()) return invalid("invalid_json", "request body must be a JSON object");
-  return std::move(root.get_object());
-}
-
-// Refuses members other than `known`, naming the first one.
-Status only_fields(const json::object& o, std::initializer_list<std::string_view> known) {
-  for (const auto& [key, value] : o)
-    if (std::find(known.begin(), known.end(), std::string_view(key)) == known.end())
-      return bad_field("unknown field '" + std::string(key) + "'");
-  return Ok{};
-}
-
-// A non-empty string member without NUL; nullopt when absent; error when of another type.
-Result<std::optional<std::string>> string_field(const json::object& o, std::string_view name, bool required) {
-  const json::value* v = o.if_contains(name);
-  if (!v || v->is_null()) {
-    if (required) return invalid("missing_field", "'" + std::string(name) + "' is required");
-    return std::optional<std::string>();
-  }
-  if (!v->is_string() || v->get_string().empty())
-    return bad_field("'" + std::string(name) + "' must be a non-empty string");
-  std::string s(v->get_string());
-  if (s.find('\0') != std::string::npos) return bad_field("'" + std::string(name) + "' contains a NUL character");
-  return std::optional<std::string>(std::move(s));
-}
-
-// The query's parameters, decoded; the first of a repeated one. Unknown names are refused.
-Result<std::map<std::string, std::string>> query_params(const HttpRequest& request,
-                                                        std::initializer_list<std::string_view> known) {
-  std::map<std::string, std::string> out;
-  if (request.query.empty()) return out;
-  auto parsed = boost::urls::parse_query(request.query);
-  if (!parsed) return bad_parameter("the query string is not valid percent-encoding");
-  boost::urls::encoding_opts plus;
-  plus.space_as_plus = true;
-  for (const auto& p : *parsed) {
-    std::string key = p.key.decode(plus);
-    std::string value = p.value.decode(plus);
-    if (!routing::is_valid_utf8(key) || std::find(known.begin(), known.end(), std::string_view(key)) == known.end())
-      return bad_parameter("unknown parameter '" + (routing::is_valid_utf8(key) ? key : std::string("?")) + "'");
-    if (!routing::is_valid_utf8(value) || value.find('\0') != std::string::npos)
-      return bad_parameter("parameter '" + key + "' is not valid UTF-8 text");
-    out.emplace(std::move(key), std::move(value));
-  }
-  return out;
-}
-
-Result<int> limit_param(const std::map<std::string, std::string>& q, int fallback, int max) {
-  auto it = q.find("limit");
-  if (it == q.end()) return fallback;
-  int n = 0;
-  const auto& s = it->second;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
-  if (ec != std::errc{} || p != s.data() + s.size() || n < 1 || n > max)
-    return bad_parameter("'limit' must be a whole number from 1 to " + std::to_string(max));
-  return n;
-}
-
-bool one_of(std::string_view v, std::initializer_list<std::string_view> values) {
-  return std::find(values.begin(), values.end(), v) != values.end();
 }
 
 json::object person_json(const routing::RuleSet& rules, const routing::Person& p) {
@@ -230,45 +163,9 @@ Result<std::pair<Caller, storage::Viewer>> RestApi::viewer(const HttpRequest& re
 HttpResponse RestApi::list_conversations(const HttpRequest& request) {
   auto who = viewer(request);
   if (!who) return refuse(request, who.error());
-  auto q = query_params(request, {"state", "queue", "assignee", "channel", "tag", "sort", "limit", "cursor"});
-  if (!q) return refuse(request, q.error());
-  storage::ConversationQuery query;
-  if (auto it = q->find("state"); it != q->end()) {
-    query.states.clear();
-    if (it->second == "all") {
-      query.states = {"open", "pending", "resolved"};
-    } else {
-      std::string_view rest = it->second;
-      while (true) {
-        const auto comma = rest.find(',');
-        const auto state = rest.substr(0, comma);
-        if (!one_of(state, {"open", "pending", "resolved"}))
-          return refuse(request, bad_parameter("'state' takes open, pending, resolved (comma-separated) or all"));
-        query.states.emplace_back(state);
-        if (comma == std::string_view::npos) break;
-        rest.remove_prefix(comma + 1);
-      }
-    }
-  }
-  if (auto it = q->find("queue"); it != q->end()) query.queue = it->second == "none" ? "" : it->second;
-  if (auto it = q->find("assignee"); it != q->end())
-    query.assignee = it->second == "none" ? "" : it->second == "me" ? who->first.login : it->second;
-  if (auto it = q->find("channel"); it != q->end()) {
-    if (!channel_from_string(it->second))
-      return refuse(request, bad_parameter("'channel' takes api, webchat, email, messenger, whatsapp or sms"));
-    query.channel = it->second;
-  }
-  if (auto it = q->find("tag"); it != q->end()) query.tag = it->second;
-  if (auto it = q->find("sort"); it != q->end()) {
-    if (!one_of(it->second, {"waiting", "activity"}))
-      return refuse(request, bad_parameter("'sort' takes waiting or activity"));
-    query.by_activity = it->second == "activity";
-  }
-  auto limit = limit_param(*q, 50, 200);
-  if (!limit) return refuse(request, limit.error());
-  query.limit = *limit;
-  if (auto it = q->find("cursor"); it != q->end()) query.cursor = it->second;
-  auto list = storage::list_conversations(pool_, who->second, query);
+  auto query = api::conversation_query(request.query, who->first.login);
+  if (!query) return refuse(request, query.error());
+  auto list = storage::list_conversations(pool_, who->second, *query);
   if (!list) return refuse(request, list.error());
   return json_response(200, std::move(*list));
 }
@@ -284,9 +181,9 @@ HttpResponse RestApi::conversation(const HttpRequest& request, const std::string
 HttpResponse RestApi::messages(const HttpRequest& request, const std::string& id) {
   auto who = viewer(request);
   if (!who) return refuse(request, who.error());
-  auto q = query_params(request, {"limit", "cursor"});
+  auto q = api::query_params(request.query, {"limit", "cursor"});
   if (!q) return refuse(request, q.error());
-  auto limit = limit_param(*q, 100, 500);
+  auto limit = api::limit_param(*q, 100, 500);
   if (!limit) return refuse(request, limit.error());
   const auto cursor = q->count("cursor") ? q->at("cursor") : std::string();
   auto page = storage::conversation_page(pool_, who->second, id, *limit, cursor);
@@ -297,24 +194,10 @@ HttpResponse RestApi::messages(const HttpRequest& request, const std::string& id
 HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, bool preview) {
   auto who = viewer(request);
   if (!who) return refuse(request, who.error());
-  auto body = body_object(request);
-  if (!body) return refuse(request, body.error());
-  if (auto ok = only_fields(*body, {"text", "channel", "account", "author"}); !ok) return refuse(request, ok.error());
-  const json::value* text_v = body->if_contains("text");
-  if (!text_v || !text_v->is_string() || (!preview && text_v->get_string().empty()))
-    return refuse(request, invalid("missing_field", "'text' is required and must be a non-empty string"));
-  const std::string text(text_v->get_string());
-  if (text.find('\0') != std::string::npos) return refuse(request, bad_field("'text' contains a NUL character"));
-  storage::ReplyRoute route;
-  auto channel = string_field(*body, "channel", false);
-  auto account = string_field(*body, "account", false);
-  auto author_field = string_field(*body, "author", false);
-  for (const auto* r : {&channel, &account, &author_field})
-    if (!*r) return refuse(request, r->error());
-  route.channel = *channel;
-  route.account = *account;
-  if (route.channel && !channel_from_string(*route.channel))
-    return refuse(request, bad_field("'channel' takes api, webchat, email, messenger, whatsapp or sms"));
+  auto parsed = api::reply_request(request.body, preview);
+  if (!parsed) return refuse(request, parsed.error());
+  const std::string& text = parsed->text;
+  const storage::ReplyRoute& route = parsed->route;
   if (auto visible = storage::check_visible(pool_, who->second, id); !visible) return refuse(request, visible.error());
 
   const auto now = clock_.now();
@@ -362,8 +245,23 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
 
   if (preview) {
     auto target = storage::reply_target(pool_, id, route);
-    if (!target) return refuse(request, target.error());
-    json::object out = check_json(*target, check_of(*target));
+    json::object out;
+    if (target) {
+      out = check_json(*target, check_of(*target));
+    } else if (target.error().code == "not_reachable") {
+      // A way the customer never wrote from: the answer says so, like any other refusal.
+      storage::ReplyTarget none;
+      none.channel = route.channel.value_or("");
+      none.account = route.account.value_or("");
+      channels::ReplyCheck refused;
+      refused.allowed = false;
+      refused.reason = target.error().code;
+      refused.message = target.error().message;
+      refused.characters = channels::code_points(text);
+      out = check_json(none, refused);
+    } else {
+      return refuse(request, target.error());
+    }
     // The other ways to this customer, each with what it allows now.
     json::array options;
     auto detail = storage::conversation_detail(pool_, who->second, id);
@@ -394,7 +292,7 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
 
   // A person's reply is theirs; with the config's admin token the body may name the author.
   std::string author = who->first.login;
-  if (who->first.config_token) author = author_field->value_or("agent");
+  if (who->first.config_token) author = parsed->author.value_or("agent");
   if (!intake_.ready()) return refuse(request, channels::not_ready());
   auto queued = storage::queue_agent_reply(pool_, id, text, author, now, route,
                                            [&](const storage::ReplyTarget& target) -> Status {
@@ -417,7 +315,7 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
 HttpResponse RestApi::add_note(const HttpRequest& request, const std::string& id) {
   auto who = viewer(request);
   if (!who) return refuse(request, who.error());
-  auto body = body_object(request);
+  auto body = body_object(request.body);
   if (!body) return refuse(request, body.error());
   if (auto ok = only_fields(*body, {"text"}); !ok) return refuse(request, ok.error());
   auto text = string_field(*body, "text", true);
@@ -433,56 +331,9 @@ HttpResponse RestApi::add_note(const HttpRequest& request, const std::string& id
 HttpResponse RestApi::change(const HttpRequest& request, const std::string& id) {
   auto who = viewer(request);
   if (!who) return refuse(request, who.error());
-  auto body = body_object(request);
-  if (!body) return refuse(request, body.error());
-  if (auto ok = only_fields(*body, {"state", "assignee", "priority", "tags", "queue"}); !ok)
-    return refuse(request, ok.error());
-  if (body->empty())
-    return refuse(request, bad_field("nothing to change: send state, assignee, priority, tags or queue"));
-  const auto rules = rules_();
-  storage::ConversationChange change;
-  auto state = string_field(*body, "state", false);
-  if (!state) return refuse(request, state.error());
-  if (*state && !one_of(**state, {"open", "pending", "resolved"}))
-    return refuse(request, bad_field("'state' takes open, pending or resolved"));
-  change.state = *state;
-  auto priority = string_field(*body, "priority", false);
-  if (!priority) return refuse(request, priority.error());
-  if (*priority && !one_of(**priority, {"low", "normal", "high", "urgent"}))
-    return refuse(request, bad_field("'priority' takes low, normal, high or urgent"));
-  change.priority = *priority;
-  if (body->contains("assignee")) {
-    auto assignee = string_field(*body, "assignee", false);
-    if (!assignee) return refuse(request, assignee.error());
-    if (*assignee && (!rules || !rules->person(**assignee)))
-      return refuse(request, bad_field("no person '" + **assignee + "' in the rules file"));
-    change.assignee = *assignee;
-  }
-  if (body->contains("queue")) {
-    auto queue = string_field(*body, "queue", false);
-    if (!queue) return refuse(request, queue.error());
-    if (*queue) {
-      const auto names = rules ? rules->queue_names() : std::vector<std::string>{};
-      if (std::find(names.begin(), names.end(), **queue) == names.end())
-        return refuse(request, bad_field("no queue '" + **queue + "' in the rules file"));
-    }
-    change.queue = *queue;
-  }
-  if (const json::value* tags = body->if_contains("tags")) {
-    if (!tags->is_array()) return refuse(request, bad_field("'tags' must be an array of strings"));
-    std::vector<std::string> list;
-    for (const auto& t : tags->get_array()) {
-      if (!t.is_string() || t.get_string().empty() || t.get_string().size() > kMaxTagBytes ||
-          std::string_view(t.get_string()).find('\0') != std::string_view::npos)
-        return refuse(request, bad_field("each tag must be a non-empty string of at most " +
-                                         std::to_string(kMaxTagBytes) + " bytes"));
-      std::string tag(t.get_string());
-      if (std::find(list.begin(), list.end(), tag) == list.end()) list.push_back(std::move(tag));
-    }
-    if (list.size() > kMaxTags) return refuse(request, bad_field("at most " + std::to_string(kMaxTags) + " tags"));
-    change.tags = std::move(list);
-  }
-  auto changed = storage::change_conversation(pool_, who->second, id, change, clock_.now());
+  auto change = api::conversation_change(request.body, rules_().get());
+  if (!change) return refuse(request, change.error());
+  auto changed = storage::change_conversation(pool_, who->second, id, *change, clock_.now());
   if (!changed) return refuse(request, changed.error());
   log::info("conversation_changed", {{"conversation", id},
                                      {"by", who->first.login},
@@ -502,7 +353,7 @@ HttpResponse RestApi::customer(const HttpRequest& request, const std::string& id
 HttpResponse RestApi::merge(const HttpRequest& request, const std::string& id) {
   auto who = viewer(request);
   if (!who) return refuse(request, who.error());
-  auto body = body_object(request);
+  auto body = body_object(request.body);
   if (!body) return refuse(request, body.error());
   if (auto ok = only_fields(*body, {"customer_id"}); !ok) return refuse(request, ok.error());
   auto other = string_field(*body, "customer_id", true);
@@ -515,16 +366,23 @@ HttpResponse RestApi::merge(const HttpRequest& request, const std::string& id) {
 HttpResponse RestApi::split(const HttpRequest& request, const std::string& id) {
   auto who = viewer(request);
   if (!who) return refuse(request, who.error());
-  auto body = body_object(request);
+  auto body = body_object(request.body);
   if (!body) return refuse(request, body.error());
   if (auto ok = only_fields(*body, {"kind", "value"}); !ok) return refuse(request, ok.error());
   auto kind = string_field(*body, "kind", true);
   if (!kind) return refuse(request, kind.error());
+  if (!identity_kind_from_string(**kind))
+    return refuse(request, bad_field("'kind' takes phone, email, messenger_psid, whatsapp_user, webchat_visitor or api"));
   auto value = string_field(*body, "value", true);
   if (!value) return refuse(request, value.error());
   auto fresh = storage::split_customer(pool_, who->second, id, **kind, **value, who->first.login, clock_.now());
   if (!fresh) return refuse(request, fresh.error());
-  return json_response(201, std::move(*fresh));
+  // The new customer, and its id once more under the name the request's answer is read by.
+  json::error_code ec;
+  json::value customer = json::parse(*fresh, ec);
+  if (ec || !customer.is_object()) return json_response(201, std::move(*fresh));
+  customer.as_object()["customer_id"] = customer.as_object()["id"];
+  return json_response(201, json::serialize(customer));
 }
 
 HttpResponse RestApi::attachment(const HttpRequest& request, const std::string& message_id, const std::string& index) {
@@ -577,7 +435,7 @@ HttpResponse RestApi::people(const HttpRequest& request) {
 HttpResponse RestApi::set_password(const HttpRequest& request, const std::string& login) {
   auto caller = auth_.require_admin(request);
   if (!caller) return refuse(request, caller.error());
-  auto body = body_object(request);
+  auto body = body_object(request.body);
   if (!body) return refuse(request, body.error());
   if (auto ok = only_fields(*body, {"password"}); !ok) return refuse(request, ok.error());
   auto password = string_field(*body, "password", true);
@@ -610,7 +468,7 @@ HttpResponse RestApi::stream(const HttpRequest& request) {
         return refuse(request, make_error(ErrorKind::forbidden, "cross_origin",
                                           "the stream takes a session cookie only from its own origin"));
     }
-  auto q = query_params(request, {"since"});
+  auto q = api::query_params(request.query, {"since"});
   if (!q) return refuse(request, q.error());
   const auto since = q->count("since") ? q->at("since") : std::string();
   auto response = stream_.open(who->second, who->first.config_token, since, request.request_id);

@@ -38,9 +38,9 @@ struct StreamHub::Client {
   bool gone = false;              // on_close ran
   std::optional<int> close_code;  // the hub is to close it (revoke, rules)
 
-  // The hub thread's own.
-  bool initialized = false;
-  std::int64_t cursor = 0;  // the newest id handled (sent, or not for this client's eyes)
+  // Set by open(), then the hub thread's own.
+  bool reset_first = false;  // {"type":"reset"} goes first
+  std::int64_t cursor = 0;   // the newest id handled (sent, or not for this client's eyes)
 };
 
 StreamHub::StreamHub(storage::Pool& pool, EventBus& bus, const Clock& clock, StreamOptions options, ViewerOf viewer_of)
@@ -88,6 +88,21 @@ HttpResponse StreamHub::open(storage::Viewer viewer, bool fixed, const std::stri
     client->since = n;
   }
   client->viewer = std::move(viewer);
+  // Where the client starts is decided before the upgrade: an event that commits once the client
+  // has its 101 is one it must see.
+  auto bounds = storage::event_bounds(pool_);
+  if (!bounds) return error_response(bounds.error());
+  if (client->since && (*client->since < bounds->pruned_through || *client->since > bounds->newest)) {
+    log::info("stream_reset", {{"login", client->login},
+                               {"since", std::to_string(*client->since)},
+                               {"pruned_through", std::to_string(bounds->pruned_through)},
+                               {"newest", std::to_string(bounds->newest)},
+                               {"req", request_id}});
+    client->reset_first = true;
+    client->cursor = bounds->newest;
+  } else {
+    client->cursor = client->since.value_or(bounds->newest);
+  }
 
   auto stream = std::make_shared<HttpStream>();
   stream->kind = HttpStream::Kind::websocket;
@@ -224,24 +239,9 @@ bool StreamHub::serve(Client& c, bool& behind) {
     viewer = c.viewer;
   }
   if (!sink) return false;
-  if (!c.initialized) {
-    auto bounds = storage::event_bounds(pool_);
-    if (!bounds) {
-      behind = true;  // try again soon
-      return true;
-    }
-    if (c.since && (*c.since < bounds->pruned_through || *c.since > bounds->newest)) {
-      log::info("stream_reset", {{"login", c.login},
-                                 {"since", std::to_string(*c.since)},
-                                 {"pruned_through", std::to_string(bounds->pruned_through)},
-                                 {"newest", std::to_string(bounds->newest)},
-                                 {"req", c.request_id}});
-      if (!sink->send(R"({"type":"reset"})")) return false;
-      c.cursor = bounds->newest;
-    } else {
-      c.cursor = c.since ? *c.since : bounds->newest;
-    }
-    c.initialized = true;
+  if (c.reset_first) {
+    if (!sink->send(R"({"type":"reset"})")) return false;
+    c.reset_first = false;
   }
   while (c.cursor < head_) {
     const auto waiting = sink->backlog();

@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 #include <fstream>
+#include <signal.h>
 
 #include "tests/support/daemon_process.hpp"
 #include "tests/support/http_client.hpp"
@@ -207,4 +208,39 @@ TEST_CASE("session: admins give people API tokens, shown once, revocable, with t
   auto after = http_request("GET", d.url("/api/v1/session"), {anna});
   CHECK(after.status == 401);
   CHECK(after.body.find("unknown_token") != std::string::npos);
+}
+
+TEST_CASE("session: a reload that removes a person or takes their admin role ends their sessions and tokens",
+          "[daemon][session]") {
+  TestDatabase db;
+  DaemonOptions o;
+  o.database_url = db.url();
+  o.rules_yaml = kRules;
+  o.extra_config = kAuth;
+  DaemonProcess d(o);
+  REQUIRE(set_password(d, "boss", "szefowa-ma-klucze-1") == 0);
+  REQUIRE(set_password(d, "anna", "anna-ma-kota-123") == 0);
+  const auto boss = login(d, "boss", "szefowa-ma-klucze-1");
+  const auto anna = login(d, "anna", "anna-ma-kota-123");
+  REQUIRE(boss.status == 200);
+  REQUIRE(anna.status == 200);
+  const std::string admin = std::string("Authorization: Bearer ") + DaemonProcess::kAdminToken;
+  auto made = http_request("POST", d.url("/api/v1/people/boss/tokens"), {admin, "Content-Type: application/json"},
+                           R"({"name":"raporty"})");
+  REQUIRE(made.status == 201);
+  const std::string boss_token = "Authorization: Bearer " + std::string(json::parse(made.body).at("token").as_string());
+  REQUIRE(http_request("GET", d.url("/api/v1/people/anna/tokens"), {boss_token}).status == 200);
+
+  // boss becomes an agent, anna stays as she is.
+  std::string demoted = kRules;
+  demoted.replace(demoted.find("role: admin"), std::string("role: admin").size(), "role: agent");
+  std::ofstream(d.dir() + "/rules.yaml") << demoted;
+  d.signal(SIGHUP);
+  REQUIRE(d.wait_for_log("event=credentials_revoked"));
+  CHECK(http_request("GET", d.url("/api/v1/session"), {"Cookie: " + cookie_of(boss)}).status == 401);
+  CHECK(http_request("GET", d.url("/api/v1/session"), {boss_token}).status == 401);
+  CHECK(http_request("GET", d.url("/api/v1/session"), {"Cookie: " + cookie_of(anna)}).status == 200);
+  CHECK(db.scalar("SELECT count(*) FROM api_tokens WHERE login = 'boss' AND revoked_at IS NULL") == "0");
+  CHECK(db.scalar("SELECT count(*) FROM sessions WHERE login = 'boss' AND revoked_at IS NULL") == "0");
+  CHECK(db.scalar("SELECT count(*) FROM sessions WHERE login = 'anna' AND revoked_at IS NULL") == "1");
 }

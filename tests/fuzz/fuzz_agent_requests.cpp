@@ -1,0 +1,84 @@
+// libFuzzer: what the agent API reads from a request before the database sees it (the console's
+// inputs): the conversation list's query string, PATCH bodies against a rules file, and reply
+// bodies. The first byte picks the reader (q, c, r, p); the rest is the input. Whatever is
+// accepted must be within the documented bounds.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "daemon/api/requests.hpp"
+#include "routing/rules/compiler.hpp"
+#include "routing/rules/ruleset.hpp"
+#include "routing/text/utf8.hpp"
+
+namespace api = switchboard::daemon::api;
+
+namespace {
+
+const switchboard::routing::RuleSet* rules() {
+  static const auto compiled = switchboard::routing::compile_rules(R"(version: 1
+people:
+  anna: { name: Anna }
+  boss: { name: Boss, role: admin }
+queues: { support: { people: [anna] }, sales: {} }
+rules:
+  - name: default
+    then: [ { enqueue: support } ]
+)",
+                                                                   {});
+  if (!compiled.rules) std::abort();
+  return compiled.rules.get();
+}
+
+void check(bool ok) {
+  if (!ok) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  const char kind = static_cast<char>(data[0]);
+  const std::string_view input(reinterpret_cast<const char*>(data + 1), size - 1);
+  switch (kind) {
+    case 'q': {
+      auto q = api::conversation_query(input, "anna");
+      if (q) {
+        check(q->limit >= 1 && q->limit <= 200);
+        check(!q->states.empty());
+        for (const auto& s : q->states) check(s == "open" || s == "pending" || s == "resolved");
+        for (const auto* text : {&q->queue, &q->assignee, &q->channel, &q->tag})
+          if (*text) check(switchboard::routing::is_valid_utf8(**text) && (*text)->find('\0') == std::string::npos);
+      } else {
+        check(q.error().kind == switchboard::ErrorKind::invalid && !q.error().message.empty());
+      }
+      break;
+    }
+    case 'c': {
+      auto c = api::conversation_change(input, rules());
+      if (c) {
+        if (c->assignee && *c->assignee) check(rules()->person(**c->assignee) != nullptr);
+        if (c->tags) check(c->tags->size() <= 50);
+      } else {
+        check(c.error().kind == switchboard::ErrorKind::invalid);
+      }
+      break;
+    }
+    case 'r':
+    case 'p': {
+      auto r = api::reply_request(input, kind == 'p');
+      if (r) {
+        check(switchboard::routing::is_valid_utf8(r->text) && r->text.find('\0') == std::string::npos);
+        if (kind == 'r') check(!r->text.empty());
+      } else {
+        check(r.error().kind == switchboard::ErrorKind::invalid);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return 0;
+}

@@ -1,0 +1,122 @@
+// What the agent API reads from requests (daemon/api/requests.hpp): the list's query string,
+// PATCH bodies and reply bodies, hostile ones included.
+#include <catch2/catch.hpp>
+
+#include "daemon/api/requests.hpp"
+#include "routing/rules/ruleset.hpp"
+
+namespace api = switchboard::daemon::api;
+using switchboard::ErrorKind;
+
+namespace {
+
+std::shared_ptr<const switchboard::routing::RuleSet> rules() {
+  static const auto compiled = switchboard::routing::compile_rules(R"(version: 1
+people:
+  anna: { name: Anna }
+  boss: { name: Boss, role: admin }
+queues: { support: { people: [anna] }, sales: {} }
+rules:
+  - name: default
+    then: [ { enqueue: support } ]
+)",
+                                                                   {});
+  REQUIRE(compiled.rules);
+  return compiled.rules;
+}
+
+}  // namespace
+
+TEST_CASE("api requests: the conversation list's query", "[api]") {
+  auto q = api::conversation_query("", "anna");
+  REQUIRE(q);
+  CHECK(q->states == std::vector<std::string>{"open", "pending"});
+  CHECK(q->limit == 50);
+  CHECK_FALSE(q->by_activity);
+
+  q = api::conversation_query(
+      "state=resolved,open&queue=none&assignee=me&channel=sms&tag=vip+klient&sort=activity"
+      "&limit=200&cursor=a1.5.7",
+      "anna");
+  REQUIRE(q);
+  CHECK(q->states == std::vector<std::string>{"resolved", "open"});
+  CHECK(q->queue == std::optional<std::string>(""));
+  CHECK(q->assignee == std::optional<std::string>("anna"));
+  CHECK(q->channel == std::optional<std::string>("sms"));
+  CHECK(q->tag == std::optional<std::string>("vip klient"));
+  CHECK(q->by_activity);
+  CHECK(q->limit == 200);
+  CHECK(q->cursor == "a1.5.7");
+
+  q = api::conversation_query("state=all&queue=sprzeda%C5%BC&assignee=none", "anna");
+  REQUIRE(q);
+  CHECK(q->states.size() == 3);
+  CHECK(q->queue == std::optional<std::string>("sprzedaż"));
+  CHECK(q->assignee == std::optional<std::string>(""));
+
+  for (const char* bad :
+       {"limit=0", "limit=201", "limit=1e3", "limit=", "limit=-5", "state=closed", "state=open,", "sort=newest",
+        "channel=telegram", "queue=", "unknown=1", "tag=%ZZ", "tag=%00", "tag=%C3%28", "q%C3%28=1"}) {
+    INFO(bad);
+    auto refused = api::conversation_query(bad, "anna");
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ErrorKind::invalid);
+    CHECK(refused.error().code == "invalid_parameter");
+  }
+}
+
+TEST_CASE("api requests: PATCH bodies", "[api]") {
+  const auto r = rules();
+  auto c = api::conversation_change(R"({"state":"resolved","assignee":"anna","priority":"urgent",)"
+                                    R"("tags":["vip","vip","zwrot"],"queue":"sales"})",
+                                    r.get());
+  REQUIRE(c);
+  CHECK(c->state == std::optional<std::string>("resolved"));
+  REQUIRE(c->assignee);
+  CHECK(*c->assignee == std::optional<std::string>("anna"));
+  CHECK(c->tags == std::optional<std::vector<std::string>>({"vip", "zwrot"}));  // duplicates folded
+  REQUIRE(c->queue);
+  CHECK(*c->queue == std::optional<std::string>("sales"));
+
+  c = api::conversation_change(R"({"assignee":null,"queue":null})", r.get());
+  REQUIRE(c);
+  REQUIRE(c->assignee);
+  CHECK_FALSE(c->assignee->has_value());  // unassign
+  REQUIRE(c->queue);
+  CHECK_FALSE(c->queue->has_value());
+  CHECK_FALSE(c->state);
+
+  std::string many = R"({"tags":[)";
+  for (int i = 0; i < 51; ++i) many += (i ? ",\"t" : "\"t") + std::to_string(i) + "\"";
+  many += "]}";
+  for (std::string bad :
+       {std::string("{}"), std::string("[]"), std::string("{"), std::string(R"({"state":"closed"})"),
+        std::string(R"({"state":null})"), std::string(R"({"priority":"p1"})"), std::string(R"({"assignee":"nobody"})"),
+        std::string(R"({"queue":"vip"})"), std::string(R"({"tags":"vip"})"), std::string(R"({"tags":[""]})"),
+        std::string(R"({"tags":[1]})"), std::string(R"({"tags":["a\u0000b"]})"), std::string(R"({"color":"red"})"),
+        std::string("{\"state\":\"open\xff\"}"), many}) {
+    INFO(bad);
+    auto refused = api::conversation_change(bad, r.get());
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ErrorKind::invalid);
+  }
+}
+
+TEST_CASE("api requests: reply bodies", "[api]") {
+  auto reply = api::reply_request(R"({"text":"Dzień dobry","channel":"whatsapp","account":"1065"})", false);
+  REQUIRE(reply);
+  CHECK(reply->text == "Dzień dobry");
+  CHECK(reply->route.channel == std::optional<std::string>("whatsapp"));
+  CHECK(reply->route.account == std::optional<std::string>("1065"));
+  CHECK_FALSE(reply->author);
+
+  CHECK(api::reply_request(R"({"text":""})", true));  // a preview of nothing yet
+  for (const char* bad :
+       {R"({"text":""})", R"({})", R"({"text":5})", R"({"text":"a\u0000"})", R"({"text":"x","channel":"fax"})",
+        R"({"text":"x","account":""})", R"({"text":"x","extra":1})", "null"}) {
+    INFO(bad);
+    auto refused = api::reply_request(bad, false);
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().kind == ErrorKind::invalid);
+  }
+}
