@@ -66,7 +66,11 @@ Result<std::map<std::string, std::string>> query_params(std::string_view query,
                                                         std::initializer_list<std::string_view> known) {
   std::map<std::string, std::string> out;
   if (query.empty()) return out;
-  auto parsed = boost::urls::parse_query(query);
+  // Boost.URL 1.81's parse_query reads the text with strlen (found by fuzz_agent_requests under
+  // ASan): it gets a NUL-terminated copy, whatever the caller's view points into.
+  if (query.find('\0') != std::string_view::npos) return bad_parameter("the query string contains a NUL byte");
+  const std::string text(query);
+  auto parsed = boost::urls::parse_query(text);
   if (!parsed) return bad_parameter("the query string is not valid percent-encoding");
   boost::urls::encoding_opts plus;
   plus.space_as_plus = true;

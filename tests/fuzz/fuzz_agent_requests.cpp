@@ -9,7 +9,6 @@
 #include <string_view>
 
 #include "daemon/api/requests.hpp"
-#include "routing/rules/compiler.hpp"
 #include "routing/rules/ruleset.hpp"
 #include "routing/text/utf8.hpp"
 
