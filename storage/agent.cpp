@@ -215,7 +215,7 @@ constexpr Statement kEventsAfter{
     "sb_agent_events_after",
     "SELECT e.id, (jsonb_build_object('id', e.id::text, 'type', e.type, 'at', switchboard_time(e.at),"
     "                                 'conversation_id', e.conversation_id::text) || e.payload)::text,"
-    "       e.queue, e.assignee"
+    "       e.queue, e.assignee, e.moved, e.prior_queue, e.prior_assignee"
     "  FROM events e WHERE e.id > $1 ORDER BY e.id LIMIT $2"};
 
 // The newest committed id: not the sequence's value, which an event still committing may hold.
@@ -559,6 +559,11 @@ Result<std::vector<EventRow>> events_after(Pool& pool, std::int64_t after, int l
                                         e.json = compact(row[1]);
                                         if (!row[2].is_null()) e.queue = row[2].c_str();
                                         if (!row[3].is_null()) e.assignee = row[3].c_str();
+                                        if (row[4].as<bool>()) {
+                                          e.prior.emplace();
+                                          if (!row[5].is_null()) e.prior->first = row[5].c_str();
+                                          if (!row[6].is_null()) e.prior->second = row[6].c_str();
+                                        }
                                         out.push_back(std::move(e));
                                       }
                                       return out;

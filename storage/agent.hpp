@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "routing/core/result.hpp"
@@ -84,6 +85,9 @@ struct EventRow {
   std::string json;  // {"id","type","at","conversation_id",...}
   std::optional<std::string> queue;
   std::optional<std::string> assignee;
+  // A change of queue or assignee: the ones before (queue, assignee), so that whoever saw the
+  // conversation sees it leave.
+  std::optional<std::pair<std::optional<std::string>, std::optional<std::string>>> prior;
 };
 // Events after `after`, oldest first, at most `limit`.
 Result<std::vector<EventRow>> events_after(Pool& pool, std::int64_t after, int limit);

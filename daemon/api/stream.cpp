@@ -17,11 +17,23 @@ constexpr auto kPruneEvery = std::chrono::minutes{1};
 constexpr int kGone = 4001;      // the person's credentials were revoked, or they left the rules
 constexpr int kTryAgain = 1013;  // too slow: reconnect with since=<last id>
 
-bool visible(const storage::Viewer& v, const storage::EventRow& e) {
+bool may_see(const storage::Viewer& v, const std::optional<std::string>& queue,
+             const std::optional<std::string>& assignee) {
   if (v.all) return true;
-  if (e.assignee && *e.assignee == v.login) return true;
-  if (!e.queue) return true;
-  return std::find(v.hidden.begin(), v.hidden.end(), *e.queue) == v.hidden.end();
+  if (assignee && *assignee == v.login) return true;
+  if (!queue) return true;
+  return std::find(v.hidden.begin(), v.hidden.end(), *queue) == v.hidden.end();
+}
+
+// The event's conversation as it is now, or, for the change that moved it, as it was in a queue
+// or with an assignee the viewer saw (not merely unqueued: every new conversation is, for the
+// moment before its rule files it).
+bool visible(const storage::Viewer& v, const storage::EventRow& e) {
+  if (may_see(v, e.queue, e.assignee)) return true;
+  if (!e.prior) return false;
+  const auto& [queue, assignee] = *e.prior;
+  return v.all || (assignee && *assignee == v.login) ||
+         (queue && std::find(v.hidden.begin(), v.hidden.end(), *queue) == v.hidden.end());
 }
 
 }  // namespace

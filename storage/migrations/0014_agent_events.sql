@@ -62,9 +62,13 @@ CREATE TABLE events (
   at              timestamptz NOT NULL DEFAULT clock_timestamp(),
   type            text NOT NULL,
   conversation_id bigint,
-  -- Who may see it: the conversation's queue and assignee when the event committed.
+  -- Who may see it: the conversation's queue and assignee when the event committed, and for a
+  -- change of either, the ones before (whoever saw the conversation sees it leave).
   queue           text,
   assignee        text,
+  moved           boolean NOT NULL DEFAULT false,
+  prior_queue     text,
+  prior_assignee  text,
   payload         jsonb NOT NULL DEFAULT '{}'
 );
 CREATE INDEX events_by_at ON events (at);
@@ -76,7 +80,8 @@ CREATE TABLE event_horizon (
 );
 INSERT INTO event_horizon DEFAULT VALUES;
 
-CREATE FUNCTION switchboard_emit(kind text, conversation bigint, body jsonb) RETURNS void
+CREATE FUNCTION switchboard_emit(kind text, conversation bigint, body jsonb, moved boolean DEFAULT false,
+                                  prior_queue text DEFAULT NULL, prior_assignee text DEFAULT NULL) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
   q text;
@@ -85,7 +90,8 @@ BEGIN
   -- Class 0x5342 ("SB") as storage/instance_lock.hpp, object 2: the events' commit order.
   PERFORM pg_advisory_xact_lock(21314, 2);
   SELECT c.queue, c.assignee INTO q, a FROM conversations c WHERE c.id = conversation;
-  INSERT INTO events (type, conversation_id, queue, assignee, payload) VALUES (kind, conversation, q, a, body);
+  INSERT INTO events (type, conversation_id, queue, assignee, moved, prior_queue, prior_assignee, payload)
+  VALUES (kind, conversation, q, a, moved, prior_queue, prior_assignee, body);
   PERFORM pg_notify('switchboard_events', '');
 END $$;
 
@@ -122,11 +128,11 @@ BEGIN
   IF (OLD.state, OLD.queue, OLD.priority, OLD.tags) IS DISTINCT FROM (NEW.state, NEW.queue, NEW.priority, NEW.tags) THEN
     PERFORM switchboard_emit('conversation.updated', NEW.id, jsonb_build_object('conversation', jsonb_build_object(
       'state', NEW.state, 'queue', NEW.queue, 'priority', NEW.priority, 'tags', to_jsonb(NEW.tags),
-      'assignee', NEW.assignee)));
+      'assignee', NEW.assignee)), true, OLD.queue, OLD.assignee);
   END IF;
   IF OLD.assignee IS DISTINCT FROM NEW.assignee THEN
     PERFORM switchboard_emit('conversation.assigned', NEW.id,
-      jsonb_build_object('assignee', NEW.assignee, 'previous', OLD.assignee));
+      jsonb_build_object('assignee', NEW.assignee, 'previous', OLD.assignee), true, OLD.queue, OLD.assignee);
   END IF;
   RETURN NULL;
 END $$;

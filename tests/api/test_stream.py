@@ -92,6 +92,22 @@ class LiveStreamTest(ServiceTestCase):
             for stream in (anna, piotr):
                 self.assertIncreasing(stream.frames)
 
+    def test_an_agent_sees_a_conversation_leave_and_nothing_after(self):
+        s = self.service
+        with s.person_token("anna").stream() as anna:
+            billing = s.conversation_in("billing")
+            conv = billing["conversation_id"]
+            anna.until(lambda e: e["type"] == "message.created" and e["message"]["id"] == billing["message_id"])
+            # Moved to a queue anna does not work: she sees the move, then nothing of it.
+            self.assertEqual(s.admin().patch(f"/conversations/{conv}", {"queue": "tech"}).status, 200)
+            moved = anna.until(lambda e: e["conversation_id"] == conv and e["type"] == "conversation.updated"
+                               and e["conversation"]["queue"] == "tech")[-1]
+            self.assertEqual(moved["conversation"]["state"], "open")
+            self.assertEqual(s.admin().post(f"/conversations/{conv}/notes", {"text": "tylko dla tech"}).status, 201)
+            marker = s.conversation_in("general")
+            later = anna.until(lambda e: e["conversation_id"] == marker["conversation_id"])
+            self.assertNotIn(conv, [e["conversation_id"] for e in later], "nothing after it left")
+
     def test_resuming_with_since_yields_exactly_the_missed_events(self):
         s = self.service
         admin = s.admin()
