@@ -22,7 +22,7 @@ using sql::Statement;
 // A Conversation; needs `c` (conversations) and `u` (its customer).
 #define SB_CONVERSATION_JSON                                                                                     \
   "jsonb_build_object('id', c.id::text, 'customer_id', c.customer_id::text, "                                    \
-  "'customer', jsonb_build_object('id', u.id::text, 'display_name', u.display_name), "                           \
+  "'customer', jsonb_build_object('id', u.id::text, 'display_name', u.display_name, 'language', u.language), "   \
   "'state', c.state, 'queue', c.queue, 'assignee', c.assignee, 'priority', c.priority, "                         \
   "'tags', to_jsonb(c.tags), 'opened_at', switchboard_time(c.opened_at), "                                       \
   "'last_message_at', switchboard_time(c.last_message_at), 'waiting_since', switchboard_time(c.waiting_since), " \
@@ -234,8 +234,8 @@ constexpr Statement kPruneEvents{
 
 constexpr Statement kStatements[] = {kListWaiting,  kListActivity,   kConversation, kDetail,      kMessages,
                                      kNotes,        kSystemMessages, kAddNote,      kChange,      kCustomer,
-                                     kCustomerLock, kIdentityOf, kMergeLock,      kMerge,        kChangeAudit, kSplit,
-                                     kAttachment,   kEventsAfter,    kEventBounds,  kPruneEvents};
+                                     kCustomerLock, kIdentityOf,     kMergeLock,    kMerge,       kChangeAudit,
+                                     kSplit,        kAttachment,     kEventsAfter,  kEventBounds, kPruneEvents};
 
 template <class T, class Op>
 Result<T> run(Pool& pool, const sql::Work& work, Op op) {

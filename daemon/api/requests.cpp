@@ -200,13 +200,20 @@ Result<storage::ConversationChange> conversation_change(std::string_view text, c
 Result<ReplyRequest> reply_request(std::string_view text, bool preview) {
   auto body = body_object(text);
   if (!body) return body.error();
-  if (auto ok = only_fields(*body, {"text", "channel", "account", "author"}); !ok) return ok.error();
-  const json::value* text_v = body->if_contains("text");
-  if (!text_v || !text_v->is_string() || (!preview && text_v->get_string().empty()))
-    return invalid("missing_field", "'text' is required and must be a non-empty string");
+  if (auto ok = only_fields(*body, {"text", "template", "channel", "account", "author"}); !ok) return ok.error();
   ReplyRequest out;
-  out.text = std::string(text_v->get_string());
-  if (out.text.find('\0') != std::string::npos) return bad_field("'text' contains a NUL character");
+  auto template_name = string_field(*body, "template", false);
+  if (!template_name) return template_name.error();
+  out.template_name = *template_name;
+  const json::value* text_v = body->if_contains("text");
+  if (out.template_name) {
+    if (text_v) return bad_field("send either 'text' or 'template', not both");
+  } else {
+    if (!text_v || !text_v->is_string() || (!preview && text_v->get_string().empty()))
+      return invalid("missing_field", "'text' (or 'template') is required and must be a non-empty string");
+    out.text = std::string(text_v->get_string());
+    if (out.text.find('\0') != std::string::npos) return bad_field("'text' contains a NUL character");
+  }
   auto channel = string_field(*body, "channel", false);
   if (!channel) return channel.error();
   if (*channel && !channel_from_string(**channel)) return bad_field(std::string("'channel' takes ") + kChannels);

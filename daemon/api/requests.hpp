@@ -40,9 +40,11 @@ Result<storage::ConversationQuery> conversation_query(std::string_view query, co
 // PATCH /api/v1/conversations/{id}: people and queues must be the rules file's.
 Result<storage::ConversationChange> conversation_change(std::string_view body, const routing::RuleSet* rules);
 
-// POST .../messages and .../reply-preview (whose text may be empty).
+// POST .../messages and .../reply-preview (whose text may be empty): a text, or a template of the
+// rules file to render for the customer.
 struct ReplyRequest {
   std::string text;
+  std::optional<std::string> template_name;
   storage::ReplyRoute route;
   std::optional<std::string> author;  // honoured for a config admin token only
 };

@@ -8,6 +8,7 @@
 
 #include "daemon/api/requests.hpp"
 #include "routing/core/log.hpp"
+#include "routing/rules/template.hpp"
 #include "routing/text/utf8.hpp"
 #include "storage/outbox.hpp"
 #include "storage/people.hpp"
@@ -196,11 +197,16 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
   if (!who) return refuse(request, who.error());
   auto parsed = api::reply_request(request.body, preview);
   if (!parsed) return refuse(request, parsed.error());
-  const std::string& text = parsed->text;
   const storage::ReplyRoute& route = parsed->route;
   if (auto visible = storage::check_visible(pool_, who->second, id); !visible) return refuse(request, visible.error());
 
   const auto now = clock_.now();
+  if (parsed->template_name) {
+    auto rendered = render_template(who->second, id, *parsed->template_name, route, now);
+    if (!rendered) return refuse(request, rendered.error());
+    parsed->text = std::move(*rendered);
+  }
+  const std::string& text = parsed->text;
   // What the target's channel says of this text now: the preview's answer, and the reply's gate.
   auto check_of = [&](const storage::ReplyTarget& target) {
     channels::OutboundMessage draft;
@@ -287,6 +293,7 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
         }
     }
     out["options"] = std::move(options);
+    if (parsed->template_name) out["text"] = text;
     return json_response(200, json::serialize(out));
   }
 
@@ -309,7 +316,45 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
                                    {"req", request.request_id}});
   json::object out{{"message_id", queued->message_id}, {"conversation_id", id},      {"outbox_id", queued->outbox_id},
                    {"channel", queued->channel},       {"account", queued->account}, {"delivery_state", "queued"}};
+  if (parsed->template_name) out["text"] = text;
   return json_response(201, json::serialize(out));
+}
+
+Result<std::string> RestApi::render_template(const storage::Viewer& viewer, const std::string& id,
+                                             const std::string& name, const storage::ReplyRoute& route, Timestamp now) {
+  const auto rules = rules_();
+  const auto tmpl = rules ? rules->template_named(name) : nullptr;
+  if (!tmpl) return make_error(ErrorKind::invalid, "invalid_field", "no template '" + name + "' in the rules file");
+  auto detail = storage::conversation_detail(pool_, viewer, id);
+  if (!detail) return detail.error();
+  auto target = storage::reply_target(pool_, id, route);
+  if (!target) return target.error();
+  json::error_code ec;
+  const json::value parsed = json::parse(*detail, ec);
+  if (ec || !parsed.is_object())
+    return make_error(ErrorKind::bug, "bad_detail", "the conversation's JSON is not an object");
+  const auto& c = parsed.as_object();
+  const auto text_of = [](const json::value* v) -> std::optional<std::string> {
+    if (!v || !v->is_string()) return std::nullopt;
+    return std::string(v->get_string());
+  };
+  // The customer and conversation as the rules' templates see them, on the reply's channel.
+  CustomerView customer;
+  ConversationView conversation;
+  InboundMessage message;
+  if (const auto* u = c.if_contains("customer"); u && u->is_object()) {
+    customer.id = text_of(u->as_object().if_contains("id")).value_or("");
+    customer.display_name = text_of(u->as_object().if_contains("display_name")).value_or("");
+    customer.language = text_of(u->as_object().if_contains("language"));
+  }
+  conversation.id = id;
+  conversation.is_new = false;
+  conversation.state = text_of(c.if_contains("state")).value_or("open");
+  conversation.queue = text_of(c.if_contains("queue"));
+  message.channel = channel_from_string(target->channel).value_or(Channel::api);
+  message.account = target->account;
+  const routing::EvaluationInput input{message, conversation, customer, now};
+  return routing::render(*tmpl, input);
 }
 
 HttpResponse RestApi::add_note(const HttpRequest& request, const std::string& id) {
@@ -372,7 +417,8 @@ HttpResponse RestApi::split(const HttpRequest& request, const std::string& id) {
   auto kind = string_field(*body, "kind", true);
   if (!kind) return refuse(request, kind.error());
   if (!identity_kind_from_string(**kind))
-    return refuse(request, bad_field("'kind' takes phone, email, messenger_psid, whatsapp_user, webchat_visitor or api"));
+    return refuse(request,
+                  bad_field("'kind' takes phone, email, messenger_psid, whatsapp_user, webchat_visitor or api"));
   auto value = string_field(*body, "value", true);
   if (!value) return refuse(request, value.error());
   auto fresh = storage::split_customer(pool_, who->second, id, **kind, **value, who->first.login, clock_.now());

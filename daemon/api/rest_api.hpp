@@ -17,6 +17,7 @@
 #include "routing/core/time.hpp"
 #include "routing/rules/ruleset.hpp"
 #include "storage/agent.hpp"
+#include "storage/outbox.hpp"
 #include "storage/pool.hpp"
 
 namespace switchboard::daemon {
@@ -53,6 +54,9 @@ class RestApi {
   HttpResponse conversation(const HttpRequest& request, const std::string& id);
   HttpResponse messages(const HttpRequest& request, const std::string& id);
   HttpResponse reply(const HttpRequest& request, const std::string& id, bool preview);
+  // A template of the rules file rendered for the conversation's customer, on the reply's channel.
+  Result<std::string> render_template(const storage::Viewer& viewer, const std::string& id, const std::string& name,
+                                      const storage::ReplyRoute& route, Timestamp now);
   HttpResponse add_note(const HttpRequest& request, const std::string& id);
   HttpResponse change(const HttpRequest& request, const std::string& id);
   HttpResponse customer(const HttpRequest& request, const std::string& id);

@@ -67,6 +67,9 @@ class CompileContext {
   // A template's compiled form, set once its text has been checked (null after errors).
   void set_compiled_template(const std::string& name, std::shared_ptr<const Template> compiled);
   std::shared_ptr<const Template> compiled_template(const std::string& name) const;
+  const std::map<std::string, std::shared_ptr<const Template>>& compiled_templates() const {
+    return compiled_templates_;
+  }
 
   // People ('people' section). A person with errors is declared with nullptr (no cascade).
   void declare_person(const YamlNode& login, std::shared_ptr<const Person> person);

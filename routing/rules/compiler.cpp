@@ -47,6 +47,11 @@ const Person* RuleSet::person(std::string_view login) const {
   return it != people_.end() ? &*it : nullptr;
 }
 
+std::shared_ptr<const Template> RuleSet::template_named(std::string_view name) const {
+  auto it = compiled_templates_.find(name);
+  return it != compiled_templates_.end() ? it->second : nullptr;
+}
+
 const OncallSchedule* RuleSet::oncall(std::string_view name) const {
   auto it = oncall_.find(name);
   return it != oncall_.end() ? it->second.get() : nullptr;
@@ -76,6 +81,8 @@ struct RuleSetBuilder {
     rules->version_ = document.version;
     rules->timezone_ = std::move(document.timezone);
     rules->templates_ = ctx.templates();
+    for (const auto& [name, compiled] : ctx.compiled_templates())
+      if (compiled) rules->compiled_templates_.emplace(name, compiled);
     rules->compiled_ = std::make_unique<CompiledRules>();
     rules->compiled_->rules = std::move(document.rules);
     rules->compiled_->queues = ctx.queue_names();

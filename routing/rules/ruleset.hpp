@@ -17,6 +17,7 @@
 namespace switchboard::routing {
 
 class CompiledRules;  // the compiled conditions and actions (rules/compiler.cpp)
+struct Template;      // rules/template.hpp
 
 // The 'sms' section: what evaluate() does to every reply to a message that came by SMS.
 struct SmsOptions {
@@ -38,6 +39,8 @@ class RuleSet {
   std::vector<std::string> rule_names() const;
   std::vector<std::string> queue_names() const;
   const std::map<std::string, std::string>& templates() const { return templates_; }
+  // A template of the file, compiled (render() in rules/template.hpp); nullptr when there is none.
+  std::shared_ptr<const Template> template_named(std::string_view name) const;
   const CompiledRules& compiled() const { return *compiled_; }
   // The 'people' section, in file order; a login's person or nullptr.
   const std::vector<Person>& people() const { return people_; }
@@ -63,6 +66,7 @@ class RuleSet {
   int version_ = 1;
   std::string timezone_ = "Europe/Warsaw";
   std::map<std::string, std::string> templates_;
+  std::map<std::string, std::shared_ptr<const Template>, std::less<>> compiled_templates_;
   std::unique_ptr<CompiledRules> compiled_;
   std::vector<Person> people_;
   std::map<std::string, std::shared_ptr<const OncallSchedule>, std::less<>> oncall_;

@@ -113,6 +113,7 @@ queues:
 
 templates:
   thanks: "Dziękujemy za pytanie, odpowiemy wkrótce."
+  greeting: 'Dzień dobry {{customer.first_name | "Państwo"}}, piszemy przez {{message.channel}} w sprawie #{{conversation.id}}.'
 
 rules:
   - name: billing

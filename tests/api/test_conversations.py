@@ -356,6 +356,21 @@ class ConversationTest(ServiceTestCase):
         self.assertEqual(self.outbox_rows(), before, "a preview queues nothing")
         return r.json
 
+    def test_a_reply_from_a_template_rendered_for_the_customer(self):
+        s = self.service
+        r = s.inbound("faktura do wyjaśnienia", name="Jan Kowalski")
+        conv = r["conversation_id"]
+        expected = f"Dzień dobry Jan, piszemy przez api w sprawie #{conv}."
+        v = self.preview(conv, {"template": "greeting"})
+        self.assertEqual((v["text"], v["allowed"]), (expected, True))
+        ok = s.admin().post(f"/conversations/{conv}/messages", {"template": "greeting"})
+        self.assertEqual(ok.status, 201, ok)
+        self.assertEqual(ok.json["text"], expected)
+        stored = s.db.scalar(f"SELECT body FROM messages WHERE id = {int(ok.json['message_id'])}")
+        self.assertEqual(stored, expected)
+        self.assertRefused(conv, {"template": "nie-ma-takiego"}, 400, "invalid_field")
+        self.assertRefused(conv, {"template": "greeting", "text": "oba"}, 400, "invalid_field")
+
     def test_preview_of_an_api_reply(self):
         v = self.preview(self.conversation("billing"), {"text": "Dzień dobry"})
         self.assertEqual((v["channel"], v["account"], v["allowed"], v["reason"], v["characters"]), ("api", "shop", True, None, 11))

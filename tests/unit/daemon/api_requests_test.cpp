@@ -111,6 +111,13 @@ TEST_CASE("api requests: reply bodies", "[api]") {
   CHECK_FALSE(reply->author);
 
   CHECK(api::reply_request(R"({"text":""})", true));  // a preview of nothing yet
+  auto from_template = api::reply_request(R"({"template":"greeting","channel":"sms"})", false);
+  REQUIRE(from_template);
+  CHECK(from_template->template_name == std::optional<std::string>("greeting"));
+  CHECK(from_template->text.empty());
+  CHECK_FALSE(api::reply_request(R"({"template":"greeting","text":"both"})", false));
+  CHECK_FALSE(api::reply_request(R"({"template":""})", false));
+  CHECK_FALSE(api::reply_request(R"({"template":7})", false));
   for (const char* bad :
        {R"({"text":""})", R"({})", R"({"text":5})", R"({"text":"a\u0000"})", R"({"text":"x","channel":"fax"})",
         R"({"text":"x","account":""})", R"({"text":"x","extra":1})", "null"}) {
