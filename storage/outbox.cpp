@@ -643,7 +643,7 @@ Result<ReplyTarget> reply_target(Pool& pool, const std::string& conversation_id,
 
 Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversation_id, const std::string& text,
                                       const std::string& author, Timestamp now, const ReplyRoute& route,
-                                      const ReplyGate& gate) {
+                                      const ReplyGate& gate, const std::optional<WhatsAppTemplate>& whatsapp_template) {
   if (text.empty()) return make_error(ErrorKind::invalid, "invalid_text", "the reply text is empty");
   // A reply without an author would read as the rules' (automatic: the e-mail goes out with a
   // null return path, and counts against the automatic-reply cap).
@@ -676,6 +676,7 @@ Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversatio
         payload.author = author;
         payload.in_reply_to = target->in_reply_to;
         payload.mail = target->mail;
+        if (out.channel == "whatsapp") payload.whatsapp_template = whatsapp_template;
         const auto r = tx.exec_prepared(kReplyInsert.name, conversation_id, out.channel, out.account, author, text,
                                         out.recipient, serialize(payload), at);
         out.message_id = r[0][0].c_str();

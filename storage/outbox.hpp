@@ -183,8 +183,10 @@ using ReplyGate = std::function<Status(const ReplyTarget& target)>;
 // to reply to); invalid "invalid_text" (empty, NUL or not UTF-8) or "invalid_reply" (refused by
 // the database); unavailable (nothing stored, unless the message says it may be); bug.
 // The gate runs inside the transaction, on the very target the reply is queued for.
+// `whatsapp_template` goes with it (sent instead of the text outside WhatsApp's window).
 Result<QueuedReply> queue_agent_reply(Pool& pool, const std::string& conversation_id, const std::string& text,
                                       const std::string& author, Timestamp now, const ReplyRoute& route = {},
-                                      const ReplyGate& gate = {});
+                                      const ReplyGate& gate = {},
+                                      const std::optional<WhatsAppTemplate>& whatsapp_template = std::nullopt);
 
 }  // namespace switchboard::storage

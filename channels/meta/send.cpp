@@ -480,8 +480,11 @@ ReplyCheck MetaAdapter::check_reply(const OutboundMessage& draft, Timestamp now)
       check.window_closes_at = *draft.last_inbound_at + kStandardWindow;
     } else {
       check.window_open = false;
-      refuse("window_closed",
-             "the customer last wrote on WhatsApp over 24 hours ago: only a template message may reach them there now");
+      // Outside the window the approved template goes instead of the text (send() does the same).
+      if (!draft.payload.whatsapp_template)
+        refuse("window_closed",
+               "the customer last wrote on WhatsApp over 24 hours ago: only an approved template (whatsapp_template) "
+               "may reach them there now");
     }
   }
   return check;

@@ -200,7 +200,8 @@ Result<storage::ConversationChange> conversation_change(std::string_view text, c
 Result<ReplyRequest> reply_request(std::string_view text, bool preview) {
   auto body = body_object(text);
   if (!body) return body.error();
-  if (auto ok = only_fields(*body, {"text", "template", "channel", "account", "author"}); !ok) return ok.error();
+  if (auto ok = only_fields(*body, {"text", "template", "whatsapp_template", "channel", "account", "author"}); !ok)
+    return ok.error();
   ReplyRequest out;
   auto template_name = string_field(*body, "template", false);
   if (!template_name) return template_name.error();
@@ -221,6 +222,29 @@ Result<ReplyRequest> reply_request(std::string_view text, bool preview) {
   if (!account) return account.error();
   auto author = string_field(*body, "author", false);
   if (!author) return author.error();
+  if (const json::value* wt = body->if_contains("whatsapp_template"); wt && !wt->is_null()) {
+    constexpr std::size_t kMaxParameters = 20;
+    constexpr std::size_t kMaxParameterBytes = 1024;
+    const auto shape = [] {
+      return bad_field(R"('whatsapp_template' must be {"name":"...","language":"pl","parameters":["..."]})");
+    };
+    if (!wt->is_object()) return shape();
+    if (auto ok = only_fields(wt->get_object(), {"name", "language", "parameters"}); !ok) return ok.error();
+    auto name = string_field(wt->get_object(), "name", true);
+    auto language = string_field(wt->get_object(), "language", true);
+    if (!name || !language) return shape();
+    WhatsAppTemplate t{**name, **language, {}};
+    if (const json::value* ps = wt->get_object().if_contains("parameters"); ps && !ps->is_null()) {
+      if (!ps->is_array() || ps->get_array().size() > kMaxParameters) return shape();
+      for (const auto& p : ps->get_array()) {
+        if (!p.is_string() || p.get_string().size() > kMaxParameterBytes ||
+            std::string_view(p.get_string()).find('\0') != std::string_view::npos)
+          return shape();
+        t.parameters.emplace_back(p.get_string());
+      }
+    }
+    out.whatsapp_template = std::move(t);
+  }
   out.route.channel = *channel;
   out.route.account = *account;
   out.author = *author;

@@ -45,6 +45,8 @@ Result<storage::ConversationChange> conversation_change(std::string_view body, c
 struct ReplyRequest {
   std::string text;
   std::optional<std::string> template_name;
+  // WhatsApp outside its 24-hour window: the approved template sent instead of the text.
+  std::optional<WhatsAppTemplate> whatsapp_template;
   storage::ReplyRoute route;
   std::optional<std::string> author;  // honoured for a config admin token only
 };

@@ -217,6 +217,7 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
     draft.text = text;
     draft.last_inbound_at = target.last_inbound_at;
     draft.from_human = true;
+    draft.payload.whatsapp_template = parsed->whatsapp_template;
     const channels::Adapter* sender = sender_of_(target.channel);
     if (!sender) {
       channels::ReplyCheck none;
@@ -306,7 +307,8 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
                                              const auto c = check_of(target);
                                              if (c.allowed) return Ok{};
                                              return make_error(ErrorKind::unprocessable, c.reason, c.message);
-                                           });
+                                           },
+                                           parsed->whatsapp_template);
   if (!queued) return refuse(request, queued.error());
   log::info("agent_reply_queued", {{"conversation", id},
                                    {"message", queued->message_id},

@@ -118,6 +118,20 @@ TEST_CASE("api requests: reply bodies", "[api]") {
   CHECK_FALSE(api::reply_request(R"({"template":"greeting","text":"both"})", false));
   CHECK_FALSE(api::reply_request(R"({"template":""})", false));
   CHECK_FALSE(api::reply_request(R"({"template":7})", false));
+  auto wa = api::reply_request(
+      R"({"text":"Paczka wysłana","whatsapp_template":{"name":"order_shipped","language":"pl","parameters":["4711"]}})",
+      false);
+  REQUIRE(wa);
+  REQUIRE(wa->whatsapp_template);
+  CHECK(wa->whatsapp_template->name == "order_shipped");
+  CHECK(wa->whatsapp_template->parameters == std::vector<std::string>{"4711"});
+  for (const char* bad : {R"({"text":"x","whatsapp_template":"order_shipped"})",
+                          R"({"text":"x","whatsapp_template":{"name":"a"}})",
+                          R"({"text":"x","whatsapp_template":{"name":"a","language":"pl","parameters":[1]}})",
+                          R"({"text":"x","whatsapp_template":{"name":"a","language":"pl","colour":1}})"}) {
+    INFO(bad);
+    CHECK_FALSE(api::reply_request(bad, false));
+  }
   for (const char* bad :
        {R"({"text":""})", R"({})", R"({"text":5})", R"({"text":"a\u0000"})", R"({"text":"x","channel":"fax"})",
         R"({"text":"x","account":""})", R"({"text":"x","extra":1})", "null"}) {

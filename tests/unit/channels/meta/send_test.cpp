@@ -524,3 +524,66 @@ TEST_CASE("meta send: a malformed graph_base_url is configuration, not retried",
   CHECK(result.error().kind == ErrorKind::config);
   CHECK(classify(result.error()) == SendFailure::permanent);
 }
+
+// --- check_reply: what the agent API tells a person before queueing; it judges as send() does ---
+
+TEST_CASE("meta check_reply: the windows and limits send() applies to a person's reply", "[channels][meta][send]") {
+  FakeGraph graph(200, fixture("whatsapp_send_response.json"));
+  FixedClock clock(kNow);
+  meta::MetaAdapter adapter(options(graph.base()), clock);
+
+  auto human = [](OutboundMessage m) {
+    m.from_human = true;
+    return m;
+  };
+  SECTION("messenger inside 24 h: allowed, the window closes 24 h after the customer's message") {
+    auto c = adapter.check_reply(human(messenger(2h)), kNow);
+    CHECK(c.allowed);
+    CHECK(c.window == "messenger_24h");
+    CHECK(c.window_open);
+    REQUIRE(c.window_closes_at);
+    CHECK(*c.window_closes_at == kNow - 2h + 24h);
+    CHECK(c.limit == std::optional<int>(2000));
+  }
+  SECTION("messenger after 30 h: the 7-day HUMAN_AGENT window on a page with the permission, not on another") {
+    auto c = adapter.check_reply(human(messenger(30h)), kNow);
+    CHECK(c.allowed);
+    CHECK(c.window == "messenger_human_agent_7d");
+    auto plain = human(messenger(30h));
+    plain.account = kPlainPage;
+    auto refused = adapter.check_reply(plain, kNow);
+    CHECK_FALSE(refused.allowed);
+    CHECK(refused.reason == "window_closed");
+    CHECK_FALSE(refused.window_open);
+    // send() agrees with both.
+    CHECK(adapter.send(human(messenger(30h))).ok());
+    CHECK(adapter.send(plain).outcome() == SendOutcome::blocked_by_window);
+  }
+  SECTION("messenger after 8 days, or never: closed") {
+    CHECK(adapter.check_reply(human(messenger(8 * 24h)), kNow).reason == "window_closed");
+    CHECK(adapter.check_reply(human(messenger(std::nullopt)), kNow).reason == "window_closed");
+  }
+  SECTION("messenger: 2000 code points, not bytes") {
+    CHECK(adapter.check_reply(human(messenger(1h, true, std::string(1000, 'a') + "ż" + std::string(999, 'a'))), kNow)
+              .allowed);
+    auto c = adapter.check_reply(human(messenger(1h, true, std::string(2001, 'a'))), kNow);
+    CHECK(c.reason == "too_long");
+    CHECK(c.characters == 2001);
+  }
+  SECTION("whatsapp after 24 h: only with an approved template, as send() does") {
+    auto text_only = human(whatsapp(30h));
+    text_only.text = "Zamówienie 4711 wysłane.";
+    auto c = adapter.check_reply(text_only, kNow);
+    CHECK_FALSE(c.allowed);
+    CHECK(c.reason == "window_closed");
+    CHECK(c.window == "whatsapp_24h");
+    auto with_template = human(whatsapp(
+        30h, "48601234567",
+        R"({"text":"Zamówienie 4711 wysłane.","whatsapp_template":{"name":"order_shipped","language":"pl"}})"));
+    with_template.text = "Zamówienie 4711 wysłane.";
+    c = adapter.check_reply(with_template, kNow);
+    CHECK(c.allowed);
+    CHECK_FALSE(c.window_open);
+    CHECK(adapter.send(with_template).ok());
+  }
+}

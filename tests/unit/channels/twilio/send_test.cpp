@@ -319,3 +319,34 @@ TEST_CASE("twilio: check_resend lists the recipient's messages and offers those 
   REQUIRE_FALSE(unreachable.ok());
   CHECK(unreachable.error().code == "twilio_lookup_failed");
 }
+
+TEST_CASE("twilio check_reply: the encoding and segments of a person's SMS, and Twilio's 1600 characters",
+          "[channels][twilio][send]") {
+  twilio::TwilioAdapter adapter(options("http://127.0.0.1:9"));
+  auto draft = [](std::string text) {
+    OutboundMessage m;
+    m.channel = Channel::sms;
+    m.account = "main";
+    m.recipient = "+48601234567";
+    m.text = std::move(text);
+    m.from_human = true;
+    return m;
+  };
+  const Timestamp now{std::chrono::seconds{1767618180}};
+  auto c = adapter.check_reply(draft(std::string(160, 'a')), now);
+  CHECK(c.allowed);
+  CHECK(c.encoding == std::optional<std::string>("gsm7"));
+  CHECK(c.segments == std::optional<int>(1));
+  CHECK(c.window.empty());  // SMS has no reply window
+  c = adapter.check_reply(draft(std::string(161, 'a')), now);
+  CHECK(c.segments == std::optional<int>(2));
+  c = adapter.check_reply(draft("Zażółć gęślą jaźń"), now);  // Polish letters outside GSM-7
+  CHECK(c.encoding == std::optional<std::string>("ucs2"));
+  CHECK(c.characters == 17);
+  c = adapter.check_reply(draft(std::string(1601, 'a')), now);
+  CHECK_FALSE(c.allowed);
+  CHECK(c.reason == "too_long");
+  c = adapter.check_reply(draft(""), now);
+  CHECK_FALSE(c.allowed);
+  CHECK(c.reason == "empty");
+}
