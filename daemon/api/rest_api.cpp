@@ -302,13 +302,14 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
   std::string author = who->first.login;
   if (who->first.config_token) author = parsed->author.value_or("agent");
   if (!intake_.ready()) return refuse(request, channels::not_ready());
-  auto queued = storage::queue_agent_reply(pool_, id, text, author, now, route,
-                                           [&](const storage::ReplyTarget& target) -> Status {
-                                             const auto c = check_of(target);
-                                             if (c.allowed) return Ok{};
-                                             return make_error(ErrorKind::unprocessable, c.reason, c.message);
-                                           },
-                                           parsed->whatsapp_template);
+  auto queued = storage::queue_agent_reply(
+      pool_, id, text, author, now, route,
+      [&](const storage::ReplyTarget& target) -> Status {
+        const auto c = check_of(target);
+        if (c.allowed) return Ok{};
+        return make_error(ErrorKind::unprocessable, c.reason, c.message);
+      },
+      parsed->whatsapp_template);
   if (!queued) return refuse(request, queued.error());
   log::info("agent_reply_queued", {{"conversation", id},
                                    {"message", queued->message_id},
