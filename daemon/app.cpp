@@ -74,6 +74,9 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
       for (const auto& name : adapter->sends_for())
         if (auto channel = channel_from_string(name)) pipeline.auto_reply_interval[*channel] = *interval;
   pipeline_.set_options(std::move(pipeline));
+  std::string origin = config_.public_url;
+  while (!origin.empty() && origin.back() == '/') origin.pop_back();
+  rest_.set_public_origin(std::move(origin));
   if (setup_) setup_ = add_routes();
   for (const auto& t : config_.admin_tokens) admin_tokens_.add("admin", t);
 

@@ -264,7 +264,9 @@ Result<Caller> Auth::authenticate(const HttpRequest& request) {
     const auto rules = rules_();
     const routing::Person* person = *token && rules ? rules->person((*token)->login) : nullptr;
     if (!person) return owners.error();
-    return Caller{person->login, person->role, false};
+    Caller caller{person->login, person->role, false};
+    caller.token_id = (*token)->id;
+    return caller;
   }
   if (cookie_value(request, kCookie).empty())
     return unauthorized("missing_token", "send Authorization: Bearer <token>, or sign in (POST /api/v1/session)");
@@ -279,7 +281,9 @@ Result<Caller> Auth::authenticate(const HttpRequest& request) {
   }
   if (changes_state(request.method) && !csrf_matches(request, session->first))
     return make_error(ErrorKind::forbidden, "csrf", "a change made with the session cookie needs X-CSRF-Token");
-  return Caller{person->login, person->role, true};
+  Caller caller{person->login, person->role, true};
+  caller.session_digest = session->second;
+  return caller;
 }
 
 Result<Caller> Auth::require_admin(const HttpRequest& request) {

@@ -74,6 +74,9 @@ struct Caller {
   routing::Role role = routing::Role::agent;
   bool by_session = false;
   bool config_token = false;  // an admin token of the config, not a person
+  // What a long-lived stream re-checks: the session (its token's SHA-256) or the API token's id.
+  std::string session_digest = {};
+  std::string token_id = {};
 };
 
 class Auth {

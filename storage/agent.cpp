@@ -182,6 +182,18 @@ constexpr Statement kCustomerLock{"sb_agent_customer_lock",
 constexpr Statement kIdentityOf{"sb_agent_identity_of",
                                 "SELECT 1 FROM identities WHERE customer_id = $1 AND kind = $2 AND value = $3"};
 
+// The pipeline's advisory locks (storage/pipeline.cpp kLock, "i:<kind>:<value>" in byte order)
+// on every identity of customers $1 and $2: a message of theirs being stored finishes first.
+constexpr Statement kIdentityLocks{"sb_agent_identity_locks",
+                                   "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
+                                   "  FROM (SELECT 'i:' || kind || ':' || value AS k FROM identities"
+                                   "         WHERE customer_id IN ($1, $2)) AS keys"
+                                   " ORDER BY k COLLATE \"C\""};
+
+// $1 message, $2 conversation: a messages cursor names a message of that conversation.
+constexpr Statement kCursorMessage{"sb_agent_cursor_message",
+                                   "SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2"};
+
 constexpr Statement kMergeLock{"sb_agent_merge_lock", sql::kMergeLockSql};
 constexpr Statement kMerge{"sb_agent_merge", sql::kMergeSql};
 
@@ -232,10 +244,10 @@ constexpr Statement kPruneEvents{
     "            WHERE EXISTS (SELECT 1 FROM gone))"
     "SELECT count(*) FROM gone"};
 
-constexpr Statement kStatements[] = {kListWaiting,  kListActivity,   kConversation, kDetail,      kMessages,
-                                     kNotes,        kSystemMessages, kAddNote,      kChange,      kCustomer,
-                                     kCustomerLock, kIdentityOf,     kMergeLock,    kMerge,       kChangeAudit,
-                                     kSplit,        kAttachment,     kEventsAfter,  kEventBounds, kPruneEvents};
+constexpr Statement kStatements[] = {
+    kListWaiting, kListActivity, kConversation, kDetail,        kMessages,      kNotes,      kSystemMessages, kAddNote,
+    kChange,      kCustomer,     kCustomerLock, kIdentityLocks, kCursorMessage, kIdentityOf, kMergeLock,      kMerge,
+    kChangeAudit, kSplit,        kAttachment,   kEventsAfter,   kEventBounds,   kPruneEvents};
 
 template <class T, class Op>
 Result<T> run(Pool& pool, const sql::Work& work, Op op) {
@@ -376,6 +388,7 @@ Result<std::string> conversation_page(Pool& pool, const Viewer& viewer, const st
         pqxx::read_transaction tx(conn);
         auto c = tx.exec_prepared(kConversation.name, viewer.all, viewer.login, hidden_array(viewer), id);
         if (c.empty()) return conversation_not_found(id);
+        if (before && tx.exec_prepared(kCursorMessage.name, *before, id).empty()) return bad_cursor();
         auto m = tx.exec_prepared(kMessages.name, id, before, limit + 1);
         const bool more = m.size() > static_cast<std::size_t>(limit);
         const std::size_t n = more ? static_cast<std::size_t>(limit) : m.size();
@@ -465,7 +478,10 @@ Result<std::string> merge_customer(Pool& pool, const Viewer& viewer, const std::
                             for (const auto& who : {id, other})
                               if (tx.exec_prepared(kCustomer.name, viewer.all, viewer.login, hidden, who).empty())
                                 return customer_not_found(who);
-                            // In id order, as every merge locks them.
+                            // The pipeline's order: its identity locks, the active conversations,
+                            // then the customers (in id order, as every merge locks them).
+                            tx.exec_prepared(kIdentityLocks.name, id, other);
+                            tx.exec_prepared(kMergeLock.name, id, other);
                             const auto& first = std::stoll(id) < std::stoll(other) ? id : other;
                             const auto& second = &first == &id ? other : id;
                             for (const auto& who : {first, second}) {
@@ -474,14 +490,14 @@ Result<std::string> merge_customer(Pool& pool, const Viewer& viewer, const std::
                                 return make_error(ErrorKind::conflict, "already_merged",
                                                   "customer " + who + " was merged into customer " + r[0][0].c_str());
                             }
-                            tx.exec_prepared(kMergeLock.name, id, other);
                             const auto at = format_rfc3339(now);
                             auto moved = tx.exec_prepared(kMerge.name, id, other, at);
                             boost::json::object detail;
                             if (!moved[0][2].is_null()) detail["messages_moved"] = moved[0][2].as<long>();
                             tx.exec_prepared(kChangeAudit.name, at, actor, "merge", id, other,
                                              boost::json::serialize(detail));
-                            auto r = tx.exec_prepared(kCustomer.name, true, "", "{}", id);
+                            auto r = tx.exec_prepared(kCustomer.name, viewer.all, viewer.login, hidden, id);
+                            if (r.empty()) return customer_not_found(id);
                             std::string out = compact(r[0][0]);
                             committing = true;
                             tx.commit();
@@ -499,6 +515,7 @@ Result<std::string> split_customer(Pool& pool, const Viewer& viewer, const std::
         pqxx::work tx(conn, "split_customer");
         if (tx.exec_prepared(kCustomer.name, viewer.all, viewer.login, hidden_array(viewer), id).empty())
           return customer_not_found(id);
+        tx.exec_prepared(kIdentityLocks.name, id, id);
         auto lock = tx.exec_prepared(kCustomerLock.name, id);
         if (!lock[0][0].is_null())
           return make_error(ErrorKind::conflict, "already_merged", "customer " + id + " was merged into another");

@@ -19,7 +19,7 @@ inline constexpr const char* kMergeSql = R"sql(
 WITH survivor AS (
        SELECT id FROM conversations WHERE customer_id = $1 AND state IN ('open', 'pending')),
      absorbed AS (
-       SELECT id, inbound_count, inbound_since_human_reply
+       SELECT id, inbound_count, inbound_since_human_reply, waiting_since
          FROM conversations WHERE customer_id = $2 AND state IN ('open', 'pending')),
      moved_messages AS (
        UPDATE messages SET conversation_id = (SELECT id FROM survivor)
@@ -34,13 +34,14 @@ WITH survivor AS (
      counted AS (
        UPDATE conversations v
           SET inbound_count = v.inbound_count + a.inbound_count,
-              inbound_since_human_reply = v.inbound_since_human_reply + a.inbound_since_human_reply
+              inbound_since_human_reply = v.inbound_since_human_reply + a.inbound_since_human_reply,
+              waiting_since = least(v.waiting_since, a.waiting_since)
          FROM absorbed a
         WHERE v.id = (SELECT id FROM survivor)),
      emptied AS (
        UPDATE conversations
           SET customer_id = $1, state = 'resolved', resolved_at = $3, inbound_count = 0,
-              inbound_since_human_reply = 0, tags = array_append(tags, 'merged')
+              inbound_since_human_reply = 0, waiting_since = NULL, tags = array_append(tags, 'merged')
         WHERE id = (SELECT id FROM absorbed) AND EXISTS (SELECT 1 FROM survivor)),
      history AS (  -- a row may change only once per statement: not the one emptied above
        UPDATE conversations SET customer_id = $1

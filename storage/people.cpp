@@ -64,9 +64,16 @@ WITH sessions_ended AS (
        UPDATE api_tokens SET revoked_at = now() WHERE revoked_at IS NULL AND login = ANY ($1::text[]) RETURNING 1)
 SELECT (SELECT count(*) FROM sessions_ended) + (SELECT count(*) FROM tokens_ended))sql"};
 
+constexpr Statement kLiveSessions{"sb_people_live_sessions", R"sql(
+SELECT token_sha256 FROM sessions
+ WHERE token_sha256 = ANY ($1::text[]) AND revoked_at IS NULL AND expires_at > $2::timestamptz)sql"};
+
+constexpr Statement kLiveTokens{"sb_people_live_tokens", R"sql(
+SELECT id::text FROM api_tokens WHERE id = ANY ($1::bigint[]) AND revoked_at IS NULL)sql"};
+
 constexpr Statement kStatements[] = {kSetPassword,  kPasswordHash, kCreateSession, kFindSession, kRevokeSession,
                                      kCreateToken,  kUseToken,      kListTokens,  kRevokeToken,
-                                     kRevokePeople};
+                                     kRevokePeople, kLiveSessions, kLiveTokens};
 
 ApiTokenRow token_row(const pqxx::row& r) {
   return ApiTokenRow{r[0].c_str(), r[1].c_str(), r[2].c_str(), r[3].c_str(), r[4].is_null() ? "" : r[4].c_str()};
@@ -178,6 +185,22 @@ Result<long> revoke_credentials(Pool& pool, const std::vector<std::string>& logi
                      tx.commit();
                      return r[0][0].as<long>();
                    });
+}
+
+Result<LiveCredentials> live_credentials(Pool& pool, const LiveCredentials& asked, Timestamp now) {
+  return run<LiveCredentials>(pool, {"cannot check sessions and tokens", "invalid_person"},
+                              [&](pqxx::connection& conn, bool&) -> Result<LiveCredentials> {
+                                pqxx::nontransaction tx(conn);
+                                LiveCredentials live;
+                                if (!asked.sessions.empty())
+                                  for (const auto& row : tx.exec_prepared(kLiveSessions.name, sql::text_array(asked.sessions),
+                                                                          format_rfc3339(now)))
+                                    live.sessions.emplace_back(row[0].c_str());
+                                if (!asked.tokens.empty())
+                                  for (const auto& row : tx.exec_prepared(kLiveTokens.name, sql::text_array(asked.tokens)))
+                                    live.tokens.emplace_back(row[0].c_str());
+                                return live;
+                              });
 }
 
 }  // namespace switchboard::storage

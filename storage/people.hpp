@@ -35,6 +35,13 @@ Result<bool> revoke_session(Pool& pool, const std::string& token_sha256);
 // admins); how many ended.
 Result<long> revoke_credentials(Pool& pool, const std::vector<std::string>& logins);
 
+// Of these sessions (SHA-256 of their tokens) and API token ids, the ones still live at `now`.
+struct LiveCredentials {
+  std::vector<std::string> sessions;
+  std::vector<std::string> tokens;
+};
+Result<LiveCredentials> live_credentials(Pool& pool, const LiveCredentials& asked, Timestamp now);
+
 struct ApiTokenRow {
   std::string id;
   std::string login;

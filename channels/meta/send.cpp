@@ -452,7 +452,11 @@ ReplyCheck MetaAdapter::check_reply(const OutboundMessage& draft, Timestamp now)
     check.reason = std::move(reason);
     check.message = std::move(message);
   };
-  if (code_points(draft.text) > limit)
+  // Outside WhatsApp's window an approved template goes instead of the text: its length is moot.
+  const bool template_instead = !messenger && draft.payload.whatsapp_template && draft.last_inbound_at &&
+                                now - *draft.last_inbound_at >= kStandardWindow;
+  const bool never_wrote = !messenger && draft.payload.whatsapp_template && !draft.last_inbound_at;
+  if (code_points(draft.text) > limit && !template_instead && !never_wrote)
     refuse("too_long", std::string(messenger ? "Messenger" : "WhatsApp") + " takes at most " + std::to_string(limit) +
                            " characters; this reply has " + std::to_string(check.characters));
   // The windows as send() applies them to a person's reply.

@@ -69,6 +69,13 @@ std::string content_disposition(const std::string& name) {
 Status RestApi::add_routes(channels::RouteTable& routes) {
   using channels::PathParams;
   auto id = [](const PathParams& p) { return std::string(p.get("id")); };
+  // Until the schema is current the API answers 503 (a table it reads may not exist yet).
+  auto gated = [this](channels::RouteHandler handler) -> channels::RouteHandler {
+    return [this, handler = std::move(handler)](const HttpRequest& r, const PathParams& p) {
+      if (!intake_.ready()) return refuse(r, channels::not_ready());
+      return handler(r, p);
+    };
+  };
   for (auto added : {
            routes.add("GET", "/api/v1/openapi.yaml",
                       [](const HttpRequest&, const PathParams&) {
@@ -78,53 +85,53 @@ Status RestApi::add_routes(channels::RouteTable& routes) {
                         return r;
                       }),
            routes.add("POST", "/api/v1/session",
-                      [this](const HttpRequest&r, const PathParams&) { return logged(r, auth_.login(r)); }),
+                      gated([this](const HttpRequest&r, const PathParams&) { return logged(r, auth_.login(r)); })),
            routes.add("DELETE", "/api/v1/session",
-                      [this](const HttpRequest&r, const PathParams&) { return logged(r, auth_.logout(r)); }),
+                      gated([this](const HttpRequest&r, const PathParams&) { return logged(r, auth_.logout(r)); })),
            routes.add("GET", "/api/v1/session",
-                      [this](const HttpRequest&r, const PathParams&) { return logged(r, auth_.whoami(r)); }),
+                      gated([this](const HttpRequest&r, const PathParams&) { return logged(r, auth_.whoami(r)); })),
            routes.add("GET", "/api/v1/conversations",
-                      [this](const HttpRequest&r, const PathParams&) { return list_conversations(r); }),
+                      gated([this](const HttpRequest&r, const PathParams&) { return list_conversations(r); })),
            routes.add("GET", "/api/v1/conversations/{id}",
-                      [this, id](const HttpRequest&r, const PathParams&p) { return conversation(r, id(p)); }),
+                      gated([this, id](const HttpRequest&r, const PathParams&p) { return conversation(r, id(p)); })),
            routes.add("PATCH", "/api/v1/conversations/{id}",
-                      [this, id](const HttpRequest&r, const PathParams&p) { return change(r, id(p)); }),
+                      gated([this, id](const HttpRequest&r, const PathParams&p) { return change(r, id(p)); })),
            routes.add("GET", "/api/v1/conversations/{id}/messages",
-                      [this, id](const HttpRequest&r, const PathParams&p) { return messages(r, id(p)); }),
+                      gated([this, id](const HttpRequest&r, const PathParams&p) { return messages(r, id(p)); })),
            routes.add("POST", "/api/v1/conversations/{id}/messages",
-                      [this, id](const HttpRequest&r, const PathParams&p) { return reply(r, id(p), false); }),
+                      gated([this, id](const HttpRequest&r, const PathParams&p) { return reply(r, id(p), false); })),
            routes.add("POST", "/api/v1/conversations/{id}/reply-preview",
-                      [this, id](const HttpRequest&r, const PathParams&p) { return reply(r, id(p), true); }),
+                      gated([this, id](const HttpRequest&r, const PathParams&p) { return reply(r, id(p), true); })),
            routes.add("POST", "/api/v1/conversations/{id}/notes",
-                      [this, id](const HttpRequest&r, const PathParams&p) { return add_note(r, id(p)); }),
+                      gated([this, id](const HttpRequest&r, const PathParams&p) { return add_note(r, id(p)); })),
            routes.add("GET", "/api/v1/customers/{id}",
-                      [this, id](const HttpRequest&r, const PathParams&p) { return customer(r, id(p)); }),
+                      gated([this, id](const HttpRequest&r, const PathParams&p) { return customer(r, id(p)); })),
            routes.add("POST", "/api/v1/customers/{id}/merge",
-                      [this, id](const HttpRequest&r, const PathParams&p) { return merge(r, id(p)); }),
+                      gated([this, id](const HttpRequest&r, const PathParams&p) { return merge(r, id(p)); })),
            routes.add("POST", "/api/v1/customers/{id}/split",
-                      [this, id](const HttpRequest&r, const PathParams&p) { return split(r, id(p)); }),
+                      gated([this, id](const HttpRequest&r, const PathParams&p) { return split(r, id(p)); })),
            routes.add("GET", "/api/v1/messages/{id}/attachments/{index}",
-                      [this, id](const HttpRequest&r, const PathParams&p) {
+                      gated([this, id](const HttpRequest&r, const PathParams&p) {
                         return attachment(r, id(p), std::string(p.get("index")));
-                      }),
-           routes.add("GET", "/api/v1/queues", [this](const HttpRequest&r, const PathParams&) { return queues(r); }),
-           routes.add("GET", "/api/v1/people", [this](const HttpRequest&r, const PathParams&) { return people(r); }),
-           routes.add("PUT", "/api/v1/people/{login}/password",
-                      [this](const HttpRequest&r, const PathParams&p) {
+                      })),
+           routes.add("GET", "/api/v1/queues",
+                      gated([this](const HttpRequest&r, const PathParams&) { return queues(r); })),
+           routes.add("GET", "/api/v1/people",
+                      gated([this](const HttpRequest&r, const PathParams&) { return people(r); })),
+           routes.add("PUT", "/api/v1/people/{login}/password", gated([this](const HttpRequest&r, const PathParams&p) {
                         return set_password(r, std::string(p.get("login")));
-                      }),
-           routes.add("POST", "/api/v1/people/{login}/tokens",
-                      [this](const HttpRequest&r, const PathParams&p) {
+                      })),
+           routes.add("POST", "/api/v1/people/{login}/tokens", gated([this](const HttpRequest&r, const PathParams&p) {
                         return logged(r, auth_.create_token(r, std::string(p.get("login"))));
-                      }),
-           routes.add("GET", "/api/v1/people/{login}/tokens",
-                      [this](const HttpRequest&r, const PathParams&p) {
+                      })),
+           routes.add("GET", "/api/v1/people/{login}/tokens", gated([this](const HttpRequest&r, const PathParams&p) {
                         return logged(r, auth_.list_tokens(r, std::string(p.get("login"))));
-                      }),
-           routes.add(
-               "DELETE", "/api/v1/tokens/{id}",
-               [this, id](const HttpRequest&r, const PathParams&p) { return logged(r, auth_.revoke_token(r, id(p))); }),
-           routes.add("GET", "/api/v1/stream", [this](const HttpRequest&r, const PathParams&) { return stream(r); }),
+                      })),
+           routes.add("DELETE", "/api/v1/tokens/{id}", gated([this, id](const HttpRequest&r, const PathParams&p) {
+                        return logged(r, auth_.revoke_token(r, id(p)));
+                      })),
+           routes.add("GET", "/api/v1/stream",
+                      gated([this](const HttpRequest&r, const PathParams&) { return stream(r); })),
        })
     if (!added) return added;
   return Ok{};
@@ -203,8 +210,9 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
   const auto now = clock_.now();
   if (parsed->template_name) {
     auto rendered = render_template(who->second, id, *parsed->template_name, route, now);
-    if (!rendered) return refuse(request, rendered.error());
-    parsed->text = std::move(*rendered);
+    // A preview on a way the customer never wrote from says so below, with or without a template.
+    if (!rendered && !(preview && rendered.error().code == "not_reachable")) return refuse(request, rendered.error());
+    if (rendered) parsed->text = std::move(*rendered);
   }
   const std::string& text = parsed->text;
   // What the target's channel says of this text now: the preview's answer, and the reply's gate.
@@ -513,14 +521,17 @@ HttpResponse RestApi::stream(const HttpRequest& request) {
     if (const std::string* origin = request.header("Origin")) {
       const std::string* host = request.header("Host");
       const auto scheme = origin->find("://");
-      if (!host || scheme == std::string::npos || origin->substr(scheme + 3) != *host)
+      const bool same_host = host && scheme != std::string::npos && origin->substr(scheme + 3) == *host;
+      // Behind a proxy that rewrites Host, the page's origin is public_url's.
+      if (!same_host && (public_origin_.empty() || *origin != public_origin_))
         return refuse(request, make_error(ErrorKind::forbidden, "cross_origin",
                                           "the stream takes a session cookie only from its own origin"));
     }
   auto q = api::query_params(request.query, {"since"});
   if (!q) return refuse(request, q.error());
   const auto since = q->count("since") ? q->at("since") : std::string();
-  auto response = stream_.open(who->second, who->first.config_token, since, request.request_id);
+  auto response = stream_.open(who->second, who->first.config_token, who->first.session_digest, who->first.token_id,
+                               since, request.request_id);
   if (!response.stream) return logged(request, std::move(response));
   return response;
 }

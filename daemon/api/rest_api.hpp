@@ -45,6 +45,9 @@ class RestApi {
         stream_(stream) {}
 
   Status add_routes(channels::RouteTable& routes);
+  // The origin browsers show for the daemon (public_url's scheme, host and port): the stream takes
+  // a session cookie from pages of this origin, or of the request's own Host.
+  void set_public_origin(std::string origin) { public_origin_ = std::move(origin); }
 
   // The visibility of a person under the active rules; nullopt when they are not in the file.
   std::optional<storage::Viewer> viewer_of(const std::string& login) const;
@@ -84,6 +87,7 @@ class RestApi {
   Rules rules_;
   SenderOf sender_of_;
   StreamHub& stream_;
+  std::string public_origin_;
 };
 
 }  // namespace switchboard::daemon

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "routing/core/log.hpp"
+#include "storage/people.hpp"
 
 namespace switchboard::daemon {
 
@@ -14,8 +15,10 @@ constexpr int kPage = 500;                               // rows per read of the
 constexpr auto kIdle = std::chrono::milliseconds{1000};  // the table is read at least this often
 constexpr auto kBusy = std::chrono::milliseconds{20};    // while a client is catching up
 constexpr auto kPruneEvery = std::chrono::minutes{1};
-constexpr int kGone = 4001;      // the person's credentials were revoked, or they left the rules
-constexpr int kTryAgain = 1013;  // too slow: reconnect with since=<last id>
+constexpr auto kCheckEvery = std::chrono::seconds{5};  // sessions and tokens of open streams
+constexpr auto kStalled = std::chrono::seconds{10};    // a catching-up client that reads nothing
+constexpr int kGone = 4001;                            // the person's credentials were revoked, or they left the rules
+constexpr int kTryAgain = 1013;                        // too slow: reconnect with since=<last id>
 
 bool may_see(const storage::Viewer& v, const std::optional<std::string>& queue,
              const std::optional<std::string>& assignee) {
@@ -42,7 +45,9 @@ struct StreamHub::Client {
   std::string login;
   std::string request_id;
   std::optional<std::int64_t> since;
-  bool fixed = false;  // a config token: its viewer never changes
+  bool fixed = false;          // a config token: its viewer never changes
+  std::string session_digest;  // what it authenticated with, re-checked (check_credentials)
+  std::string token_id;
 
   std::mutex mu;  // the fields below
   storage::Viewer viewer;
@@ -51,8 +56,9 @@ struct StreamHub::Client {
   std::optional<int> close_code;  // the hub is to close it (revoke, rules)
 
   // Set by open(), then the hub thread's own.
-  bool reset_first = false;  // {"type":"reset"} goes first
-  std::int64_t cursor = 0;   // the newest id handled (sent, or not for this client's eyes)
+  bool reset_first = false;                               // {"type":"reset"} goes first
+  std::int64_t cursor = 0;                                // the newest id handled (sent, or not for this client's eyes)
+  std::chrono::steady_clock::time_point stalled_since{};  // catching up with a full socket since
 };
 
 StreamHub::StreamHub(storage::Pool& pool, EventBus& bus, const Clock& clock, StreamOptions options, ViewerOf viewer_of)
@@ -86,11 +92,13 @@ std::size_t StreamHub::clients() const {
   return clients_.size();
 }
 
-HttpResponse StreamHub::open(storage::Viewer viewer, bool fixed, const std::string& since,
-                             const std::string& request_id) {
+HttpResponse StreamHub::open(storage::Viewer viewer, bool fixed, std::string session_digest, std::string token_id,
+                             const std::string& since, const std::string& request_id) {
   auto client = std::make_shared<Client>();
   client->login = viewer.login;
   client->fixed = fixed;
+  client->session_digest = std::move(session_digest);
+  client->token_id = std::move(token_id);
   client->request_id = request_id;
   if (!since.empty()) {
     std::int64_t n = 0;
@@ -137,6 +145,16 @@ HttpResponse StreamHub::open(storage::Viewer viewer, bool fixed, const std::stri
         return;
       }
       clients_.push_back(c);
+    }
+    // The rules may have changed since the request was authenticated (rules_changed() and
+    // revoke() only reach registered clients): what this person sees is computed again.
+    if (!c->fixed) {
+      auto viewer = viewer_of_(c->login);
+      std::lock_guard cl(c->mu);
+      if (viewer)
+        c->viewer = std::move(*viewer);
+      else
+        c->close_code = kGone;
     }
     log::info("stream_opened", {{"login", c->login}, {"req", c->request_id}});
     bell_.ring();
@@ -232,6 +250,7 @@ void StreamHub::run() {
                     [&](const auto& c) { return std::find(dropped.begin(), dropped.end(), c.get()) != dropped.end(); });
     }
     prune();
+    check_credentials();
     bell_.wait(seen, behind ? kBusy : kIdle);
   }
 }
@@ -276,9 +295,27 @@ bool StreamHub::serve(Client& c, bool& behind) {
       c.cursor = head_;
       break;
     }
-    // Catching up from the table, as fast as the socket drains.
+    // Catching up from the table, as fast as the socket drains; a client that reads nothing for
+    // kStalled is closed like a slow live one.
     if (waiting >= options_.max_backlog / 2) {
+      const auto now = std::chrono::steady_clock::now();
+      if (c.stalled_since == std::chrono::steady_clock::time_point{}) c.stalled_since = now;
+      if (now - c.stalled_since > kStalled) {
+        log::warn("stream_too_slow", {{"login", c.login},
+                                      {"backlog", std::to_string(waiting)},
+                                      {"cursor", std::to_string(c.cursor)},
+                                      {"req", c.request_id}});
+        sink->close(kTryAgain, "too slow: reconnect with since=" + std::to_string(c.cursor));
+        return false;
+      }
       behind = true;
+      break;
+    }
+    c.stalled_since = {};
+    if (c.cursor < pruned_through_) {
+      // Pruned while it caught up: what it missed is gone.
+      if (!sink->send(R"({"type":"reset"})")) return false;
+      c.cursor = head_;
       break;
     }
     auto read = storage::events_after(pool_, c.cursor, kPage);
@@ -309,6 +346,38 @@ void StreamHub::prune() {
     log::warn("events_prune_failed", {{"reason", pruned.error().message}});
   else if (*pruned > 0)
     log::info("events_pruned", {{"count", std::to_string(*pruned)}});
+  // Whoever pruned (any instance), catching-up clients compare with it.
+  if (auto bounds = storage::event_bounds(pool_)) pruned_through_ = bounds->pruned_through;
+}
+
+void StreamHub::check_credentials() {
+  const auto now = clock_.now();
+  if (now - last_check_ < kCheckEvery) return;
+  last_check_ = now;
+  std::vector<std::shared_ptr<Client>> clients;
+  {
+    std::lock_guard lock(mu_);
+    clients = clients_;
+  }
+  storage::LiveCredentials asked;
+  for (const auto& c : clients) {
+    if (!c->session_digest.empty()) asked.sessions.push_back(c->session_digest);
+    if (!c->token_id.empty()) asked.tokens.push_back(c->token_id);
+  }
+  if (asked.sessions.empty() && asked.tokens.empty()) return;
+  auto live = storage::live_credentials(pool_, asked, now);
+  if (!live) return;  // the database is away: judged at the next check
+  const auto has = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  for (const auto& c : clients) {
+    const bool ended = (!c->session_digest.empty() && !has(live->sessions, c->session_digest)) ||
+                       (!c->token_id.empty() && !has(live->tokens, c->token_id));
+    if (!ended) continue;
+    std::lock_guard cl(c->mu);
+    c->close_code = kGone;
+  }
+  bell_.ring();
 }
 
 }  // namespace switchboard::daemon

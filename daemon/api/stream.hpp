@@ -54,7 +54,10 @@ class StreamHub {
   // The WebSocket for a caller that was authenticated, with what they may see (a config token's
   // `fixed`: not a person, never recomputed): `since` as the client sent it ("" when absent;
   // anything but decimal digits is a 400 before the upgrade).
-  HttpResponse open(storage::Viewer viewer, bool fixed, const std::string& since, const std::string& request_id);
+  // The hub checks every few seconds that the session or token it came with (`session_digest`,
+  // `token_id`: Caller's) is still live, on whichever instance it was revoked: 4001 otherwise.
+  HttpResponse open(storage::Viewer viewer, bool fixed, std::string session_digest, std::string token_id,
+                    const std::string& since, const std::string& request_id);
 
   // The rules changed: every client's visibility is computed again; a person who is gone is
   // disconnected (4001).
@@ -69,6 +72,7 @@ class StreamHub {
   void run();
   bool serve(Client& c, bool& behind);  // false: drop the client; behind: it is catching up
   void prune();
+  void check_credentials();  // clients whose session or token ended are closed (4001)
 
   storage::Pool& pool_;
   EventBus& bus_;
@@ -86,6 +90,8 @@ class StreamHub {
   std::int64_t floor_ = 0;                // the window holds every event after this id
   std::deque<storage::EventRow> window_;  // the latest events, oldest first
   Timestamp last_prune_{};
+  Timestamp last_check_{};
+  std::int64_t pruned_through_ = 0;  // as of the last prune: a catching-up client below it resets
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -15,6 +15,7 @@ UPDATE conversations c
                         WHERE m.conversation_id = c.id AND m.direction = 'in'
                         ORDER BY m.created_at DESC, m.id DESC LIMIT 1)
  WHERE EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id);
+UPDATE conversations SET waiting_since = NULL WHERE state = 'resolved';
 -- The inbox in its two orders; resolved conversations are listed only on request.
 CREATE INDEX conversations_waiting ON conversations (waiting_since, id) WHERE state IN ('open', 'pending');
 CREATE INDEX conversations_activity ON conversations (last_message_at DESC NULLS LAST, id DESC);
@@ -87,8 +88,8 @@ DECLARE
   q text;
   a text;
 BEGIN
-  -- Class 0x5342 ("SB") as storage/instance_lock.hpp, object 2: the events' commit order.
-  PERFORM pg_advisory_xact_lock(21314, 2);
+  -- Class 0x5345 ("SE"), object 1: the events' commit order (a class no other lock uses).
+  PERFORM pg_advisory_xact_lock(21317, 1);
   SELECT c.queue, c.assignee INTO q, a FROM conversations c WHERE c.id = conversation;
   INSERT INTO events (type, conversation_id, queue, assignee, moved, prior_queue, prior_assignee, payload)
   VALUES (kind, conversation, q, a, moved, prior_queue, prior_assignee, body);
@@ -146,7 +147,8 @@ CREATE FUNCTION switchboard_note_event() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
   PERFORM switchboard_emit('note.created', NEW.conversation_id, jsonb_build_object('note', jsonb_build_object(
-    'id', NEW.id::text, 'conversation_id', NEW.conversation_id::text, 'author', NEW.author, 'text', NEW.body,
+    'id', NEW.id::text, 'conversation_id', NEW.conversation_id::text, 'author', NEW.author,
+    'text', left(NEW.body, 2000), 'truncated', length(NEW.body) > 2000,
     'created_at', switchboard_time(NEW.created_at))));
   RETURN NULL;
 END $$;

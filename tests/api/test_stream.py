@@ -108,6 +108,28 @@ class LiveStreamTest(ServiceTestCase):
             later = anna.until(lambda e: e["conversation_id"] == marker["conversation_id"])
             self.assertNotIn(conv, [e["conversation_id"] for e in later], "nothing after it left")
 
+    def assertClosedWith(self, stream, code, within=12):  # noqa: N802
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                stream.next(0.5)
+            except StreamClosed as closed:
+                self.assertEqual(closed.code, code, closed)
+                return
+        self.fail(f"the stream was not closed with {code} within {within}s")
+
+    def test_a_stream_ends_with_its_session_or_token_on_any_instance(self):
+        s = self.service
+        signed_in = s.sign_in("anna")
+        r = s.admin().post("/people/anna/tokens", {"name": "strumień"})
+        self.assertEqual(r.status, 201, r)
+        token, token_id = r.json["token"], r.json["id"]
+        with signed_in.stream() as by_cookie, s.bearer(token, login="anna").stream() as by_token:
+            self.assertEqual(signed_in.delete("/session").status, 204)
+            self.assertClosedWith(by_cookie, 4001)
+            self.assertEqual(s.admin().delete(f"/tokens/{token_id}").status, 204)
+            self.assertClosedWith(by_token, 4001)
+
     def test_resuming_with_since_yields_exactly_the_missed_events(self):
         s = self.service
         admin = s.admin()
