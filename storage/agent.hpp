@@ -4,6 +4,7 @@
 // caller's visibility, so a conversation the caller may not see is "not found".
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,6 +24,12 @@ struct Viewer {
   bool all = false;
   std::string login;
   std::vector<std::string> hidden;
+
+  // The rule of SB_VISIBLE (storage/agent.cpp) for one conversation's queue and assignee.
+  bool sees(const std::optional<std::string>& queue, const std::optional<std::string>& assignee) const {
+    if (all || (assignee && *assignee == login) || !queue) return true;
+    return std::find(hidden.begin(), hidden.end(), *queue) == hidden.end();
+  }
 };
 
 struct ConversationQuery {
@@ -44,8 +51,8 @@ Result<std::string> conversation_detail(Pool& pool, const Viewer& viewer, const 
 //  "system_messages","next_cursor" (older messages)}
 Result<std::string> conversation_page(Pool& pool, const Viewer& viewer, const std::string& id, int limit,
                                       const std::string& cursor);
-// Whether the viewer may see the conversation (not_found otherwise).
-Status check_visible(Pool& pool, const Viewer& viewer, const std::string& id);
+// The Conversation when the viewer may see it (not_found otherwise).
+Result<std::string> conversation(Pool& pool, const Viewer& viewer, const std::string& id);
 
 // A Note.
 Result<std::string> add_note(Pool& pool, const Viewer& viewer, const std::string& id, const std::string& author,

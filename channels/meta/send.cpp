@@ -30,12 +30,6 @@ constexpr std::size_t kGraphTextMax = 500;   // of Graph's own message and detai
 
 // --- text ---
 
-std::size_t code_points(std::string_view s) {
-  std::size_t n = 0;
-  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  return n;
-}
-
 // At most `max` bytes, never cutting a UTF-8 sequence; control characters become spaces so that
 // last_error and log lines stay one line.
 std::string printable(std::string_view s, std::size_t max) {
@@ -203,7 +197,7 @@ Error invalid_recipient(std::string why) {
 
 Status check_length(std::string_view channel, const std::string& text, std::size_t limit) {
   if (text.empty()) return make_error(ErrorKind::invalid, "empty_text", "the message has no text to send");
-  const std::size_t n = code_points(text);
+  const auto n = static_cast<std::size_t>(channels::code_points(text));  // channels/adapter.hpp
   if (n > limit)
     return make_error(ErrorKind::invalid, "text_too_long",
                       std::string(channel) + " text is limited to " + std::to_string(limit) +
@@ -456,7 +450,7 @@ ReplyCheck MetaAdapter::check_reply(const OutboundMessage& draft, Timestamp now)
   const bool template_instead = !messenger && draft.payload.whatsapp_template && draft.last_inbound_at &&
                                 now - *draft.last_inbound_at >= kStandardWindow;
   const bool never_wrote = !messenger && draft.payload.whatsapp_template && !draft.last_inbound_at;
-  if (code_points(draft.text) > limit && !template_instead && !never_wrote)
+  if (static_cast<std::size_t>(check.characters) > limit && !template_instead && !never_wrote)
     refuse("too_long", std::string(messenger ? "Messenger" : "WhatsApp") + " takes at most " + std::to_string(limit) +
                            " characters; this reply has " + std::to_string(check.characters));
   // The windows as send() applies them to a person's reply.

@@ -20,23 +20,14 @@ constexpr auto kStalled = std::chrono::seconds{10};    // a catching-up client t
 constexpr int kGone = 4001;                            // the person's credentials were revoked, or they left the rules
 constexpr int kTryAgain = 1013;                        // too slow: reconnect with since=<last id>
 
-bool may_see(const storage::Viewer& v, const std::optional<std::string>& queue,
-             const std::optional<std::string>& assignee) {
-  if (v.all) return true;
-  if (assignee && *assignee == v.login) return true;
-  if (!queue) return true;
-  return std::find(v.hidden.begin(), v.hidden.end(), *queue) == v.hidden.end();
-}
-
 // The event's conversation as it is now, or, for the change that moved it, as it was in a queue
 // or with an assignee the viewer saw (not merely unqueued: every new conversation is, for the
 // moment before its rule files it).
 bool visible(const storage::Viewer& v, const storage::EventRow& e) {
-  if (may_see(v, e.queue, e.assignee)) return true;
+  if (v.sees(e.queue, e.assignee)) return true;
   if (!e.prior) return false;
   const auto& [queue, assignee] = *e.prior;
-  return v.all || (assignee && *assignee == v.login) ||
-         (queue && std::find(v.hidden.begin(), v.hidden.end(), *queue) == v.hidden.end());
+  return (queue || (assignee && *assignee == v.login) || v.all) && v.sees(queue, assignee);
 }
 
 }  // namespace
@@ -148,14 +139,7 @@ HttpResponse StreamHub::open(storage::Viewer viewer, bool fixed, std::string ses
     }
     // The rules may have changed since the request was authenticated (rules_changed() and
     // revoke() only reach registered clients): what this person sees is computed again.
-    if (!c->fixed) {
-      auto viewer = viewer_of_(c->login);
-      std::lock_guard cl(c->mu);
-      if (viewer)
-        c->viewer = std::move(*viewer);
-      else
-        c->close_code = kGone;
-    }
+    refresh_viewer(*c);
     log::info("stream_opened", {{"login", c->login}, {"req", c->request_id}});
     bell_.ring();
   };
@@ -175,16 +159,26 @@ HttpResponse StreamHub::open(storage::Viewer viewer, bool fixed, std::string ses
 
 void StreamHub::rules_changed() {
   std::lock_guard lock(mu_);
-  for (auto& c : clients_) {
-    if (c->fixed) continue;
-    auto viewer = viewer_of_(c->login);
-    std::lock_guard cl(c->mu);
-    if (viewer)
-      c->viewer = std::move(*viewer);
-    else
-      c->close_code = kGone;
-  }
+  for (auto& c : clients_) refresh_viewer(*c);
   bell_.ring();
+}
+
+void StreamHub::refresh_viewer(Client& c) {
+  if (c.fixed) return;
+  auto viewer = viewer_of_(c.login);
+  std::lock_guard cl(c.mu);
+  if (viewer)
+    c.viewer = std::move(*viewer);
+  else
+    c.close_code = kGone;
+}
+
+void StreamHub::too_slow(Client& c, StreamSink& sink, std::size_t backlog) {
+  log::warn("stream_too_slow", {{"login", c.login},
+                                {"backlog", std::to_string(backlog)},
+                                {"cursor", std::to_string(c.cursor)},
+                                {"req", c.request_id}});
+  sink.close(kTryAgain, "too slow: reconnect with since=" + std::to_string(c.cursor));
 }
 
 void StreamHub::revoke(const std::vector<std::string>& logins) {
@@ -279,11 +273,7 @@ bool StreamHub::serve(Client& c, bool& behind) {
     if (c.cursor >= floor_) {
       // Live: from the window. A client that lets max_backlog events pile up is closed.
       if (waiting >= options_.max_backlog) {
-        log::warn("stream_too_slow", {{"login", c.login},
-                                      {"backlog", std::to_string(waiting)},
-                                      {"cursor", std::to_string(c.cursor)},
-                                      {"req", c.request_id}});
-        sink->close(kTryAgain, "too slow: reconnect with since=" + std::to_string(c.cursor));
+        too_slow(c, *sink, waiting);
         return false;
       }
       auto from = std::upper_bound(window_.begin(), window_.end(), c.cursor,
@@ -301,11 +291,7 @@ bool StreamHub::serve(Client& c, bool& behind) {
       const auto now = std::chrono::steady_clock::now();
       if (c.stalled_since == std::chrono::steady_clock::time_point{}) c.stalled_since = now;
       if (now - c.stalled_since > kStalled) {
-        log::warn("stream_too_slow", {{"login", c.login},
-                                      {"backlog", std::to_string(waiting)},
-                                      {"cursor", std::to_string(c.cursor)},
-                                      {"req", c.request_id}});
-        sink->close(kTryAgain, "too slow: reconnect with since=" + std::to_string(c.cursor));
+        too_slow(c, *sink, waiting);
         return false;
       }
       behind = true;

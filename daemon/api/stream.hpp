@@ -73,6 +73,10 @@ class StreamHub {
   bool serve(Client& c, bool& behind);  // false: drop the client; behind: it is catching up
   void prune();
   void check_credentials();  // clients whose session or token ended are closed (4001)
+  // What a person's client sees under the active rules; 4001 when the person is gone.
+  void refresh_viewer(Client& c);
+  // Closes a client that does not keep up (1013, resume with its cursor), logged.
+  void too_slow(Client& c, StreamSink& sink, std::size_t backlog);
 
   storage::Pool& pool_;
   EventBus& bus_;
