@@ -362,15 +362,16 @@ Result<std::string> conversation_detail(Pool& pool, const Viewer& viewer, const 
                           });
 }
 
-Status check_visible(Pool& pool, const Viewer& viewer, const std::string& id) {
+Result<std::string> conversation(Pool& pool, const Viewer& viewer, const std::string& id) {
   if (!sql::is_canonical_id(id)) return conversation_not_found(id);
-  return run<Ok>(pool, {"cannot read conversation " + id, "invalid_parameter"},
-                 [&](pqxx::connection& conn, bool&) -> Result<Ok> {
-                   pqxx::nontransaction tx(conn);
-                   auto r = tx.exec_prepared(kConversation.name, viewer.all, viewer.login, hidden_array(viewer), id);
-                   if (r.empty()) return conversation_not_found(id);
-                   return Ok{};
-                 });
+  return run<std::string>(pool, {"cannot read conversation " + id, "invalid_parameter"},
+                          [&](pqxx::connection& conn, bool&) -> Result<std::string> {
+                            pqxx::nontransaction tx(conn);
+                            auto r = tx.exec_prepared(kConversation.name, viewer.all, viewer.login,
+                                                      hidden_array(viewer), id);
+                            if (r.empty()) return conversation_not_found(id);
+                            return compact(r[0][0]);
+                          });
 }
 
 Result<std::string> conversation_page(Pool& pool, const Viewer& viewer, const std::string& id, int limit,

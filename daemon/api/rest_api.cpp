@@ -205,11 +205,13 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
   auto parsed = api::reply_request(request.body, preview);
   if (!parsed) return refuse(request, parsed.error());
   const storage::ReplyRoute& route = parsed->route;
-  if (auto visible = storage::check_visible(pool_, who->second, id); !visible) return refuse(request, visible.error());
+  // Visible to the caller, or 404; a template is rendered from it.
+  auto conversation = storage::conversation(pool_, who->second, id);
+  if (!conversation) return refuse(request, conversation.error());
 
   const auto now = clock_.now();
   if (parsed->template_name) {
-    auto rendered = render_template(who->second, id, *parsed->template_name, route, now);
+    auto rendered = render_template(*conversation, id, *parsed->template_name, route, now);
     // A preview on a way the customer never wrote from says so below, with or without a template.
     if (!rendered && !(preview && rendered.error().code == "not_reachable")) return refuse(request, rendered.error());
     if (rendered) parsed->text = std::move(*rendered);
@@ -331,17 +333,15 @@ HttpResponse RestApi::reply(const HttpRequest& request, const std::string& id, b
   return json_response(201, json::serialize(out));
 }
 
-Result<std::string> RestApi::render_template(const storage::Viewer& viewer, const std::string& id,
+Result<std::string> RestApi::render_template(const std::string& conversation_json, const std::string& id,
                                              const std::string& name, const storage::ReplyRoute& route, Timestamp now) {
   const auto rules = rules_();
   const auto tmpl = rules ? rules->template_named(name) : nullptr;
   if (!tmpl) return make_error(ErrorKind::invalid, "invalid_field", "no template '" + name + "' in the rules file");
-  auto detail = storage::conversation_detail(pool_, viewer, id);
-  if (!detail) return detail.error();
   auto target = storage::reply_target(pool_, id, route);
   if (!target) return target.error();
   json::error_code ec;
-  const json::value parsed = json::parse(*detail, ec);
+  const json::value parsed = json::parse(conversation_json, ec);
   if (ec || !parsed.is_object())
     return make_error(ErrorKind::bug, "bad_detail", "the conversation's JSON is not an object");
   const auto& c = parsed.as_object();

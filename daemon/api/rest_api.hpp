@@ -58,8 +58,9 @@ class RestApi {
   HttpResponse messages(const HttpRequest& request, const std::string& id);
   HttpResponse reply(const HttpRequest& request, const std::string& id, bool preview);
   // A template of the rules file rendered for the conversation's customer, on the reply's channel.
-  Result<std::string> render_template(const storage::Viewer& viewer, const std::string& id, const std::string& name,
-                                      const storage::ReplyRoute& route, Timestamp now);
+  // `conversation_json`: the Conversation as storage::conversation() reads it.
+  Result<std::string> render_template(const std::string& conversation_json, const std::string& id,
+                                      const std::string& name, const storage::ReplyRoute& route, Timestamp now);
   HttpResponse add_note(const HttpRequest& request, const std::string& id);
   HttpResponse change(const HttpRequest& request, const std::string& id);
   HttpResponse customer(const HttpRequest& request, const std::string& id);
