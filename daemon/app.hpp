@@ -119,7 +119,7 @@ class App final : private channels::Host,
   // One LISTEN connection for every notification channel (before outbox_: it outlives it).
   EventBus bus_{config_.database_url, {"switchboard_outbox", "switchboard_events"}};
   // GET /api/v1/stream: follows the events table (before outbox_, after bus_: it unsubscribes first).
-  StreamHub stream_{pool_, bus_, clock_, StreamOptions{config_.stream.keep, config_.stream.max_backlog},
+  StreamHub stream_{pool_, clock_, StreamOptions{config_.stream.keep, config_.stream.max_backlog},
                     [this](const std::string& login) { return rest_.viewer_of(login); }};
   std::unique_ptr<OutboxWorker> outbox_;
   std::atomic<bool> schema_ready_{false};

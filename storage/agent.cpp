@@ -223,25 +223,34 @@ constexpr Statement kAttachment{"sb_agent_attachment",
                                 "  JOIN conversations c ON c.id = m.conversation_id"
                                 " WHERE ac.message_id = $4 AND ac.position = $5 AND " SB_VISIBLE};
 
+// Only events of transactions older than the snapshot's xmin: all of those have ended, so
+// nothing can still commit before them (migration 0015).
 constexpr Statement kEventsAfter{
     "sb_agent_events_after",
-    "SELECT e.id, (jsonb_build_object('id', e.id::text, 'type', e.type, 'at', switchboard_time(e.at),"
-    "                                 'conversation_id', e.conversation_id::text) || e.payload)::text,"
+    "SELECT e.xact::text, e.seq,"
+    "       (jsonb_build_object('id', switchboard_event_id(e.xact, e.seq)::text, 'type', e.type,"
+    "                           'at', switchboard_time(e.at), 'conversation_id', e.conversation_id::text)"
+    "        || e.payload)::text,"
     "       e.queue, e.assignee, e.moved, e.prior_queue, e.prior_assignee"
-    "  FROM events e WHERE e.id > $1 ORDER BY e.id LIMIT $2"};
+    "  FROM events e"
+    " WHERE (e.xact, e.seq) > ($1::text::xid8, $2::int) AND e.xact < pg_snapshot_xmin(pg_current_snapshot())"
+    " ORDER BY e.xact, e.seq LIMIT $3"};
 
-// The newest committed id: not the sequence's value, which an event still committing may hold.
 constexpr Statement kEventBounds{
     "sb_agent_event_bounds",
-    "SELECT h.pruned_through, greatest(h.pruned_through, coalesce((SELECT max(id) FROM events), 0))"
-    "  FROM event_horizon h"};
+    "SELECT h.pruned_xact::text, h.pruned_seq, n.xact::text, n.seq"
+    "  FROM event_horizon h LEFT JOIN LATERAL ("
+    "    SELECT e.xact, e.seq FROM events e WHERE e.xact < pg_snapshot_xmin(pg_current_snapshot())"
+    "     ORDER BY e.xact DESC, e.seq DESC LIMIT 1) n ON true"};
 
 constexpr Statement kPruneEvents{
     "sb_agent_prune_events",
-    "WITH gone AS (DELETE FROM events WHERE at < $1::timestamptz RETURNING id),"
-    " moved AS (UPDATE event_horizon"
-    "              SET pruned_through = greatest(pruned_through, (SELECT max(id) FROM gone))"
-    "            WHERE EXISTS (SELECT 1 FROM gone))"
+    "WITH gone AS (DELETE FROM events"
+    "               WHERE at < $1::timestamptz AND xact < pg_snapshot_xmin(pg_current_snapshot())"
+    "              RETURNING xact, seq),"
+    " top AS (SELECT xact, seq FROM gone ORDER BY xact DESC, seq DESC LIMIT 1),"
+    " moved AS (UPDATE event_horizon h SET pruned_xact = top.xact, pruned_seq = top.seq FROM top"
+    "            WHERE (top.xact, top.seq::bigint) > (h.pruned_xact, h.pruned_seq))"
     "SELECT count(*) FROM gone"};
 
 constexpr Statement kStatements[] = {
@@ -564,23 +573,57 @@ Result<AttachmentBytes> attachment(Pool& pool, const Viewer& viewer, const std::
                               });
 }
 
-Result<std::vector<EventRow>> events_after(Pool& pool, std::int64_t after, int limit) {
+std::string EventId::str() const {
+  if (xact == 0) return std::to_string(seq);
+  std::string s = std::to_string(seq);
+  return std::to_string(xact) + std::string(9 - std::min<std::size_t>(s.size(), 9), '0') + s;
+}
+
+std::optional<EventId> EventId::parse(std::string_view digits) {
+  constexpr std::size_t kSeqDigits = 9;
+  if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return std::nullopt;
+  const auto split = digits.size() > kSeqDigits ? digits.size() - kSeqDigits : 0;
+  EventId id;
+  const auto* end = digits.data() + digits.size();
+  if (split > 0) {
+    auto [p, ec] = std::from_chars(digits.data(), digits.data() + split, id.xact);
+    if (ec != std::errc{}) return std::nullopt;  // more than 64 bits
+  }
+  std::from_chars(digits.data() + split, end, id.seq);  // at most 9 digits: fits
+  return id;
+}
+
+namespace {
+
+EventId event_id(const pqxx::field& xact, const pqxx::field& seq) {
+  EventId id;
+  const std::string_view x = xact.c_str();
+  std::from_chars(x.data(), x.data() + x.size(), id.xact);
+  id.seq = seq.as<std::uint32_t>();
+  return id;
+}
+
+}  // namespace
+
+Result<std::vector<EventRow>> events_after(Pool& pool, EventId after, int limit) {
   return run<std::vector<EventRow>>(pool, {"cannot read events", "invalid_parameter"},
                                     [&](pqxx::connection& conn, bool&) -> Result<std::vector<EventRow>> {
                                       pqxx::nontransaction tx(conn);
-                                      auto r = tx.exec_prepared(kEventsAfter.name, after, limit);
+                                      auto r = tx.exec_prepared(kEventsAfter.name, std::to_string(after.xact),
+                                                                static_cast<long>(after.seq), limit);
                                       std::vector<EventRow> out;
                                       out.reserve(r.size());
                                       for (const auto& row : r) {
                                         EventRow e;
-                                        e.id = row[0].as<std::int64_t>();
-                                        e.json = compact(row[1]);
-                                        if (!row[2].is_null()) e.queue = row[2].c_str();
-                                        if (!row[3].is_null()) e.assignee = row[3].c_str();
-                                        if (row[4].as<bool>()) {
+                                        e.id = event_id(row[0], row[1]);
+                                        e.json = compact(row[2]);
+                                        if (!row[3].is_null()) e.queue = row[3].c_str();
+                                        if (!row[4].is_null()) e.assignee = row[4].c_str();
+                                        if (row[5].as<bool>()) {
                                           e.prior.emplace();
-                                          if (!row[5].is_null()) e.prior->first = row[5].c_str();
-                                          if (!row[6].is_null()) e.prior->second = row[6].c_str();
+                                          if (!row[6].is_null()) e.prior->first = row[6].c_str();
+                                          if (!row[7].is_null()) e.prior->second = row[7].c_str();
                                         }
                                         out.push_back(std::move(e));
                                       }
@@ -593,7 +636,11 @@ Result<EventBounds> event_bounds(Pool& pool) {
                           [&](pqxx::connection& conn, bool&) -> Result<EventBounds> {
                             pqxx::nontransaction tx(conn);
                             auto r = tx.exec_prepared(kEventBounds.name);
-                            return EventBounds{r[0][0].as<std::int64_t>(), r[0][1].as<std::int64_t>()};
+                            EventBounds b;
+                            b.pruned_through = event_id(r[0][0], r[0][1]);
+                            b.newest = r[0][2].is_null() ? b.pruned_through
+                                                         : std::max(b.pruned_through, event_id(r[0][2], r[0][3]));
+                            return b;
                           });
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -86,9 +87,21 @@ struct AttachmentBytes {
 };
 Result<AttachmentBytes> attachment(Pool& pool, const Viewer& viewer, const std::string& message_id, int position);
 
-// The live stream's events (migration 0014): ids commit in order, see there.
+// An event's place in the live stream (migration 0015): the transaction that wrote it and its
+// number in that transaction. On the wire one decimal number, xact * 10^9 + seq (the events of
+// migration 0014, written before, are (0, id): their ids are unchanged).
+struct EventId {
+  std::uint64_t xact = 0;
+  std::uint32_t seq = 0;  // 1 .. 999,999,999
+
+  auto operator<=>(const EventId&) const = default;
+  std::string str() const;
+  // Decimal digits as str() writes them (leading zeros allowed); nullopt for anything else.
+  static std::optional<EventId> parse(std::string_view digits);
+};
+
 struct EventRow {
-  std::int64_t id = 0;
+  EventId id;
   std::string json;  // {"id","type","at","conversation_id",...}
   std::optional<std::string> queue;
   std::optional<std::string> assignee;
@@ -96,11 +109,12 @@ struct EventRow {
   // conversation sees it leave.
   std::optional<std::pair<std::optional<std::string>, std::optional<std::string>>> prior;
 };
-// Events after `after`, oldest first, at most `limit`.
-Result<std::vector<EventRow>> events_after(Pool& pool, std::int64_t after, int limit);
+// Events after `after` whose transactions have all ended, oldest first, at most `limit`: once
+// one is returned, no event before it can still appear.
+Result<std::vector<EventRow>> events_after(Pool& pool, EventId after, int limit);
 struct EventBounds {
-  std::int64_t pruned_through = 0;  // ids up to this one are gone
-  std::int64_t newest = 0;          // the newest committed id (0: none yet)
+  EventId pruned_through;  // events up to this one are gone
+  EventId newest;          // the newest event events_after can return (pruned_through: none)
 };
 Result<EventBounds> event_bounds(Pool& pool);
 // Deletes events older than `before`; how many.

@@ -13,7 +13,7 @@ namespace {
 constexpr std::size_t kWindow = 4096;                    // events kept in memory for clients that follow live
 constexpr int kPage = 500;                               // rows per read of the table
 constexpr auto kIdle = std::chrono::milliseconds{1000};  // the table is read at least this often
-constexpr auto kBusy = std::chrono::milliseconds{20};    // while a client is catching up
+constexpr auto kLive = std::chrono::milliseconds{25};    // and this often while a client follows it
 constexpr auto kPruneEvery = std::chrono::minutes{1};
 constexpr auto kCheckEvery = std::chrono::seconds{5};  // sessions and tokens of open streams
 constexpr auto kStalled = std::chrono::seconds{10};    // a catching-up client that reads nothing
@@ -35,7 +35,7 @@ bool visible(const storage::Viewer& v, const storage::EventRow& e) {
 struct StreamHub::Client {
   std::string login;
   std::string request_id;
-  std::optional<std::int64_t> since;
+  std::optional<storage::EventId> since;
   bool fixed = false;          // a config token: its viewer never changes
   std::string session_digest;  // what it authenticated with, re-checked (check_credentials)
   std::string token_id;
@@ -48,12 +48,12 @@ struct StreamHub::Client {
 
   // Set by open(), then the hub thread's own.
   bool reset_first = false;                               // {"type":"reset"} goes first
-  std::int64_t cursor = 0;                                // the newest id handled (sent, or not for this client's eyes)
+  storage::EventId cursor;                                // the newest id handled (sent, or not for this client's eyes)
   std::chrono::steady_clock::time_point stalled_since{};  // catching up with a full socket since
 };
 
-StreamHub::StreamHub(storage::Pool& pool, EventBus& bus, const Clock& clock, StreamOptions options, ViewerOf viewer_of)
-    : pool_(pool), bus_(bus), clock_(clock), options_(options), viewer_of_(std::move(viewer_of)) {}
+StreamHub::StreamHub(storage::Pool& pool, const Clock& clock, StreamOptions options, ViewerOf viewer_of)
+    : pool_(pool), clock_(clock), options_(options), viewer_of_(std::move(viewer_of)) {}
 
 StreamHub::~StreamHub() {
   stop();
@@ -61,13 +61,11 @@ StreamHub::~StreamHub() {
 
 void StreamHub::start() {
   if (started_.exchange(true)) return;
-  subscription_ = bus_.subscribe("switchboard_events", [this](const BusEvent&) { bell_.ring(); });
   thread_ = std::thread([this] { run(); });
 }
 
 void StreamHub::stop() {
   if (!started_ || stopping_.exchange(true)) return;
-  bus_.unsubscribe(subscription_);
   bell_.interrupt();
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
@@ -92,11 +90,8 @@ HttpResponse StreamHub::open(storage::Viewer viewer, bool fixed, std::string ses
   client->token_id = std::move(token_id);
   client->request_id = request_id;
   if (!since.empty()) {
-    std::int64_t n = 0;
-    auto [p, ec] = std::from_chars(since.data(), since.data() + since.size(), n);
-    if (ec != std::errc{} || p != since.data() + since.size() || n < 0 || since[0] == '+')
-      return error_response(400, "invalid_parameter", "'since' must be an event id (decimal digits)");
-    client->since = n;
+    client->since = storage::EventId::parse(since);
+    if (!client->since) return error_response(400, "invalid_parameter", "'since' must be an event id (decimal digits)");
   }
   client->viewer = std::move(viewer);
   // Where the client starts is decided before the upgrade: an event that commits once the client
@@ -105,9 +100,9 @@ HttpResponse StreamHub::open(storage::Viewer viewer, bool fixed, std::string ses
   if (!bounds) return error_response(bounds.error());
   if (client->since && (*client->since < bounds->pruned_through || *client->since > bounds->newest)) {
     log::info("stream_reset", {{"login", client->login},
-                               {"since", std::to_string(*client->since)},
-                               {"pruned_through", std::to_string(bounds->pruned_through)},
-                               {"newest", std::to_string(bounds->newest)},
+                               {"since", client->since->str()},
+                               {"pruned_through", bounds->pruned_through.str()},
+                               {"newest", bounds->newest.str()},
                                {"req", request_id}});
     client->reset_first = true;
     client->cursor = bounds->newest;
@@ -174,11 +169,10 @@ void StreamHub::refresh_viewer(Client& c) {
 }
 
 void StreamHub::too_slow(Client& c, StreamSink& sink, std::size_t backlog) {
-  log::warn("stream_too_slow", {{"login", c.login},
-                                {"backlog", std::to_string(backlog)},
-                                {"cursor", std::to_string(c.cursor)},
-                                {"req", c.request_id}});
-  sink.close(kTryAgain, "too slow: reconnect with since=" + std::to_string(c.cursor));
+  log::warn(
+      "stream_too_slow",
+      {{"login", c.login}, {"backlog", std::to_string(backlog)}, {"cursor", c.cursor.str()}, {"req", c.request_id}});
+  sink.close(kTryAgain, "too slow: reconnect with since=" + c.cursor.str());
 }
 
 void StreamHub::revoke(const std::vector<std::string>& logins) {
@@ -204,7 +198,7 @@ void StreamHub::run() {
     bell_.wait(seen, kIdle);
     if (stopping_) return;
   }
-  std::int64_t floor = head_;  // the window holds every event after this id
+  storage::EventId floor = head_;  // the window holds every event after this id
   std::uint64_t seen = bell_.rung();
   bool failing = false;
   while (!stopping_) {
@@ -235,6 +229,7 @@ void StreamHub::run() {
       clients = clients_;
     }
     bool behind = false;
+    const bool following = !clients.empty();
     std::vector<Client*> dropped;
     for (auto& c : clients)
       if (!serve(*c, behind)) dropped.push_back(c.get());
@@ -245,7 +240,9 @@ void StreamHub::run() {
     }
     prune();
     check_credentials();
-    bell_.wait(seen, behind ? kBusy : kIdle);
+    // Nothing announces events (a NOTIFY per transaction would serialise commits, migration
+    // 0015): the table is polled, often while anyone follows it.
+    bell_.wait(seen, behind || following ? kLive : kIdle);
   }
 }
 
@@ -277,7 +274,7 @@ bool StreamHub::serve(Client& c, bool& behind) {
         return false;
       }
       auto from = std::upper_bound(window_.begin(), window_.end(), c.cursor,
-                                   [](std::int64_t id, const storage::EventRow& e) { return id < e.id; });
+                                   [](const storage::EventId& id, const storage::EventRow& e) { return id < e.id; });
       for (auto it = from; it != window_.end(); ++it) {
         c.cursor = it->id;
         if (visible(viewer, *it) && !sink->send(it->json)) return false;

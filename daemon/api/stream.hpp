@@ -2,15 +2,15 @@
 // reconnect exactly what the client missed.
 //
 // Events are rows of the `events` table, written by triggers in the transaction of the change
-// and committed in id order (migration 0014 says how), announced with NOTIFY
-// switchboard_events. One thread per daemon (the hub) follows the table: on each notification it
-// reads the rows after the newest it has, keeps the latest few thousand in memory, and hands
-// each connected client the rows after that client's cursor that it may see. A client that
-// resumes (?since=N) from before the kept window is served from the table itself, a page at a
-// time as its socket drains. A client asking for pruned ids, or ids never handed out, gets
-// {"type":"reset"} first and then follows from now. A client that does not read is closed with
-// 1013 (try again later) once kMaxBacklog events wait for it: it reconnects with its last id and
-// misses nothing.
+// and keyed so that none can appear before one already read (migration 0015 says how; nothing
+// announces them, since a NOTIFY per transaction would serialise commits). One thread per daemon
+// (the hub) polls the table, every 25 ms while anyone follows it: it reads the rows after the
+// newest it has, keeps the latest few thousand in memory, and hands each connected client the
+// rows after that client's cursor that it may see. A client that resumes (?since=N) from before
+// the kept window is served from the table itself, a page at a time as its socket drains. A
+// client asking for pruned ids, or ids never handed out, gets {"type":"reset"} first and then
+// follows from now. A client that does not read is closed with 1013 (try again later) once
+// max_backlog events wait for it: it reconnects with its last id and misses nothing.
 #pragma once
 
 #include <atomic>
@@ -42,7 +42,7 @@ class StreamHub {
   // The viewer a login has under the active rules; nullopt when the person is gone.
   using ViewerOf = std::function<std::optional<storage::Viewer>(const std::string& login)>;
 
-  StreamHub(storage::Pool& pool, EventBus& bus, const Clock& clock, StreamOptions options, ViewerOf viewer_of);
+  StreamHub(storage::Pool& pool, const Clock& clock, StreamOptions options, ViewerOf viewer_of);
   ~StreamHub();
   StreamHub(const StreamHub&) = delete;
   StreamHub& operator=(const StreamHub&) = delete;
@@ -79,23 +79,21 @@ class StreamHub {
   void too_slow(Client& c, StreamSink& sink, std::size_t backlog);
 
   storage::Pool& pool_;
-  EventBus& bus_;
   const Clock& clock_;
   StreamOptions options_;
   ViewerOf viewer_of_;
   Doorbell bell_;
-  std::uint64_t subscription_ = 0;
 
   mutable std::mutex mu_;  // clients_
   std::vector<std::shared_ptr<Client>> clients_;
 
   // The hub thread's own.
-  std::int64_t head_ = 0;                 // the newest id read
-  std::int64_t floor_ = 0;                // the window holds every event after this id
+  storage::EventId head_;                 // the newest id read
+  storage::EventId floor_;                // the window holds every event after this id
   std::deque<storage::EventRow> window_;  // the latest events, oldest first
   Timestamp last_prune_{};
   Timestamp last_check_{};
-  std::int64_t pruned_through_ = 0;  // as of the last prune: a catching-up client below it resets
+  storage::EventId pruned_through_;  // as of the last prune: a catching-up client below it resets
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
   std::thread thread_;

@@ -808,16 +808,22 @@ class Service:
             rule = f"(queue IS NULL OR queue IN ({listed}) OR assignee = '{login}')"
         return {str(i) for i in self.db.column(f"SELECT id FROM conversations WHERE {rule} AND ({where})")}
 
+    # An event's id on the wire, as the daemon writes it (migration 0015).
+    EVENT_ID = "switchboard_event_id(xact, seq)"
+
     def event_ids(self, after: int = 0) -> list[int]:
-        return [int(i) for i in self.db.column(f"SELECT id FROM events WHERE id > {after} ORDER BY id")]
+        return [int(i) for i in self.db.column(
+            f"SELECT {self.EVENT_ID} AS id FROM events WHERE {self.EVENT_ID} > {after} ORDER BY xact, seq")]
 
     def newest_event(self) -> int:
-        return int(self.db.scalar("SELECT coalesce(max(id), 0) AS id FROM events"))
+        return int(self.db.scalar(f"SELECT coalesce(max({self.EVENT_ID}), 0) AS id FROM events"))
 
     def prune_events(self, through: int) -> None:
         """What pruning does: events up to `through` gone, and the horizon says so."""
-        self.db.execute(f"DELETE FROM events WHERE id <= {through}; "
-                        f"UPDATE event_horizon SET pruned_through = greatest(pruned_through, {through})")
+        xact, seq = divmod(through, 10**9)
+        self.db.execute(f"DELETE FROM events WHERE {self.EVENT_ID} <= {through}; "
+                        f"UPDATE event_horizon SET pruned_xact = '{xact}', pruned_seq = {seq} "
+                        f" WHERE (pruned_xact, pruned_seq) < ('{xact}'::xid8, {seq})")
 
     def block_database(self) -> None:
         """The database refuses connections and the daemons' open ones are ended (as if it went down)."""
