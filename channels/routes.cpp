@@ -45,8 +45,11 @@ Status RouteTable::add(std::string method, std::string_view pattern, RouteHandle
   if (pattern.empty() || pattern.front() != '/') return invalid("the pattern must start with '/'");
   if (!handler) return invalid("no handler");
   Route route{method, std::string(pattern), {}, std::move(handler), owner};
-  for (const auto piece : split(pattern)) {
-    if (piece.empty()) return invalid("empty segment");
+  const auto pieces = split(pattern);
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const auto piece = pieces[i];
+    // A trailing '/' is a last, empty literal segment ("/console/"): it matches only itself.
+    if (piece.empty() && i + 1 < pieces.size()) return invalid("empty segment");
     if (piece.front() == '{' || piece.back() == '}') {
       const auto name = piece.size() >= 2 ? piece.substr(1, piece.size() - 2) : std::string_view{};
       if (piece.front() != '{' || piece.back() != '}' || !valid_name(name))

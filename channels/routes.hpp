@@ -1,6 +1,7 @@
 // The daemon's HTTP routes: method + path pattern -> handler. Adapters declare theirs through
 // channels/host.hpp; the daemon adds its own (health, metrics, the REST API). A pattern is a
-// path of literal segments and {name} segments; {name} matches one non-empty segment, and a
+// path of literal segments and {name} segments, with or without a trailing '/' (which must then
+// be in the path too); {name} matches one non-empty segment, and a
 // literal segment wins over a {name} at the same place. Paths are matched as received (no
 // percent-decoding: a handler decodes what it reads).
 //

@@ -258,11 +258,43 @@ Status App::add_routes() {
         routes_.add("GET", "/metrics", [this](const HttpRequest&, const PathParams&) { return metrics(); }),
         rest_.add_routes(routes_)})
     if (!added) return added;
+  if (auto console = add_console(); !console) return console;
   for (auto* adapter : registry_.all()) {
     attaching_ = std::string(adapter->name());
     if (auto attached = adapter->attach(*this); !attached) return attached;
   }
   attaching_ = "daemon";
+  return Ok{};
+}
+
+// /console/: the agent console's build from console.dir, or an answer saying it is not there.
+Status App::add_console() {
+  using channels::PathParams;
+  if (!config_.console_dir.empty()) {
+    auto site = StaticSite::load(config_.console_dir, std::string(kConsolePolicy));
+    if (!site) return make_error(ErrorKind::config, "console", "console.dir: " + site.error().message);
+    console_ = std::move(*site);
+    log::info("console_loaded", {{"dir", config_.console_dir}, {"assets", std::to_string(console_->assets())}});
+  }
+  const auto missing = [] {
+    return error_response(404, "console_not_installed",
+                          "the agent console is not installed here: build it (console/build.mjs) and set console.dir");
+  };
+  const auto redirect = [](const HttpRequest&, const PathParams&) {
+    HttpResponse r;
+    r.status = 308;
+    r.set_header("Location", "/console/");
+    return r;
+  };
+  const auto index = [this, missing](const HttpRequest& request, const PathParams&) {
+    return console_ ? console_->index(request) : missing();
+  };
+  const auto asset = [this, missing](const HttpRequest& request, const PathParams& params) {
+    return console_ ? console_->asset(request, params.get("file")) : missing();
+  };
+  for (auto added : {routes_.add("GET", "/console", redirect), routes_.add("GET", "/console/", index),
+                     routes_.add("GET", "/console/assets/{file}", asset)})
+    if (!added) return added;
   return Ok{};
 }
 

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -20,6 +21,7 @@
 #include "daemon/config.hpp"
 #include "daemon/event_bus.hpp"
 #include "daemon/spool.hpp"
+#include "daemon/web/static_site.hpp"
 #include "routing/core/time.hpp"
 #include "routing/rules/ruleset.hpp"
 #include "storage/pipeline.hpp"
@@ -68,6 +70,7 @@ class App final : private channels::Host,
   Result<storage::IngestOutcome> ingest(const std::string& request_id, const InboundMessage& message);
   // The daemon's own routes (health, metrics, the REST API), then each adapter's.
   Status add_routes();
+  Status add_console();
 
   // channels::Host
   Status route(std::string method, std::string_view pattern, channels::RouteHandler handler) override;
@@ -109,6 +112,7 @@ class App final : private channels::Host,
   channels::RouteTable routes_;
   Auth auth_;
   RestApi rest_;
+  std::optional<StaticSite> console_;  // console_dir's build, loaded by add_routes()
   std::string attaching_ = "daemon";  // who is adding routes (add_routes)
   Status setup_ = Ok{};               // the first error of the constructor, reported by start()
   std::unique_ptr<Spool> spool_;  // when an adapter asked for it (Host::spooler)

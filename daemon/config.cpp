@@ -48,7 +48,7 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
   c.path = file_name;
   std::vector<std::string> top = {"listen", "public_url", "database", "rules",  "state_dir", "http",
                                   "limits", "admin",      "channels", "default_region", "outbox", "shutdown_timeout",
-                                  "spool",  "auth",       "stream"};
+                                  "spool",  "auth",       "stream", "console"};
   for (auto& section : channels::builtin_sections(false)) top.push_back(std::move(section));
   if (!r.mapping(root, "config", top)) return result;
 
@@ -224,6 +224,10 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
         if (auto v = r.integer(st["max_backlog"], "stream.max_backlog", 10, 100000))
           c.stream.max_backlog = static_cast<std::size_t>(*v);
     }
+  }
+  if (YAML::Node co = root["console"]) {
+    if (r.mapping(co, "console", {"dir"}) && co["dir"])
+      if (auto v = r.string(co["dir"], "console.dir")) c.console_dir = config::resolve_path(base_dir, *v);
   }
   if (YAML::Node sp = root["spool"]) {
     if (r.mapping(sp, "spool", {"max_size"}) && sp["max_size"])

@@ -75,6 +75,9 @@ struct Config {
   OutboxConfig outbox;
   AuthOptions auth;
   StreamConfig stream;
+  // The agent console's build (console/build.mjs's output: index.html and assets/), served at
+  // /console/; empty: not installed (the route says so).
+  std::string console_dir;
   std::chrono::milliseconds shutdown_timeout{30000};  // after SIGTERM, then exit regardless
 };
 

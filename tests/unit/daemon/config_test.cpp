@@ -55,6 +55,13 @@ TEST_CASE("config: a minimal file gets sane defaults", "[daemon][config]") {
   CHECK(r.config->api_body_limit == 1024 * 1024);
   CHECK(r.config->webhook_body_limit == 4 * 1024 * 1024);
   CHECK(r.config->public_url == "http://127.0.0.1:8080");
+  CHECK(r.config->console_dir.empty());
+  auto console = parse_config("database: { url: 'postgresql://u@h/db' }\nrules: rules.yaml\nconsole: { dir: ../share/console }\n",
+                              "sb.yaml", "/etc/switchboard");
+  REQUIRE(console.config);
+  CHECK(console.config->console_dir == "/etc/share/console");
+  auto wrong = parse_config("rules: rules.yaml\nconsole: { dir: x, cache: 1 }\n", "sb.yaml", "/etc/switchboard");
+  CHECK_FALSE(wrong.config);
 }
 
 TEST_CASE("config: SWITCHBOARD_DATABASE_URL overrides the file", "[daemon][config]") {
