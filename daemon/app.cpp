@@ -77,6 +77,8 @@ App::App(Config config, std::shared_ptr<const routing::RuleSet> rules, const std
   std::string origin = config_.public_url;
   while (!origin.empty() && origin.back() == '/') origin.pop_back();
   rest_.set_public_origin(std::move(origin));
+  rest_.set_stemmer(stemmer_.get());
+  rest_.set_default_region(config_.default_region);
   if (setup_) setup_ = add_routes();
   for (const auto& t : config_.admin_tokens) admin_tokens_.add("admin", t);
 
@@ -158,6 +160,7 @@ void App::migrate_until_ready() {
         if (!stopping_)
           for (auto* adapter : registry_.all()) adapter->start();
         if (!stopping_) stream_.start();
+        if (!stopping_) indexer_.start();
         schema_ready_ = true;
       }
       // Logged once requests are taken: tests and operators wait for this line.
@@ -184,6 +187,7 @@ void App::run() {
   if (replayer_.joinable()) replayer_.join();
   for (auto* adapter : registry_.all()) adapter->stop();
   stream_.stop();
+  indexer_.stop();
   if (outbox_) outbox_->stop();
   bus_.stop();
 }
@@ -265,6 +269,13 @@ Status App::add_routes() {
   }
   attaching_ = "daemon";
   return Ok{};
+}
+
+std::unique_ptr<search::Stemmer> App::open_stemmer() {
+  auto stemmer = search::Stemmer::open();
+  if (stemmer) return std::move(*stemmer);
+  log::warn("search_without_stems", {{"reason", stemmer.error().message}});
+  return nullptr;
 }
 
 // /console/: the agent console's build from console.dir, or an answer saying it is not there.

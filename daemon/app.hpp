@@ -20,6 +20,7 @@
 #include "daemon/api/rest_api.hpp"
 #include "daemon/config.hpp"
 #include "daemon/event_bus.hpp"
+#include "daemon/search_indexer.hpp"
 #include "daemon/spool.hpp"
 #include "daemon/web/static_site.hpp"
 #include "routing/core/time.hpp"
@@ -71,6 +72,7 @@ class App final : private channels::Host,
   // The daemon's own routes (health, metrics, the REST API), then each adapter's.
   Status add_routes();
   Status add_console();
+  static std::unique_ptr<search::Stemmer> open_stemmer();
 
   // channels::Host
   Status route(std::string method, std::string_view pattern, channels::RouteHandler handler) override;
@@ -126,6 +128,9 @@ class App final : private channels::Host,
   StreamHub stream_{pool_, clock_, StreamOptions{config_.stream.keep, config_.stream.max_backlog},
                     [this](const std::string& login) { return rest_.viewer_of(login); }};
   std::unique_ptr<OutboxWorker> outbox_;
+  // Polish stems for search (hunspell-pl); null when the dictionary is missing (words only).
+  std::unique_ptr<search::Stemmer> stemmer_ = open_stemmer();
+  SearchIndexer indexer_{pool_, stemmer_.get()};
   std::atomic<bool> schema_ready_{false};
   std::mutex lifecycle_mu_;  // orders outbox start (after migrating) against stop
   std::atomic<bool> stopping_{false};

@@ -229,6 +229,9 @@ ConfigResult parse_config(const std::string& text, const std::string& file_name,
     if (r.mapping(co, "console", {"dir"}) && co["dir"])
       if (auto v = r.string(co["dir"], "console.dir")) c.console_dir = config::resolve_path(base_dir, *v);
   }
+  // As with the database URL, the environment wins (deploy/quickstart points it at its build).
+  if (const char* env_console = std::getenv("SWITCHBOARD_CONSOLE_DIR"); env_console && *env_console)
+    c.console_dir = env_console;
   if (YAML::Node sp = root["spool"]) {
     if (r.mapping(sp, "spool", {"max_size"}) && sp["max_size"])
       if (auto v = r.size(sp["max_size"], "spool.max_size")) c.spool_max_bytes = *v;

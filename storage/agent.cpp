@@ -253,10 +253,47 @@ constexpr Statement kPruneEvents{
     "            WHERE (top.xact, top.seq::bigint) > (h.pruned_xact, h.pruned_seq))"
     "SELECT count(*) FROM gone"};
 
-constexpr Statement kStatements[] = {
-    kListWaiting, kListActivity, kConversation, kDetail,        kMessages,      kNotes,      kSystemMessages, kAddNote,
-    kChange,      kCustomer,     kCustomerLock, kIdentityLocks, kCursorMessage, kIdentityOf, kMergeLock,      kMerge,
-    kChangeAudit, kSplit,        kAttachment,   kEventsAfter,   kEventBounds,   kPruneEvents};
+// Search (migration 0016): $4 the tsquery, $5 the message id to continue below (NULL: from the
+// newest), $6 limit. Newest first; the planner picks the lexeme index for rare words and the
+// id order for common ones.
+constexpr Statement kSearchMessages{
+    "sb_agent_search_messages",
+    "SELECT jsonb_build_object('message', jsonb_build_object("
+    "         'id', m.id::text, 'conversation_id', m.conversation_id::text, 'direction', m.direction,"
+    "         'channel', m.channel, 'sender', m.sender, 'subject', eh.subject, 'text', left(m.body, 300),"
+    "         'truncated', length(m.body) > 300, 'created_at', switchboard_time(m.created_at)),"
+    "       'conversation', " SB_CONVERSATION_JSON
+    ")::text, m.id"
+    "  FROM message_search s"
+    "  JOIN messages m ON m.id = s.message_id"
+    "  JOIN conversations c ON c.id = m.conversation_id"
+    "  JOIN customers u ON u.id = c.customer_id"
+    "  LEFT JOIN email_headers eh ON eh.message_id = m.id"
+    " WHERE s.lexemes @@ to_tsquery('simple', $4) AND ($5::bigint IS NULL OR s.message_id < $5) AND " SB_VISIBLE
+    " ORDER BY s.message_id DESC LIMIT $6"};
+
+// Customers: $4 identity values to look up exactly (a phone in E.164, an e-mail address), $5 a
+// folded name to find at the start of a word of the folded name ('' none, LIKE-escaped), $6
+// limit. Only customers with a conversation the caller may see.
+constexpr Statement kSearchCustomers{
+    "sb_agent_search_customers",
+    "SELECT jsonb_build_object('id', u.id::text, 'display_name', u.display_name, 'language', u.language,"
+    "         'identities', coalesce((SELECT jsonb_agg(jsonb_build_object('kind', i.kind, 'value', i.value)"
+    "                                                  ORDER BY i.kind, i.value)"
+    "                                   FROM identities i WHERE i.customer_id = u.id), '[]'::jsonb))::text"
+    "  FROM customers u"
+    " WHERE u.merged_into IS NULL"
+    "   AND (u.id IN (SELECT i.customer_id FROM identities i WHERE i.value = ANY ($4::text[]))"
+    "        OR ($5 <> '' AND ' ' || switchboard_fold(u.display_name) LIKE '% ' || $5 || '%'))"
+    "   AND EXISTS (SELECT 1 FROM conversations c WHERE c.customer_id = u.id AND " SB_VISIBLE
+    ")"
+    " ORDER BY u.id DESC LIMIT $6"};
+
+constexpr Statement kStatements[] = {kListWaiting,  kListActivity,   kConversation,   kDetail,         kMessages,
+                                     kNotes,        kSystemMessages, kAddNote,        kChange,         kCustomer,
+                                     kCustomerLock, kIdentityLocks,  kCursorMessage,  kIdentityOf,     kMergeLock,
+                                     kMerge,        kChangeAudit,    kSplit,          kAttachment,     kEventsAfter,
+                                     kEventBounds,  kPruneEvents,    kSearchMessages, kSearchCustomers};
 
 template <class T, class Op>
 Result<T> run(Pool& pool, const sql::Work& work, Op op) {
@@ -571,6 +608,40 @@ Result<AttachmentBytes> attachment(Pool& pool, const Viewer& viewer, const std::
                                 a.name = r[0][2].c_str();
                                 return a;
                               });
+}
+
+Result<std::string> search(Pool& pool, const Viewer& viewer, const SearchQuery& query) {
+  std::optional<std::int64_t> below;
+  if (!query.cursor.empty()) {
+    below = id_number(query.cursor);
+    if (!below) return bad_cursor();
+  }
+  return run<std::string>(
+      pool, {"cannot search", "invalid_parameter"}, [&](pqxx::connection& conn, bool&) -> Result<std::string> {
+        pqxx::nontransaction tx(conn);
+        std::string items = "[]";
+        std::string next = "null";
+        if (!query.tsquery.empty()) {
+          auto r = tx.exec_prepared(kSearchMessages.name, viewer.all, viewer.login, hidden_array(viewer), query.tsquery,
+                                    below, query.limit + 1);
+          const bool more = r.size() > static_cast<std::size_t>(query.limit);
+          const std::size_t n = more ? static_cast<std::size_t>(query.limit) : r.size();
+          items = join_items(r, n);
+          if (more) next = json_string(r[static_cast<int>(n - 1)][1].c_str());
+        }
+        std::string customers = "[]";
+        if (!below && (!query.identities.empty() || !query.name.empty())) {
+          std::string like;
+          for (char c : query.name) {
+            if (c == '%' || c == '_' || c == '\\') like += '\\';
+            like += c;
+          }
+          auto r = tx.exec_prepared(kSearchCustomers.name, viewer.all, viewer.login, hidden_array(viewer),
+                                    sql::text_array(query.identities), like, 10);
+          customers = join_items(r, r.size());
+        }
+        return "{\"items\":" + items + ",\"next_cursor\":" + next + ",\"customers\":" + customers + "}";
+      });
 }
 
 std::string EventId::str() const {

@@ -87,6 +87,19 @@ struct AttachmentBytes {
 };
 Result<AttachmentBytes> attachment(Pool& pool, const Viewer& viewer, const std::string& message_id, int position);
 
+// GET /api/v1/search: messages whose lexemes match `tsquery` (search/terms.hpp builds it; empty:
+// none), newest first, paged by `cursor` (a message id handed out as next_cursor); on the first
+// page also the customers one of `identities` names or whose name has a word starting with
+// `name` (folded). {"items":[{"message","conversation"}],"next_cursor","customers":[...]}.
+struct SearchQuery {
+  std::string tsquery;
+  std::vector<std::string> identities;
+  std::string name;
+  std::string cursor;
+  int limit = 20;
+};
+Result<std::string> search(Pool& pool, const Viewer& viewer, const SearchQuery& query);
+
 // An event's place in the live stream (migration 0015): the transaction that wrote it and its
 // number in that transaction. On the wire one decimal number, xact * 10^9 + seq (the events of
 // migration 0014, written before, are (0, id): their ids are unchanged).

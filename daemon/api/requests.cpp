@@ -6,7 +6,9 @@
 #include <charconv>
 
 #include "routing/core/message.hpp"
+#include "routing/text/fold.hpp"
 #include "routing/text/utf8.hpp"
+#include "search/terms.hpp"
 
 namespace switchboard::daemon::api {
 
@@ -142,6 +144,33 @@ Result<storage::ConversationQuery> conversation_query(std::string_view query_str
   if (!limit) return limit.error();
   query.limit = *limit;
   if (auto it = q->find("cursor"); it != q->end()) query.cursor = it->second;
+  return query;
+}
+
+Result<storage::SearchQuery> search_query(std::string_view query_string, search::Stemmer* stemmer) {
+  auto q = query_params(query_string, {"q", "limit", "cursor"});
+  if (!q) return q.error();
+  storage::SearchQuery query;
+  const auto it = q->find("q");
+  if (it == q->end() || routing::split_words(routing::fold(it->second)).empty())
+    return bad_parameter("'q' must have a word to search for");
+  // query_params checked the UTF-8: characters are the bytes that start one.
+  if (std::count_if(it->second.begin(), it->second.end(), [](char c) { return (c & 0xC0) != 0x80; }) > 200)
+    return bad_parameter("'q' is longer than 200 characters");
+  query.tsquery = search::text_query(it->second, stemmer);
+  if (query.tsquery.empty()) return bad_parameter("'q' has no word of a searchable length");
+  for (const auto& word : routing::folded_words(it->second)) query.name += (query.name.empty() ? "" : " ") + word;
+  // What the text may name exactly: an identity as typed (trimmed), an e-mail address also in
+  // lower case. The caller adds the phone number it reads.
+  std::string_view typed = it->second;
+  while (!typed.empty() && (typed.front() == ' ' || typed.front() == '\t')) typed.remove_prefix(1);
+  while (!typed.empty() && (typed.back() == ' ' || typed.back() == '\t')) typed.remove_suffix(1);
+  query.identities.emplace_back(typed);
+  if (typed.find('@') != std::string_view::npos) query.identities.push_back(routing::lower(typed));
+  auto limit = limit_param(*q, 20, 100);
+  if (!limit) return limit.error();
+  query.limit = *limit;
+  if (auto c = q->find("cursor"); c != q->end()) query.cursor = c->second;
   return query;
 }
 

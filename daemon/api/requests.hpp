@@ -13,6 +13,7 @@
 
 #include "routing/core/result.hpp"
 #include "routing/rules/ruleset.hpp"
+#include "search/stemmer.hpp"
 #include "storage/agent.hpp"
 #include "storage/outbox.hpp"
 
@@ -36,6 +37,12 @@ Result<int> limit_param(const std::map<std::string, std::string>& params, int fa
 // GET /api/v1/conversations?state=&queue=&assignee=&channel=&tag=&sort=&limit=&cursor=
 // (`assignee=me` is `me`).
 Result<storage::ConversationQuery> conversation_query(std::string_view query, const std::string& me);
+
+// GET /api/v1/search?q=&limit=&cursor=: the words of `q` as a tsquery (search/terms.hpp) and,
+// folded, as a customer name to look for; `q` trimmed (and an e-mail address in lower case) as
+// identities. The caller adds the phone number it may be.
+// Errors: invalid_parameter for a missing or empty q, or one over 200 characters.
+Result<storage::SearchQuery> search_query(std::string_view query, search::Stemmer* stemmer);
 
 // PATCH /api/v1/conversations/{id}: people and queues must be the rules file's.
 Result<storage::ConversationChange> conversation_change(std::string_view body, const routing::RuleSet* rules);

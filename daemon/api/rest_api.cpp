@@ -6,6 +6,7 @@
 #include <charconv>
 #include <set>
 
+#include "channels/identity.hpp"
 #include "daemon/api/requests.hpp"
 #include "routing/core/log.hpp"
 #include "routing/rules/template.hpp"
@@ -92,6 +93,8 @@ Status RestApi::add_routes(channels::RouteTable& routes) {
                       gated([this](const HttpRequest&r, const PathParams&) { return logged(r, auth_.whoami(r)); })),
            routes.add("GET", "/api/v1/conversations",
                       gated([this](const HttpRequest&r, const PathParams&) { return list_conversations(r); })),
+           routes.add("GET", "/api/v1/search",
+                      gated([this](const HttpRequest&r, const PathParams&) { return search(r); })),
            routes.add("GET", "/api/v1/conversations/{id}",
                       gated([this, id](const HttpRequest&r, const PathParams&p) { return conversation(r, id(p)); })),
            routes.add("PATCH", "/api/v1/conversations/{id}",
@@ -116,6 +119,8 @@ Status RestApi::add_routes(channels::RouteTable& routes) {
                       })),
            routes.add("GET", "/api/v1/queues",
                       gated([this](const HttpRequest&r, const PathParams&) { return queues(r); })),
+           routes.add("GET", "/api/v1/templates",
+                      gated([this](const HttpRequest&r, const PathParams&) { return templates(r); })),
            routes.add("GET", "/api/v1/people",
                       gated([this](const HttpRequest&r, const PathParams&) { return people(r); })),
            routes.add("PUT", "/api/v1/people/{login}/password", gated([this](const HttpRequest&r, const PathParams&p) {
@@ -176,6 +181,21 @@ HttpResponse RestApi::list_conversations(const HttpRequest& request) {
   auto list = storage::list_conversations(pool_, who->second, *query);
   if (!list) return refuse(request, list.error());
   return json_response(200, std::move(*list));
+}
+
+HttpResponse RestApi::search(const HttpRequest& request) {
+  auto who = viewer(request);
+  if (!who) return refuse(request, who.error());
+  auto query = api::search_query(request.query, stemmer_);
+  if (!query) return refuse(request, query.error());
+  // A phone number as typed is looked up in E.164 ("600 100 200" in the default region is
+  // +48600100200).
+  if (!query->identities.empty())
+    if (auto phone = channels::normalize_phone(query->identities.front(), default_region_))
+      query->identities.push_back(*phone);
+  auto found = storage::search(pool_, who->second, *query);
+  if (!found) return refuse(request, found.error());
+  return json_response(200, std::move(*found));
 }
 
 HttpResponse RestApi::conversation(const HttpRequest& request, const std::string& id) {
@@ -463,6 +483,17 @@ HttpResponse RestApi::attachment(const HttpRequest& request, const std::string& 
   r.set_header("X-Content-Type-Options", "nosniff");
   r.set_header("Content-Security-Policy", "sandbox");
   return r;
+}
+
+// The rules file's templates (canned replies): their names and source text, in name order.
+HttpResponse RestApi::templates(const HttpRequest& request) {
+  auto who = viewer(request);
+  if (!who) return refuse(request, who.error());
+  const auto rules = rules_();
+  json::array out;
+  if (rules)
+    for (const auto& [name, text] : rules->templates()) out.push_back(json::object{{"name", name}, {"text", text}});
+  return json_response(200, items(std::move(out)));
 }
 
 HttpResponse RestApi::queues(const HttpRequest& request) {

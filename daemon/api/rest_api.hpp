@@ -16,6 +16,7 @@
 #include "daemon/auth.hpp"
 #include "routing/core/time.hpp"
 #include "routing/rules/ruleset.hpp"
+#include "search/stemmer.hpp"
 #include "storage/agent.hpp"
 #include "storage/outbox.hpp"
 #include "storage/pool.hpp"
@@ -48,12 +49,18 @@ class RestApi {
   // The origin browsers show for the daemon (public_url's scheme, host and port): the stream takes
   // a session cookie from pages of this origin, or of the request's own Host.
   void set_public_origin(std::string origin) { public_origin_ = std::move(origin); }
+  // Polish stems for search queries (null: words only); the daemon owns it.
+  void set_stemmer(search::Stemmer* stemmer) { stemmer_ = stemmer; }
+  // Phone numbers typed into search are read in this region (config default_region).
+  void set_default_region(std::string region) { default_region_ = std::move(region); }
 
   // The visibility of a person under the active rules; nullopt when they are not in the file.
   std::optional<storage::Viewer> viewer_of(const std::string& login) const;
 
  private:
   HttpResponse list_conversations(const HttpRequest& request);
+  HttpResponse search(const HttpRequest& request);
+  HttpResponse templates(const HttpRequest& request);
   HttpResponse conversation(const HttpRequest& request, const std::string& id);
   HttpResponse messages(const HttpRequest& request, const std::string& id);
   HttpResponse reply(const HttpRequest& request, const std::string& id, bool preview);
@@ -89,6 +96,8 @@ class RestApi {
   SenderOf sender_of_;
   StreamHub& stream_;
   std::string public_origin_;
+  search::Stemmer* stemmer_ = nullptr;
+  std::string default_region_ = "PL";
 };
 
 }  // namespace switchboard::daemon

@@ -62,6 +62,15 @@ std::string fold(std::string_view utf8) {
   return out;
 }
 
+std::string lower(std::string_view utf8) {
+  icu::UnicodeString text =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
+  text.foldCase(U_FOLD_CASE_DEFAULT);
+  std::string out;
+  text.toUTF8String(out);
+  return out;
+}
+
 std::vector<std::string> split_words(std::string_view folded_utf8) {
   std::vector<std::string> words;
   const auto* bytes = reinterpret_cast<const uint8_t*>(folded_utf8.data());

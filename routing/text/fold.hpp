@@ -13,6 +13,10 @@ namespace switchboard::routing {
 // with a stroke or slash that do not decompose mapped by hand (ł đ ø ħ ŧ, and dotless ı), NFC.
 std::string fold(std::string_view utf8);
 
+// Lower case only (ICU default case folding), diacritics kept: "Awarię" -> "awarię". What a
+// dictionary looks words up by.
+std::string lower(std::string_view utf8);
+
 // Folded words: maximal runs of letters and digits. "Nie działa!!" -> {"nie", "dziala"}.
 // Combining marks that survive folding (spacing marks of Indic scripts) stay inside their word.
 std::vector<std::string> folded_words(std::string_view utf8);

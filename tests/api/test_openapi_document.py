@@ -38,7 +38,7 @@ class DescriptionTest(unittest.TestCase):
             ("get", "/messages/{id}/attachments/{index}"), ("get", "/queues"), ("get", "/people"),
             ("put", "/people/{login}/password"), ("post", "/people/{login}/tokens"),
             ("get", "/people/{login}/tokens"), ("delete", "/tokens/{id}"), ("get", "/openapi.yaml"),
-            ("get", "/stream"),
+            ("get", "/stream"), ("get", "/search"), ("get", "/templates"),
         }
         self.assertEqual({(m, t) for (t, m) in self.api.operations}, wanted)
 

@@ -15,6 +15,17 @@ class PeopleTest(ServiceTestCase):
                 got = {q["name"]: sorted(q["people"]) for q in r.json["items"]}
                 self.assertEqual(got, {name: sorted(people) for name, people in QUEUES.items()})
 
+    def test_templates_as_the_rules_file_says(self):
+        for role, client in self.service.roles().items():
+            with self.subTest(role):
+                r = client.get("/templates")
+                self.assertEqual(r.status, 200, r)
+                got = {t["name"]: t["text"] for t in r.json["items"]}
+                self.assertEqual(got["thanks"], "Dziękujemy za pytanie, odpowiemy wkrótce.")
+                self.assertIn("{{customer.first_name", got["greeting"])
+                self.assertEqual([t["name"] for t in r.json["items"]], sorted(got))
+        self.assertError(self.service.anonymous().get("/templates"), 401)
+
     def test_people_as_the_rules_file_says(self):
         for role, client in self.service.roles().items():
             with self.subTest(role):

@@ -1,7 +1,9 @@
 // libFuzzer: what the agent API reads from a request before the database sees it (the console's
 // inputs): the conversation list's query string, PATCH bodies against a rules file, and reply
-// bodies. The first byte picks the reader (q, c, r, p); the rest is the input. Whatever is
-// accepted must be within the documented bounds.
+// bodies, the search box (s: the query string, and the same text as a message to index). The
+// first byte picks the reader (q, c, r, p, s); the rest is the input. Whatever is accepted must be
+// within the documented bounds; a search's tsquery must be nothing but quoted lexemes and
+// operators, and a message's lexemes what the indexer can store.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -11,6 +13,7 @@
 #include "daemon/api/requests.hpp"
 #include "routing/rules/ruleset.hpp"
 #include "routing/text/utf8.hpp"
+#include "search/terms.hpp"
 
 namespace api = switchboard::daemon::api;
 
@@ -33,6 +36,30 @@ rules:
 
 void check(bool ok) {
   if (!ok) std::abort();
+}
+
+switchboard::search::Stemmer* stemmer() {
+  static auto opened = switchboard::search::Stemmer::open();
+  return opened ? opened->get() : nullptr;
+}
+
+// Outside quotes only ( ) | & : * and spaces; inside, a backslash escapes the next byte.
+bool only_quoted_lexemes(const std::string& q) {
+  bool in = false;
+  for (std::size_t i = 0; i < q.size(); ++i) {
+    const char c = q[i];
+    if (in) {
+      if (c == '\\')
+        ++i;
+      else if (c == '\'')
+        in = false;
+    } else if (c == '\'') {
+      in = true;
+    } else if (std::string_view("()|&:* ").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return !in;
 }
 
 }  // namespace
@@ -74,6 +101,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       } else {
         check(r.error().kind == switchboard::ErrorKind::invalid);
       }
+      break;
+    }
+    case 's': {
+      auto q = api::search_query(input, stemmer());
+      if (q) {
+        check(q->limit >= 1 && q->limit <= 100);
+        check(!q->tsquery.empty() && only_quoted_lexemes(q->tsquery));
+        check(switchboard::routing::is_valid_utf8(q->tsquery) && switchboard::routing::is_valid_utf8(q->name));
+      } else {
+        check(q.error().kind == switchboard::ErrorKind::invalid);
+      }
+      for (const auto& lexeme : switchboard::search::document_terms(input, stemmer()))
+        check(!lexeme.empty() && lexeme.size() <= 200 && lexeme.find_first_of(" \n\t") == std::string::npos &&
+              switchboard::routing::is_valid_utf8(lexeme));
       break;
     }
     default:

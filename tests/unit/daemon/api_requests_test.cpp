@@ -4,6 +4,7 @@
 
 #include "daemon/api/requests.hpp"
 #include "routing/rules/ruleset.hpp"
+#include "search/stemmer.hpp"
 
 namespace api = switchboard::daemon::api;
 using switchboard::ErrorKind;
@@ -140,4 +141,30 @@ TEST_CASE("api requests: reply bodies", "[api]") {
     REQUIRE_FALSE(refused);
     CHECK(refused.error().kind == ErrorKind::invalid);
   }
+}
+
+TEST_CASE("api requests: the search box", "[api][search]") {
+  auto stemmer = switchboard::search::Stemmer::open();
+  REQUIRE(stemmer.ok());
+  auto q = api::search_query("q=Awarii%20w%20%C5%81odzi&limit=5", stemmer->get());
+  REQUIRE(q.ok());
+  CHECK(q->limit == 5);
+  CHECK(q->name == "awarii w lodzi");
+  CHECK(q->identities == std::vector<std::string>{"Awarii w Łodzi"});
+  CHECK(q->tsquery.find("'awaria'") != std::string::npos);  // the stem
+  CHECK(q->tsquery.find("'lodz'") != std::string::npos);    // Łodzi -> łódź, folded
+  CHECK(q->tsquery.find("'lodzi':*") != std::string::npos); // the last word, also as a prefix
+  auto mail = api::search_query("q=+Jan.Kowalski%40Example.PL+", nullptr);
+  REQUIRE(mail.ok());
+  CHECK(mail->identities == std::vector<std::string>{"Jan.Kowalski@Example.PL", "jan.kowalski@example.pl"});
+  CHECK(api::search_query("q=x&cursor=17", nullptr)->cursor == "17");
+  for (const char* bad : {"", "q=", "q=%20%2C.%21", "q=x&limit=101", "q=x&limit=0", "q=x&sort=new", "q=%ff",
+                          "q=%27%7C%21"}) {
+    INFO(bad);
+    auto refused = api::search_query(bad, stemmer->get());
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.error().kind == ErrorKind::invalid);
+  }
+  CHECK_FALSE(api::search_query("q=" + std::string(201, 'a'), nullptr).ok());
+  CHECK(api::search_query("q=" + std::string(100, 'a') + "%20" + std::string(99, 'b'), nullptr).ok());
 }
