@@ -663,15 +663,17 @@ channels:
 class Service:
     """A database, the rules and `instances` daemons on it, with clients for every kind of caller."""
 
-    def __init__(self, instances: int = 1, rules: str = RULES, extra_config: str = ""):
+    def __init__(self, instances: int = 1, rules: str = RULES, extra_config: str = "",
+                 daemon_class: type[Daemon] | None = None):
+        """`daemon_class`: a subclass of Daemon (to write another config), default Daemon."""
         self.checker = openapi_check.shared()
         self.callbacks = CallbackReceiver()
         self.db = Database()
         self.daemons: list[Daemon] = []
         try:
             for i in range(instances):
-                d = Daemon(self.db.url, rules, self.callbacks.url, name="ab"[i] if i < 2 else str(i),
-                           extra_config=extra_config)
+                d = (daemon_class or Daemon)(self.db.url, rules, self.callbacks.url,
+                                             name="ab"[i] if i < 2 else str(i), extra_config=extra_config)
                 self.daemons.append(d)
                 d.start()
             for login, password in PASSWORDS.items():
