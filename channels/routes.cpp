@@ -49,7 +49,11 @@ Status RouteTable::add(std::string method, std::string_view pattern, RouteHandle
   for (std::size_t i = 0; i < pieces.size(); ++i) {
     const auto piece = pieces[i];
     // A trailing '/' is a last, empty literal segment ("/console/"): it matches only itself.
-    if (piece.empty() && i + 1 < pieces.size()) return invalid("empty segment");
+    if (piece.empty()) {
+      if (i + 1 < pieces.size()) return invalid("empty segment");
+      route.segments.push_back({std::string(), false});
+      continue;
+    }
     if (piece.front() == '{' || piece.back() == '}') {
       const auto name = piece.size() >= 2 ? piece.substr(1, piece.size() - 2) : std::string_view{};
       if (piece.front() != '{' || piece.back() != '}' || !valid_name(name))

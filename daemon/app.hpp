@@ -123,8 +123,8 @@ class App final : private channels::Host,
   std::thread replayer_;
   std::unique_ptr<http::Server> server_;
   // One LISTEN connection for every notification channel (before outbox_: it outlives it).
-  EventBus bus_{config_.database_url, {"switchboard_outbox", "switchboard_events"}};
-  // GET /api/v1/stream: follows the events table (before outbox_, after bus_: it unsubscribes first).
+  EventBus bus_{config_.database_url, {"switchboard_outbox"}};
+  // GET /api/v1/stream: polls the events table (before outbox_).
   StreamHub stream_{pool_, clock_, StreamOptions{config_.stream.keep, config_.stream.max_backlog},
                     [this](const std::string& login) { return rest_.viewer_of(login); }};
   std::unique_ptr<OutboxWorker> outbox_;

@@ -25,6 +25,11 @@ std::vector<std::string> lexemes(const std::string& lower, Stemmer* stemmer) {
   return out;
 }
 
+std::size_t letters(std::string_view utf8) {
+  return static_cast<std::size_t>(
+      std::count_if(utf8.begin(), utf8.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
 std::string quoted(const std::string& lexeme) {
   std::string out = "'";
   for (char c : lexeme) {
@@ -63,7 +68,7 @@ std::string text_query(std::string_view q, Stemmer* stemmer) {
     std::string group;
     for (const auto& lexeme : alternatives) group += (group.empty() ? "" : " | ") + quoted(lexeme);
     // The last word may still be being typed.
-    if (i + 1 == words.size() && routing::fold(words[i]).size() >= 3)
+    if (i + 1 == words.size() && letters(alternatives.front()) >= 3)
       group += " | " + quoted(alternatives.front()) + ":*";
     out += (out.empty() ? "(" : " & (") + group + ")";
   }

@@ -223,6 +223,16 @@ constexpr Statement kAttachment{"sb_agent_attachment",
                                 "  JOIN conversations c ON c.id = m.conversation_id"
                                 " WHERE ac.message_id = $4 AND ac.position = $5 AND " SB_VISIBLE};
 
+// Events follow the order of the transactions that wrote them, which is not always the order in
+// which they committed: two changes of one conversation may arrive the other way round. So a
+// conversation.updated carries the conversation as it is when the event is read (its state,
+// queue, priority, tags and assignee), and the last one a client gets is always current.
+#define SB_EVENT_NOW                                                                                       \
+  "CASE WHEN e.type = 'conversation.updated' THEN coalesce((SELECT jsonb_build_object('conversation', "  \
+  "  jsonb_build_object('state', c.state, 'queue', c.queue, 'priority', c.priority, "                   \
+  "  'tags', to_jsonb(c.tags), 'assignee', c.assignee)) FROM conversations c WHERE c.id = e.conversation_id), " \
+  "  '{}'::jsonb) ELSE '{}'::jsonb END"
+
 // Only events of transactions older than the snapshot's xmin: all of those have ended, so
 // nothing can still commit before them (migration 0015).
 constexpr Statement kEventsAfter{
@@ -230,7 +240,7 @@ constexpr Statement kEventsAfter{
     "SELECT e.xact::text, e.seq,"
     "       (jsonb_build_object('id', switchboard_event_id(e.xact, e.seq)::text, 'type', e.type,"
     "                           'at', switchboard_time(e.at), 'conversation_id', e.conversation_id::text)"
-    "        || e.payload)::text,"
+    "        || e.payload || " SB_EVENT_NOW ")::text,"
     "       e.queue, e.assignee, e.moved, e.prior_queue, e.prior_assignee"
     "  FROM events e"
     " WHERE (e.xact, e.seq) > ($1::text::xid8, $2::int) AND e.xact < pg_snapshot_xmin(pg_current_snapshot())"
@@ -254,46 +264,64 @@ constexpr Statement kPruneEvents{
     "SELECT count(*) FROM gone"};
 
 // Search (migration 0016): $4 the tsquery, $5 the message id to continue below (NULL: from the
-// newest), $6 limit. Newest first; the planner picks the lexeme index for rare words and the
-// id order for common ones.
-constexpr Statement kSearchMessages{
-    "sb_agent_search_messages",
-    "SELECT jsonb_build_object('message', jsonb_build_object("
-    "         'id', m.id::text, 'conversation_id', m.conversation_id::text, 'direction', m.direction,"
-    "         'channel', m.channel, 'sender', m.sender, 'subject', eh.subject, 'text', left(m.body, 300),"
-    "         'truncated', length(m.body) > 300, 'created_at', switchboard_time(m.created_at)),"
-    "       'conversation', " SB_CONVERSATION_JSON
-    ")::text, m.id"
-    "  FROM message_search s"
-    "  JOIN messages m ON m.id = s.message_id"
-    "  JOIN conversations c ON c.id = m.conversation_id"
-    "  JOIN customers u ON u.id = c.customer_id"
-    "  LEFT JOIN email_headers eh ON eh.message_id = m.id"
-    " WHERE s.lexemes @@ to_tsquery('simple', $4) AND ($5::bigint IS NULL OR s.message_id < $5) AND " SB_VISIBLE
-    " ORDER BY s.message_id DESC LIMIT $6"};
+// newest), $6 limit; newest first. Two plans, chosen by how many messages match (kSearchCount,
+// at most kFewHits + 1): few (a rare word) are all taken through the lexeme index and sorted
+// (kSearchFew); many (a common word) are found fastest walking the ids downwards (kSearchMany).
+// PostgreSQL cannot tell the two apart from its statistics when a word is also a prefix.
+#define SB_SEARCH_HIT_JSON                                                                             \
+  "SELECT jsonb_build_object('message', jsonb_build_object("                                         \
+  "         'id', m.id::text, 'conversation_id', m.conversation_id::text, 'direction', m.direction," \
+  "         'channel', m.channel, 'sender', m.sender, 'subject', eh.subject, 'text', left(m.body, 300)," \
+  "         'truncated', length(m.body) > 300, 'created_at', switchboard_time(m.created_at)),"        \
+  "       'conversation', " SB_CONVERSATION_JSON ")::text, m.id"
+#define SB_SEARCH_JOINS                                   \
+  "  JOIN messages m ON m.id = s.message_id"              \
+  "  JOIN conversations c ON c.id = m.conversation_id"    \
+  "  JOIN customers u ON u.id = c.customer_id"            \
+  "  LEFT JOIN email_headers eh ON eh.message_id = m.id"
+#define SB_SEARCH_MATCH "s.lexemes @@ to_tsquery('simple', $4) AND ($5::bigint IS NULL OR s.message_id < $5)"
 
-// Customers: $4 identity values to look up exactly (a phone in E.164, an e-mail address), $5 a
-// folded name to find at the start of a word of the folded name ('' none, LIKE-escaped), $6
-// limit. Only customers with a conversation the caller may see.
+constexpr long kFewHits = 2000;
+
+constexpr Statement kSearchCount{"sb_agent_search_count",
+                                 "SELECT count(*) FROM (SELECT 1 FROM message_search s"
+                                 " WHERE s.lexemes @@ to_tsquery('simple', $1) AND ($2::bigint IS NULL OR s.message_id < $2)"
+                                 " LIMIT $3) x"};
+constexpr Statement kSearchFew{"sb_agent_search_few",
+                               "WITH hits AS MATERIALIZED (SELECT s.message_id FROM message_search s WHERE " SB_SEARCH_MATCH ")"
+                               SB_SEARCH_HIT_JSON "  FROM hits s" SB_SEARCH_JOINS " WHERE " SB_VISIBLE
+                               " ORDER BY m.id DESC LIMIT $6"};
+constexpr Statement kSearchMany{"sb_agent_search_many",
+                                SB_SEARCH_HIT_JSON "  FROM message_search s" SB_SEARCH_JOINS " WHERE " SB_SEARCH_MATCH
+                                " AND " SB_VISIBLE " ORDER BY s.message_id DESC LIMIT $6"};
+
+// Customers: $4 identity values to look up exactly (a phone in E.164, an e-mail address), $5 the
+// name's words (lower case) to find at the start of a word of the name and $6 its longest word
+// (the index probe), both LIKE-escaped ('' none) and folded here with the function that folded
+// the names (migration 0016), $7 limit. For an agent, only customers with a conversation they may
+// see.
 constexpr Statement kSearchCustomers{
     "sb_agent_search_customers",
+    "WITH found AS ("
+    "  SELECT i.customer_id AS id FROM identities i WHERE i.value = ANY ($4::text[])"
+    "  UNION"
+    "  SELECT w.customer_id FROM customer_name_words w JOIN customers u ON u.id = w.customer_id"
+    "   WHERE $6 <> '' AND w.word LIKE switchboard_fold($6) || '%'"
+    "     AND ' ' || switchboard_fold(u.display_name) LIKE '% ' || switchboard_fold($5) || '%')"
     "SELECT jsonb_build_object('id', u.id::text, 'display_name', u.display_name, 'language', u.language,"
     "         'identities', coalesce((SELECT jsonb_agg(jsonb_build_object('kind', i.kind, 'value', i.value)"
     "                                                  ORDER BY i.kind, i.value)"
     "                                   FROM identities i WHERE i.customer_id = u.id), '[]'::jsonb))::text"
-    "  FROM customers u"
+    "  FROM found f JOIN customers u ON u.id = f.id"
     " WHERE u.merged_into IS NULL"
-    "   AND (u.id IN (SELECT i.customer_id FROM identities i WHERE i.value = ANY ($4::text[]))"
-    "        OR ($5 <> '' AND ' ' || switchboard_fold(u.display_name) LIKE '% ' || $5 || '%'))"
-    "   AND EXISTS (SELECT 1 FROM conversations c WHERE c.customer_id = u.id AND " SB_VISIBLE
-    ")"
-    " ORDER BY u.id DESC LIMIT $6"};
+    "   AND ($1 OR EXISTS (SELECT 1 FROM conversations c WHERE c.customer_id = u.id AND " SB_VISIBLE "))"
+    " ORDER BY u.id DESC LIMIT $7"};
 
 constexpr Statement kStatements[] = {kListWaiting,  kListActivity,   kConversation,   kDetail,         kMessages,
                                      kNotes,        kSystemMessages, kAddNote,        kChange,         kCustomer,
                                      kCustomerLock, kIdentityLocks,  kCursorMessage,  kIdentityOf,     kMergeLock,
                                      kMerge,        kChangeAudit,    kSplit,          kAttachment,     kEventsAfter,
-                                     kEventBounds,  kPruneEvents,    kSearchMessages, kSearchCustomers};
+                                     kEventBounds,  kPruneEvents,    kSearchCustomers};
 
 template <class T, class Op>
 Result<T> run(Pool& pool, const sql::Work& work, Op op) {
@@ -622,8 +650,11 @@ Result<std::string> search(Pool& pool, const Viewer& viewer, const SearchQuery& 
         std::string items = "[]";
         std::string next = "null";
         if (!query.tsquery.empty()) {
-          auto r = tx.exec_prepared(kSearchMessages.name, viewer.all, viewer.login, hidden_array(viewer), query.tsquery,
-                                    below, query.limit + 1);
+          // Not prepared: a generic plan cannot know whether a word is rare (every call is planned for
+          // its own words).
+          const auto hits = tx.exec_params(kSearchCount.sql, query.tsquery, below, kFewHits + 1)[0][0].as<long>();
+          auto r = tx.exec_params(hits > kFewHits ? kSearchMany.sql : kSearchFew.sql, viewer.all, viewer.login,
+                                  hidden_array(viewer), query.tsquery, below, query.limit + 1);
           const bool more = r.size() > static_cast<std::size_t>(query.limit);
           const std::size_t n = more ? static_cast<std::size_t>(query.limit) : r.size();
           items = join_items(r, n);
@@ -631,13 +662,25 @@ Result<std::string> search(Pool& pool, const Viewer& viewer, const SearchQuery& 
         }
         std::string customers = "[]";
         if (!below && (!query.identities.empty() || !query.name.empty())) {
-          std::string like;
-          for (char c : query.name) {
-            if (c == '%' || c == '_' || c == '\\') like += '\\';
-            like += c;
+          const auto like = [](std::string_view text) {
+            std::string out;
+            for (char c : text) {
+              if (c == '%' || c == '_' || c == '\\') out += '\\';
+              out += c;
+            }
+            return out;
+          };
+          // The longest word of the name finds the fewest candidates in the word index.
+          std::string_view longest;
+          std::string_view rest = query.name;
+          while (!rest.empty()) {
+            const auto space = rest.find(' ');
+            const auto word = rest.substr(0, space);
+            if (word.size() > longest.size()) longest = word;
+            rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
           }
           auto r = tx.exec_prepared(kSearchCustomers.name, viewer.all, viewer.login, hidden_array(viewer),
-                                    sql::text_array(query.identities), like, 10);
+                                    sql::text_array(query.identities), like(query.name), like(longest), 10);
           customers = join_items(r, r.size());
         }
         return "{\"items\":" + items + ",\"next_cursor\":" + next + ",\"customers\":" + customers + "}";

@@ -159,7 +159,9 @@ Result<storage::SearchQuery> search_query(std::string_view query_string, search:
     return bad_parameter("'q' is longer than 200 characters");
   query.tsquery = search::text_query(it->second, stemmer);
   if (query.tsquery.empty()) return bad_parameter("'q' has no word of a searchable length");
-  for (const auto& word : routing::folded_words(it->second)) query.name += (query.name.empty() ? "" : " ") + word;
+  // Folded by the database, with the function that folded the names (migration 0016).
+  for (const auto& word : routing::split_words(routing::lower(it->second)))
+    query.name += (query.name.empty() ? "" : " ") + word;
   // What the text may name exactly: an identity as typed (trimmed), an e-mail address also in
   // lower case. The caller adds the phone number it reads.
   std::string_view typed = it->second;

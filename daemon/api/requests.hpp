@@ -39,7 +39,7 @@ Result<int> limit_param(const std::map<std::string, std::string>& params, int fa
 Result<storage::ConversationQuery> conversation_query(std::string_view query, const std::string& me);
 
 // GET /api/v1/search?q=&limit=&cursor=: the words of `q` as a tsquery (search/terms.hpp) and,
-// folded, as a customer name to look for; `q` trimmed (and an e-mail address in lower case) as
+// in lower case, as a customer name to look for; `q` trimmed (and an e-mail address in lower case) as
 // identities. The caller adds the phone number it may be.
 // Errors: invalid_parameter for a missing or empty q, or one over 200 characters.
 Result<storage::SearchQuery> search_query(std::string_view query, search::Stemmer* stemmer);

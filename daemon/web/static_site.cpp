@@ -122,20 +122,22 @@ Result<StaticSite> StaticSite::load(const std::string& dir, std::string csp) {
 }
 
 HttpResponse StaticSite::answer(const HttpRequest& request, const File& file, bool immutable) const {
+  const bool gzip = !file.gzipped.empty() && accepts_gzip(request);
+  // Each encoding is its own representation: its own validator.
+  const std::string etag = gzip ? file.etag.substr(0, file.etag.size() - 1) + "-gz\"" : file.etag;
   HttpResponse r;
   r.set_header("Content-Security-Policy", csp_);
   r.set_header("X-Content-Type-Options", "nosniff");
   r.set_header("Referrer-Policy", "no-referrer");
   r.set_header("Cache-Control", immutable ? "public, max-age=31536000, immutable" : "no-cache");
-  r.set_header("ETag", file.etag);
+  r.set_header("ETag", etag);
   if (!file.gzipped.empty()) r.set_header("Vary", "Accept-Encoding");
-  if (const std::string* match = request.header("If-None-Match");
-      match && match->find(file.etag) != std::string::npos) {
+  if (const std::string* match = request.header("If-None-Match"); match && match->find(etag) != std::string::npos) {
     r.status = 304;
     return r;
   }
   r.content_type = file.content_type;
-  if (!file.gzipped.empty() && accepts_gzip(request)) {
+  if (gzip) {
     r.set_header("Content-Encoding", "gzip");
     r.body = file.gzipped;
   } else {

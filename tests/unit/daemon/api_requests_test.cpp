@@ -149,7 +149,7 @@ TEST_CASE("api requests: the search box", "[api][search]") {
   auto q = api::search_query("q=Awarii%20w%20%C5%81odzi&limit=5", stemmer->get());
   REQUIRE(q.ok());
   CHECK(q->limit == 5);
-  CHECK(q->name == "awarii w lodzi");
+  CHECK(q->name == "awarii w łodzi");
   CHECK(q->identities == std::vector<std::string>{"Awarii w Łodzi"});
   CHECK(q->tsquery.find("'awaria'") != std::string::npos);  // the stem
   CHECK(q->tsquery.find("'lodz'") != std::string::npos);    // Łodzi -> łódź, folded

@@ -80,6 +80,7 @@ TEST_CASE("static site: index uncached, assets immutable, both under the policy"
     auto packed = site->asset(get({{"Accept-Encoding", accepts}}), "console-ABC123.js");
     CHECK(packed.body == "GZ-BYTES");
     CHECK(header(packed, "Content-Encoding") == "gzip");
+    CHECK(header(packed, "ETag") != header(js, "ETag"));  // another representation
   }
   for (const char* refuses : {"br", "gzip;q=0", "identity", "gzipx"}) {
     INFO(refuses);
