@@ -27,7 +27,7 @@ using sql::Statement;
   "'tags', to_jsonb(c.tags), 'opened_at', switchboard_time(c.opened_at), "                                       \
   "'last_message_at', switchboard_time(c.last_message_at), 'waiting_since', switchboard_time(c.waiting_since), " \
   "'first_response_at', switchboard_time(c.first_response_at), 'resolved_at', switchboard_time(c.resolved_at), " \
-  "'last_channel', c.last_channel)"
+  "'last_channel', c.last_channel, 'unread', c.inbound_since_human_reply)"
 
 // The list's filters: $4 states, $5 queue ("" none), $6 assignee ("" none), $7 channel, $8 tag;
 // the cursor: $9 phase (0 first page, 1 among the keyed rows, 2 among the rows whose key is
@@ -169,7 +169,12 @@ constexpr Statement kCustomer{
     "                  'queue', c.queue, 'opened_at', switchboard_time(c.opened_at),"
     "                  'last_message_at', switchboard_time(c.last_message_at)) ORDER BY c.opened_at DESC, c.id DESC),"
     "                  '[]') FROM conversations c WHERE c.customer_id = u.id AND " SB_VISIBLE
-    "))::text"
+    "),"
+    " 'opt_outs', (SELECT coalesce(jsonb_agg(jsonb_build_object('channel', o.channel, 'address', o.address,"
+    "                  'since', switchboard_time(o.since), 'source', o.source) ORDER BY o.since), '[]')"
+    "                FROM opt_outs o JOIN identities i ON i.customer_id = u.id AND i.kind = 'phone' AND o.address = "
+    "i.value)"
+    ")::text"
     "  FROM customers u"
     " WHERE u.id = $4"
     "   AND ($1 OR EXISTS (SELECT 1 FROM conversations c WHERE c.customer_id = u.id AND " SB_VISIBLE "))"};
@@ -227,9 +232,9 @@ constexpr Statement kAttachment{"sb_agent_attachment",
 // which they committed: two changes of one conversation may arrive the other way round. So a
 // conversation.updated carries the conversation as it is when the event is read (its state,
 // queue, priority, tags and assignee), and the last one a client gets is always current.
-#define SB_EVENT_NOW                                                                                       \
-  "CASE WHEN e.type = 'conversation.updated' THEN coalesce((SELECT jsonb_build_object('conversation', "  \
-  "  jsonb_build_object('state', c.state, 'queue', c.queue, 'priority', c.priority, "                   \
+#define SB_EVENT_NOW                                                                                            \
+  "CASE WHEN e.type = 'conversation.updated' THEN coalesce((SELECT jsonb_build_object('conversation', "         \
+  "  jsonb_build_object('state', c.state, 'queue', c.queue, 'priority', c.priority, "                           \
   "  'tags', to_jsonb(c.tags), 'assignee', c.assignee)) FROM conversations c WHERE c.id = e.conversation_id), " \
   "  '{}'::jsonb) ELSE '{}'::jsonb END"
 
@@ -240,7 +245,8 @@ constexpr Statement kEventsAfter{
     "SELECT e.xact::text, e.seq,"
     "       (jsonb_build_object('id', switchboard_event_id(e.xact, e.seq)::text, 'type', e.type,"
     "                           'at', switchboard_time(e.at), 'conversation_id', e.conversation_id::text)"
-    "        || e.payload || " SB_EVENT_NOW ")::text,"
+    "        || e.payload || " SB_EVENT_NOW
+    ")::text,"
     "       e.queue, e.assignee, e.moved, e.prior_queue, e.prior_assignee"
     "  FROM events e"
     " WHERE (e.xact, e.seq) > ($1::text::xid8, $2::int) AND e.xact < pg_snapshot_xmin(pg_current_snapshot())"
@@ -268,60 +274,63 @@ constexpr Statement kPruneEvents{
 // at most kFewHits + 1): few (a rare word) are all taken through the lexeme index and sorted
 // (kSearchFew); many (a common word) are found fastest walking the ids downwards (kSearchMany).
 // PostgreSQL cannot tell the two apart from its statistics when a word is also a prefix.
-#define SB_SEARCH_HIT_JSON                                                                             \
-  "SELECT jsonb_build_object('message', jsonb_build_object("                                         \
-  "         'id', m.id::text, 'conversation_id', m.conversation_id::text, 'direction', m.direction," \
+#define SB_SEARCH_HIT_JSON                                                                               \
+  "SELECT jsonb_build_object('message', jsonb_build_object("                                             \
+  "         'id', m.id::text, 'conversation_id', m.conversation_id::text, 'direction', m.direction,"     \
   "         'channel', m.channel, 'sender', m.sender, 'subject', eh.subject, 'text', left(m.body, 300)," \
-  "         'truncated', length(m.body) > 300, 'created_at', switchboard_time(m.created_at)),"        \
+  "         'truncated', length(m.body) > 300, 'created_at', switchboard_time(m.created_at)),"           \
   "       'conversation', " SB_CONVERSATION_JSON ")::text, m.id"
-#define SB_SEARCH_JOINS                                   \
-  "  JOIN messages m ON m.id = s.message_id"              \
-  "  JOIN conversations c ON c.id = m.conversation_id"    \
-  "  JOIN customers u ON u.id = c.customer_id"            \
+#define SB_SEARCH_JOINS                                \
+  "  JOIN messages m ON m.id = s.message_id"           \
+  "  JOIN conversations c ON c.id = m.conversation_id" \
+  "  JOIN customers u ON u.id = c.customer_id"         \
   "  LEFT JOIN email_headers eh ON eh.message_id = m.id"
 #define SB_SEARCH_MATCH "s.lexemes @@ to_tsquery('simple', $4) AND ($5::bigint IS NULL OR s.message_id < $5)"
 
 constexpr long kFewHits = 2000;
 
-constexpr Statement kSearchCount{"sb_agent_search_count",
-                                 "SELECT count(*) FROM (SELECT 1 FROM message_search s"
-                                 " WHERE s.lexemes @@ to_tsquery('simple', $1) AND ($2::bigint IS NULL OR s.message_id < $2)"
-                                 " LIMIT $3) x"};
-constexpr Statement kSearchFew{"sb_agent_search_few",
-                               "WITH hits AS MATERIALIZED (SELECT s.message_id FROM message_search s WHERE " SB_SEARCH_MATCH ")"
-                               SB_SEARCH_HIT_JSON "  FROM hits s" SB_SEARCH_JOINS " WHERE " SB_VISIBLE
-                               " ORDER BY m.id DESC LIMIT $6"};
+constexpr Statement kSearchCount{
+    "sb_agent_search_count",
+    "SELECT count(*) FROM (SELECT 1 FROM message_search s"
+    " WHERE s.lexemes @@ to_tsquery('simple', $1) AND ($2::bigint IS NULL OR s.message_id < $2)"
+    " LIMIT $3) x"};
+constexpr Statement kSearchFew{
+    "sb_agent_search_few",
+    "WITH hits AS MATERIALIZED (SELECT s.message_id FROM message_search s WHERE " SB_SEARCH_MATCH ")" SB_SEARCH_HIT_JSON
+    "  FROM hits s" SB_SEARCH_JOINS " WHERE " SB_VISIBLE " ORDER BY m.id DESC LIMIT $6"};
 constexpr Statement kSearchMany{"sb_agent_search_many",
                                 SB_SEARCH_HIT_JSON "  FROM message_search s" SB_SEARCH_JOINS " WHERE " SB_SEARCH_MATCH
-                                " AND " SB_VISIBLE " ORDER BY s.message_id DESC LIMIT $6"};
+                                                   " AND " SB_VISIBLE " ORDER BY s.message_id DESC LIMIT $6"};
 
-// Customers: $4 identity values to look up exactly (a phone in E.164, an e-mail address), $5 the
-// name's words (lower case) to find at the start of a word of the name and $6 its longest word
-// (the index probe), both LIKE-escaped ('' none) and folded here with the function that folded
-// the names (migration 0016), $7 limit. For an agent, only customers with a conversation they may
-// see.
-constexpr Statement kSearchCustomers{
-    "sb_agent_search_customers",
-    "WITH found AS ("
-    "  SELECT i.customer_id AS id FROM identities i WHERE i.value = ANY ($4::text[])"
-    "  UNION"
-    "  SELECT w.customer_id FROM customer_name_words w JOIN customers u ON u.id = w.customer_id"
-    "   WHERE $6 <> '' AND w.word LIKE switchboard_fold($6) || '%'"
-    "     AND ' ' || switchboard_fold(u.display_name) LIKE '% ' || switchboard_fold($5) || '%')"
-    "SELECT jsonb_build_object('id', u.id::text, 'display_name', u.display_name, 'language', u.language,"
-    "         'identities', coalesce((SELECT jsonb_agg(jsonb_build_object('kind', i.kind, 'value', i.value)"
-    "                                                  ORDER BY i.kind, i.value)"
-    "                                   FROM identities i WHERE i.customer_id = u.id), '[]'::jsonb))::text"
-    "  FROM found f JOIN customers u ON u.id = f.id"
-    " WHERE u.merged_into IS NULL"
-    "   AND ($1 OR EXISTS (SELECT 1 FROM conversations c WHERE c.customer_id = u.id AND " SB_VISIBLE "))"
-    " ORDER BY u.id DESC LIMIT $7"};
+// Customers: $4 identity values to look up exactly (a phone in E.164, an e-mail address), and the
+// customers with a word of their name starting with each word of the query ($5, $6, ...: lower
+// case and LIKE-escaped, folded here by the function that folded the names, migration 0016);
+// limit 10. Not prepared: each word is then a constant prefix the word index can range over. For
+// an agent, only customers with a conversation they may see.
+std::string search_customers_sql(std::size_t name_words) {
+  std::string by_name;
+  for (std::size_t i = 0; i < name_words; ++i)
+    by_name += std::string(i ? " INTERSECT " : "") +
+               "SELECT customer_id FROM customer_name_words WHERE word LIKE switchboard_fold($" +
+               std::to_string(5 + i) + ") || '%'";
+  return "WITH found AS (SELECT i.customer_id AS id FROM identities i WHERE i.value = ANY ($4::text[])" +
+         (by_name.empty() ? std::string() : " UNION (" + by_name + ")") +
+         ")"
+         "SELECT jsonb_build_object('id', u.id::text, 'display_name', u.display_name, 'language', u.language,"
+         "         'identities', coalesce((SELECT jsonb_agg(jsonb_build_object('kind', i.kind, 'value', i.value)"
+         "                                                  ORDER BY i.kind, i.value)"
+         "                                   FROM identities i WHERE i.customer_id = u.id), '[]'::jsonb))::text"
+         "  FROM found f JOIN customers u ON u.id = f.id"
+         " WHERE u.merged_into IS NULL"
+         "   AND ($1 OR EXISTS (SELECT 1 FROM conversations c WHERE c.customer_id = u.id AND " SB_VISIBLE
+         "))"
+         " ORDER BY u.id DESC LIMIT 10";
+}
 
-constexpr Statement kStatements[] = {kListWaiting,  kListActivity,   kConversation,   kDetail,         kMessages,
-                                     kNotes,        kSystemMessages, kAddNote,        kChange,         kCustomer,
-                                     kCustomerLock, kIdentityLocks,  kCursorMessage,  kIdentityOf,     kMergeLock,
-                                     kMerge,        kChangeAudit,    kSplit,          kAttachment,     kEventsAfter,
-                                     kEventBounds,  kPruneEvents,    kSearchCustomers};
+constexpr Statement kStatements[] = {
+    kListWaiting, kListActivity, kConversation, kDetail,        kMessages,      kNotes,      kSystemMessages, kAddNote,
+    kChange,      kCustomer,     kCustomerLock, kIdentityLocks, kCursorMessage, kIdentityOf, kMergeLock,      kMerge,
+    kChangeAudit, kSplit,        kAttachment,   kEventsAfter,   kEventBounds,   kPruneEvents};
 
 template <class T, class Op>
 Result<T> run(Pool& pool, const sql::Work& work, Op op) {
@@ -670,17 +679,17 @@ Result<std::string> search(Pool& pool, const Viewer& viewer, const SearchQuery& 
             }
             return out;
           };
-          // The longest word of the name finds the fewest candidates in the word index.
-          std::string_view longest;
+          // At most 4 words of the name, each a prefix of a word of the customer's name.
+          std::vector<std::string> words;
           std::string_view rest = query.name;
-          while (!rest.empty()) {
+          while (!rest.empty() && words.size() < 4) {
             const auto space = rest.find(' ');
-            const auto word = rest.substr(0, space);
-            if (word.size() > longest.size()) longest = word;
+            if (const auto word = rest.substr(0, space); !word.empty()) words.push_back(like(word));
             rest = space == std::string_view::npos ? std::string_view{} : rest.substr(space + 1);
           }
-          auto r = tx.exec_prepared(kSearchCustomers.name, viewer.all, viewer.login, hidden_array(viewer),
-                                    sql::text_array(query.identities), like(query.name), like(longest), 10);
+          auto r = tx.exec_params(search_customers_sql(words.size()), viewer.all, viewer.login, hidden_array(viewer),
+                                  sql::text_array(query.identities),
+                                  pqxx::prepare::make_dynamic_params(words.begin(), words.end()));
           customers = join_items(r, r.size());
         }
         return "{\"items\":" + items + ",\"next_cursor\":" + next + ",\"customers\":" + customers + "}";

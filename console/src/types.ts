@@ -27,6 +27,7 @@ export interface Conversation {
   first_response_at: string | null;
   resolved_at: string | null;
   last_channel: Channel | null;
+  unread: number;
 }
 
 export interface Why { rule: string | null; rules_hash: string; at: string; decision: Record<string, unknown> }
@@ -87,6 +88,7 @@ export interface Identity { kind: string; value: string; verified: boolean; crea
 export interface Customer {
   id: string; display_name: string; language: string | null; tags: string[]; created_at: string;
   merged_into: string | null; identities: Identity[];
+  opt_outs?: { channel: string; address: string; since: string; source: string }[];
   conversations: { id: string; state: ConversationState; queue: string | null; opened_at: string; last_message_at: string | null }[];
 }
 

@@ -253,12 +253,19 @@ try {
     await agent.waitForFunction(() => !document.querySelector('.inbox [role=status].empty'));
     await waitLive(agent);
     const name = 'Klient Na Żywo ' + rand();
-    const posted = await inbound(name, 'Dzień dobry, nie działa logowanie');
+    const address = `klient-${rand()}@example.pl`;
+    const posted = await inbound(name, 'Dzień dobry, nie działa logowanie', { from: { address, name } });
     const t0 = Date.now();
     await rowOf(agent, name).waitFor({ timeout: 5000 });
     const elapsed = Date.now() - t0;
     console.log(`     the row appeared ${elapsed} ms after the API answered`);
     assert.ok(elapsed <= 1000, `the row took ${elapsed} ms`);
+    // a second message from the same customer: the row's unread count goes to 2, live
+    await inbound(name, 'Halo, czy ktoś jest?', { from: { address, name } });
+    await agent.waitForFunction(
+      (n) => [...document.querySelectorAll('#inbox-rows .row')].some(
+        (r) => r.textContent.includes(n) && r.querySelector('.badge.unread [aria-hidden]')?.textContent === '2'),
+      name, { timeout: 3000 });
     liveConversation = posted.conversation_id;
     // and a second message of that customer reaches the open conversation live
     await rowOf(agent, name).click();

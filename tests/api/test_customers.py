@@ -24,6 +24,16 @@ class CustomerTest(ServiceTestCase):
         self.assertEqual(s.session("anna").get(f"/customers/{cid}").status, 200)
         self.assertError(s.session("piotr").get(f"/customers/{cid}"), 404)
 
+    def test_an_sms_opt_out_shows_on_the_customer(self):
+        s = self.service
+        phone = s.sms("Dzień dobry")
+        cid = str(s.db.scalar(f"SELECT customer_id FROM identities WHERE kind = 'phone' AND value = '{phone}'"))
+        self.assertEqual(s.admin().get(f"/customers/{cid}").json["opt_outs"], [])
+        s.sms("STOP", phone=phone)
+        s.wait_until(lambda: s.admin().get(f"/customers/{cid}").json["opt_outs"], what="the opt-out")
+        [o] = s.admin().get(f"/customers/{cid}").json["opt_outs"]
+        self.assertEqual((o["channel"], o["address"]), ("sms", phone))
+
     def test_an_agent_sees_only_the_conversations_they_may_see(self):
         s = self.service
         admin = s.admin()

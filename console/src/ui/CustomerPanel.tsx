@@ -85,6 +85,12 @@ export function CustomerPanel(props: {
           )}
           {customer.merged_into && <p class="notice">{t('merged_into', { id: customer.merged_into })}</p>}
           <Tags tags={customer.tags} />
+          {(customer.opt_outs ?? []).map((o) => (
+            <p class="notice" key={o.channel + ':' + o.address}>
+              {t('opted_out', { channel: o.channel.toUpperCase(), since: new Date(o.since).toLocaleDateString() })}{' '}
+              <U text={o.address} />
+            </p>
+          ))}
           <h3>{t('identities')}</h3>
           <ul class="identities">
             {customer.identities.map((i) => (

@@ -263,6 +263,12 @@ export function Inbox(props: { openId: string | null }) {
               <span class="row-head">
                 <U text={c.customer.display_name} class="name" />
                 <ChannelBadge channel={c.last_channel} />
+                {c.unread > 0 && (
+                  <span class="badge unread" title={t('unread', { n: String(c.unread) })}>
+                    <span class="sr-only">{t('unread', { n: String(c.unread) })}</span>
+                    <span aria-hidden="true">{c.unread}</span>
+                  </span>
+                )}
               </span>
               <span class="row-meta">
                 <span class={c.waiting_since ? 'waiting' : 'quiet'}>
