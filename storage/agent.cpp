@@ -270,10 +270,12 @@ constexpr Statement kPruneEvents{
     "SELECT count(*) FROM gone"};
 
 // Search (migration 0016): $4 the tsquery, $5 the message id to continue below (NULL: from the
-// newest), $6 limit; newest first. Two plans, chosen by how many messages match (kSearchCount,
-// at most kFewHits + 1): few (a rare word) are all taken through the lexeme index and sorted
-// (kSearchFew); many (a common word) are found fastest walking the ids downwards (kSearchMany).
-// PostgreSQL cannot tell the two apart from its statistics when a word is also a prefix.
+// newest), $6 limit; newest first. PostgreSQL cannot estimate how many messages a query with a
+// prefix matches, and guesses wrong both ways, so the plan is chosen here: first the newest
+// kRecent messages are checked (kSearchRecent: a common word fills the page there, in
+// milliseconds); when they hold less than a page, every match is taken through the lexeme index
+// (kSearchIds, with sequential scans off: the word is rare) and the newest of those are read
+// (kSearchAmong).
 #define SB_SEARCH_HIT_JSON                                                                               \
   "SELECT jsonb_build_object('message', jsonb_build_object("                                             \
   "         'id', m.id::text, 'conversation_id', m.conversation_id::text, 'direction', m.direction,"     \
@@ -285,22 +287,19 @@ constexpr Statement kPruneEvents{
   "  JOIN conversations c ON c.id = m.conversation_id" \
   "  JOIN customers u ON u.id = c.customer_id"         \
   "  LEFT JOIN email_headers eh ON eh.message_id = m.id"
-#define SB_SEARCH_MATCH "s.lexemes @@ to_tsquery('simple', $4) AND ($5::bigint IS NULL OR s.message_id < $5)"
+#define SB_SEARCH_BELOW "($5::bigint IS NULL OR s.message_id < $5)"
 
-constexpr long kFewHits = 2000;
-
-constexpr Statement kSearchCount{
-    "sb_agent_search_count",
-    "SELECT count(*) FROM (SELECT 1 FROM message_search s"
-    " WHERE s.lexemes @@ to_tsquery('simple', $1) AND ($2::bigint IS NULL OR s.message_id < $2)"
-    " LIMIT $3) x"};
-constexpr Statement kSearchFew{
-    "sb_agent_search_few",
-    "WITH hits AS MATERIALIZED (SELECT s.message_id FROM message_search s WHERE " SB_SEARCH_MATCH ")" SB_SEARCH_HIT_JSON
-    "  FROM hits s" SB_SEARCH_JOINS " WHERE " SB_VISIBLE " ORDER BY m.id DESC LIMIT $6"};
-constexpr Statement kSearchMany{"sb_agent_search_many",
-                                SB_SEARCH_HIT_JSON "  FROM message_search s" SB_SEARCH_JOINS " WHERE " SB_SEARCH_MATCH
-                                                   " AND " SB_VISIBLE " ORDER BY s.message_id DESC LIMIT $6"};
+constexpr const char* kSearchRecent = SB_SEARCH_HIT_JSON
+    "  FROM (SELECT s.message_id, s.lexemes FROM message_search s WHERE " SB_SEARCH_BELOW
+    "         ORDER BY s.message_id DESC LIMIT 20000) s" SB_SEARCH_JOINS
+    " WHERE s.lexemes @@ to_tsquery('simple', $4) AND " SB_VISIBLE " ORDER BY s.message_id DESC LIMIT $6";
+// Every match of $1 below $2 through the lexeme index (sequential scans off), unordered; then
+// the caller's newest among those ids ($4).
+constexpr const char* kSearchIds =
+    "SELECT s.message_id FROM message_search s"
+    " WHERE s.lexemes @@ to_tsquery('simple', $1) AND ($2::bigint IS NULL OR s.message_id < $2)";
+constexpr const char* kSearchAmong = SB_SEARCH_HIT_JSON "  FROM unnest($4::bigint[]) AS s(message_id)" SB_SEARCH_JOINS
+                                                        " WHERE " SB_VISIBLE " ORDER BY m.id DESC LIMIT $5";
 
 // Customers: $4 identity values to look up exactly (a phone in E.164, an e-mail address), and the
 // customers with a word of their name starting with each word of the query ($5, $6, ...: lower
@@ -655,15 +654,23 @@ Result<std::string> search(Pool& pool, const Viewer& viewer, const SearchQuery& 
   }
   return run<std::string>(
       pool, {"cannot search", "invalid_parameter"}, [&](pqxx::connection& conn, bool&) -> Result<std::string> {
-        pqxx::nontransaction tx(conn);
+        // A transaction for SET LOCAL; it reads only (no transaction id: the stream is not held up).
+        pqxx::work tx(conn, "search");
         std::string items = "[]";
         std::string next = "null";
         if (!query.tsquery.empty()) {
-          // Not prepared: a generic plan cannot know whether a word is rare (every call is planned for
-          // its own words).
-          const auto hits = tx.exec_params(kSearchCount.sql, query.tsquery, below, kFewHits + 1)[0][0].as<long>();
-          auto r = tx.exec_params(hits > kFewHits ? kSearchMany.sql : kSearchFew.sql, viewer.all, viewer.login,
-                                  hidden_array(viewer), query.tsquery, below, query.limit + 1);
+          // Not prepared: every call is planned for its own words.
+          auto r = tx.exec_params(kSearchRecent, viewer.all, viewer.login, hidden_array(viewer), query.tsquery, below,
+                                  query.limit + 1);
+          if (r.size() <= static_cast<std::size_t>(query.limit)) {
+            tx.exec("SET LOCAL enable_seqscan = off");
+            const auto hits = tx.exec_params(kSearchIds, query.tsquery, below);
+            tx.exec("SET LOCAL enable_seqscan = on");
+            std::string ids = "{";
+            for (const auto& row : hits) ids += (ids.size() > 1 ? "," : "") + std::string(row[0].c_str());
+            r = tx.exec_params(kSearchAmong, viewer.all, viewer.login, hidden_array(viewer), ids + "}",
+                               query.limit + 1);
+          }
           const bool more = r.size() > static_cast<std::size_t>(query.limit);
           const std::size_t n = more ? static_cast<std::size_t>(query.limit) : r.size();
           items = join_items(r, n);
@@ -692,6 +699,7 @@ Result<std::string> search(Pool& pool, const Viewer& viewer, const SearchQuery& 
                                   pqxx::prepare::make_dynamic_params(words.begin(), words.end()));
           customers = join_items(r, r.size());
         }
+        tx.commit();
         return "{\"items\":" + items + ",\"next_cursor\":" + next + ",\"customers\":" + customers + "}";
       });
 }
