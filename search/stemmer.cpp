@@ -1,6 +1,8 @@
 #include "search/stemmer.hpp"
 
 #include <iconv.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
 #include <hunspell.hxx>
 
 #include <algorithm>
@@ -31,6 +33,20 @@ std::optional<std::string> convert(const std::string& to, const std::string& fro
   if (rc == static_cast<std::size_t>(-1) || in_left != 0) return std::nullopt;
   out.resize(out.size() - out_left);
   return out;
+}
+
+// The word with its first letter in upper case.
+std::string capitalised(const std::string& word) {
+  icu::UnicodeString text =
+      icu::UnicodeString::fromUTF8(icu::StringPiece(word.data(), static_cast<int32_t>(word.size())));
+  if (text.isEmpty()) return word;
+  const UChar32 first = text.char32At(0);
+  icu::UnicodeString out;
+  out.append(u_toupper(first));
+  out.append(text, U16_LENGTH(first), text.length() - U16_LENGTH(first));
+  std::string utf8;
+  out.toUTF8String(utf8);
+  return utf8;
 }
 
 }  // namespace
@@ -67,9 +83,14 @@ std::vector<std::string> Stemmer::stems(std::string_view word) {
 
 std::vector<std::string> Stemmer::look_up(const std::string& word) {
   std::vector<std::string> out;
-  const auto encoded = convert(encoding_, "UTF-8", word);
+  auto encoded = convert(encoding_, "UTF-8", word);
   if (!encoded) return out;
-  for (const auto& stem : hunspell_->stem(*encoded)) {
+  auto stems = hunspell_->stem(*encoded);
+  // Proper nouns are in the dictionary capitalised ("Gdańsk"), and hunspell does not take the
+  // lower-case form of a capitalised entry: "gdańsku" is looked up as "Gdańsku" too.
+  if (auto capital = convert(encoding_, "UTF-8", capitalised(word)); capital && *capital != *encoded)
+    for (auto& stem : hunspell_->stem(*capital)) stems.push_back(std::move(stem));
+  for (const auto& stem : stems) {
     auto utf8 = convert("UTF-8", encoding_, stem);
     if (!utf8 || *utf8 == word || std::find(out.begin(), out.end(), *utf8) != out.end()) continue;
     out.push_back(std::move(*utf8));

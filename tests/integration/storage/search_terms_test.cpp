@@ -54,6 +54,8 @@ TEST_CASE("search: Polish inflection, missing diacritics and prefixes find their
       {"pralki", "Kupiłem pralkę w zeszłym tygodniu", true},
       {"kupić", "Kupiłem pralkę", true},
       {"Łódź", "Dostawa do Łodzi", true},
+      {"Gdańsku", "Oddział Gdańsk Wrzeszcz", true},  // a proper noun, capitalised in the dictionary
+      {"gdańsk", "Mieszkam w Gdańsku", true},
       {"zwrot pieniędzy", "Proszę o zwrot tych pieniędzy", true},
       // Without diacritics: the folded forms meet.
       {"zamowienia", "status zamówienia", true},
