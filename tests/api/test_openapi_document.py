@@ -12,7 +12,7 @@ def conversation(**changes):
     c = {"id": "1", "customer_id": "2", "customer": {"id": "2", "display_name": "Jan Kowalski"},
          "state": "open", "queue": None, "assignee": None, "priority": "normal", "tags": [],
          "opened_at": "2026-12-07T23:30:00.123456Z", "last_message_at": "2026-12-07T23:30:00Z",
-         "waiting_since": None, "first_response_at": None, "resolved_at": None, "last_channel": "api"}
+         "waiting_since": None, "first_response_at": None, "resolved_at": None, "last_channel": "api", "unread": 0}
     c.update(changes)
     return c
 
